@@ -1,0 +1,1 @@
+"""The coincidence search: a Spark job, its NumPy reference and the Parquet schemas. No Django."""

@@ -1,0 +1,1 @@
+"""crowdray: the Django project (settings, urls, wsgi) and the `crowdray` command."""

@@ -1,0 +1,65 @@
+"""The `crowdray` command: serve, demo, and every Django management command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _serve_argv(bind: str, workers: int) -> list[str]:
+    return [
+        sys.executable, "-m", "gunicorn", "crowdray.wsgi:application",
+        "--bind", bind, "--workers", str(workers),
+        "--access-logfile", "-", "--graceful-timeout", "10",
+    ]  # fmt: skip
+
+
+def serve(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="crowdray serve", description="Run the API and pages.")
+    parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port (default %(default)s)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    # gunicorn takes over this process so Ctrl-C and signals reach it directly.
+    os.execv(sys.executable, _serve_argv(args.bind, args.workers))
+
+
+def demo(argv: list[str]) -> None:
+    from django.core.management import call_command
+
+    parser = argparse.ArgumentParser(prog="crowdray demo", description="The embedded demo.")
+    parser.add_argument("--bind", default="127.0.0.1:8000")
+    args = parser.parse_args(argv)
+    _setup_django()
+    call_command("migrate", interactive=False, verbosity=1)
+    print(f"crowdray is serving on http://{args.bind}/  (API docs: /api/docs/, Ctrl-C stops)")
+    serve(["--bind", args.bind])
+
+
+def _setup_django() -> None:
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    django.setup()
+
+
+COMMANDS = {"serve": serve, "demo": demo}
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in COMMANDS:
+        COMMANDS[argv[0]](argv[1:])
+        return
+    from django.core.management import execute_from_command_line
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print("crowdray commands: " + ", ".join(COMMANDS) + "; and Django's (below)\n")
+    execute_from_command_line(["crowdray", *argv])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,159 @@
+"""Settings, read from the environment once. Every variable is listed in .env.example.
+
+Without DATABASE_URL the service runs on the embedded default: a SQLite file in
+CROWDRAY_DATA_DIR, with a secret key generated once and kept there.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from crowdray.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("CROWDRAY_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+
+_database_url = env_str("DATABASE_URL", "")
+EMBEDDED = not _database_url
+
+
+def _local_secret_key() -> str:
+    """The embedded default keeps a generated key beside its database."""
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if EMBEDDED:
+        SECRET_KEY = _local_secret_key()
+    elif DEBUG:
+        SECRET_KEY = "insecure-debug-only-key"
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off"
+        )
+
+if EMBEDDED:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    _database_url = f"sqlite:///{DATA_DIR / 'crowdray.sqlite3'}"
+try:
+    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Writers wait for each other instead of failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {"timeout": 30, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "ingest",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "crowdray.urls"
+WSGI_APPLICATION = "crowdray.wsgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Static files (vendored assets included) are served by WhiteNoise from the apps'
+# folders, so `crowdray serve` needs no collectstatic step and no CDN.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+    ],
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "crowdray API",
+    "DESCRIPTION": "Upload API for volunteers' phones and read API for researchers.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Upload limits (each configurable, see .env.example).
+CROWDRAY_MAX_BATCH = env_int("CROWDRAY_MAX_BATCH", 1000, minimum=1)
+CROWDRAY_MAX_BODY_BYTES = env_int("CROWDRAY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
+CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", 300)
+CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
+if not re.fullmatch(r"\d+/(second|minute|hour|day)", CROWDRAY_REGISTER_RATE):
+    raise ImproperlyConfigured(
+        f"CROWDRAY_REGISTER_RATE={CROWDRAY_REGISTER_RATE!r}: expected N/second|minute|hour|day"
+    )
+CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
+
+# Django refuses larger bodies itself; ours answers 413 first with a clear message.
+DATA_UPLOAD_MAX_MEMORY_SIZE = CROWDRAY_MAX_BODY_BYTES + 1
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

@@ -1,0 +1,66 @@
+"""Who may call what: device tokens for uploads, staff and researchers for reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.throttling import SimpleRateThrottle
+
+from ingest.models import Device, hash_token
+
+RESEARCHER_GROUP = "researcher"
+
+
+class DeviceTokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <device token>`; the device ends up in request.auth."""
+
+    keyword = "Token"
+
+    def authenticate(self, request: Request) -> tuple[None, Device] | None:
+        parts = get_authorization_header(request).split()
+        if not parts or parts[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(parts) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be 'Token <token>'")
+        token = parts[1].decode(errors="replace")
+        device = Device.objects.filter(token_hash=hash_token(token), is_active=True).first()
+        if device is None:
+            raise exceptions.AuthenticationFailed("unknown or revoked device token")
+        return None, device
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+
+class IsDevice(BasePermission):
+    message = "a device token is required: Authorization: Token <token>"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return isinstance(request.auth, Device)
+
+
+class IsResearcher(BasePermission):
+    message = "staff or members of the 'researcher' group only"
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if user is None or not user.is_authenticated:
+            return False
+        return user.is_staff or user.groups.filter(name=RESEARCHER_GROUP).exists()
+
+
+class RegistrationThrottle(SimpleRateThrottle):
+    """Registrations per client address; the rate is CROWDRAY_REGISTER_RATE."""
+
+    scope = "register"
+
+    def get_rate(self) -> str:
+        return settings.CROWDRAY_REGISTER_RATE
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

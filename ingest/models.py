@@ -1,0 +1,83 @@
+"""What phones send us: devices, their hits and their exposure blocks."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+
+from django.db import models
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Device(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    model = models.CharField(max_length=100, blank=True)
+    os = models.CharField(max_length=100, blank=True)
+    app_version = models.CharField(max_length=50, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    is_active = models.BooleanField(default=True)
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.model or 'unknown model'})"
+
+    @classmethod
+    def register(cls, **fields: str) -> tuple[Device, str]:
+        """Create a device; returns it with its token, which is never stored in clear."""
+        token = secrets.token_urlsafe(32)
+        device = cls.objects.create(token_hash=hash_token(token), **fields)
+        return device, token
+
+
+class Hit(models.Model):
+    """One hit candidate: the brightest pixel of a frame that passed the phone's trigger."""
+
+    id = models.BigAutoField(primary_key=True)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="hits")
+    seq = models.BigIntegerField()
+    t_ns = models.BigIntegerField(help_text="UTC epoch nanoseconds of the frame")
+    t_err_ns = models.BigIntegerField(null=True, blank=True, help_text="1 sigma clock error, ns")
+    lat = models.FloatField()
+    lon = models.FloatField()
+    alt_m = models.FloatField(null=True, blank=True)
+    loc_err_m = models.FloatField(null=True, blank=True)
+    x = models.IntegerField(null=True, blank=True)
+    y = models.IntegerField(null=True, blank=True)
+    value = models.IntegerField(null=True, blank=True)
+    n_pixels = models.IntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "seq"], name="hit_device_seq")]
+        indexes = [models.Index(fields=["t_ns"], name="hit_t_ns")]
+
+    def __str__(self) -> str:
+        return f"hit {self.id} of {self.device_id} seq {self.seq}"
+
+
+class ExposureBlock(models.Model):
+    """A stretch of time a phone was taking data: the denominator for rates."""
+
+    block_id = models.UUIDField(primary_key=True)
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="exposures")
+    start_ns = models.BigIntegerField()
+    end_ns = models.BigIntegerField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    loc_err_m = models.FloatField(null=True, blank=True)
+    frames = models.BigIntegerField(null=True, blank=True)
+    l1_threshold = models.IntegerField(null=True, blank=True)
+    l2_threshold = models.IntegerField(null=True, blank=True)
+    n_hits = models.BigIntegerField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["end_ns"], name="exposure_end_ns")]
+
+    def __str__(self) -> str:
+        return f"exposure {self.block_id} of {self.device_id}"

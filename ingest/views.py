@@ -1,0 +1,178 @@
+"""The upload API (devices, hits, exposures) and the researchers' hit listing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.exceptions import APIException, ParseError
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingest import serializers as s
+from ingest.auth import DeviceTokenAuthentication, IsDevice, IsResearcher, RegistrationThrottle
+from ingest.models import Device, Hit
+from ingest.query import filter_hits
+from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
+from ingest.store import insert_exposures, insert_hits
+from ingest.validation import CrossCheck, Field, ordered_check, time_window_check, validate_batch
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "request too large"
+    default_code = "too_large"
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed: numbers must be finite")
+
+
+def _read_body(request: Request) -> bytes:
+    limit = settings.CROWDRAY_MAX_BODY_BYTES
+    too_big = PayloadTooLarge(f"body is over the limit of {limit} bytes")
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ParseError("Content-Length is not a number") from None
+    if declared > limit:
+        raise too_big
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        raise too_big from None
+    if len(raw) > limit:
+        raise too_big
+    return raw
+
+
+def read_items(request: Request, key: str) -> list[Any]:
+    """The list under `key` of a JSON object body, within the size and batch limits."""
+    raw = _read_body(request)
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise ParseError(f"body must be a JSON object with a '{key}' list")
+    items = body[key]
+    if len(items) > settings.CROWDRAY_MAX_BATCH:
+        raise PayloadTooLarge(
+            f"batch of {len(items)} {key} is over the limit of {settings.CROWDRAY_MAX_BATCH}"
+        )
+    return items
+
+
+def _upload(
+    request: Request,
+    key: str,
+    fields: Sequence[Field],
+    checks: Sequence[CrossCheck],
+    insert: Callable[[Any, dict[str, list[Any]]], int],
+) -> Response:
+    batch = validate_batch(read_items(request, key), fields, checks)
+    accepted = insert(request.auth.id, batch.columns) if batch.n_valid else 0
+    body = {
+        "accepted": accepted,
+        "duplicates": batch.n_valid - accepted,
+        "rejected": batch.rejected,
+    }
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
+def _time_window(name: str) -> CrossCheck:
+    return time_window_check(name, settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S)
+
+
+class DeviceRegisterView(APIView):
+    authentication_classes: Sequence[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [RegistrationThrottle]
+
+    @extend_schema(request=s.DeviceIn, responses={201: s.DeviceOut}, summary="Register a device")
+    def post(self, request: Request) -> Response:
+        serializer = s.DeviceIn(data=request.data or {})
+        serializer.is_valid(raise_exception=True)
+        device, token = Device.register(**serializer.validated_data)
+        return Response({"device_id": str(device.id), "token": token}, status=201)
+
+
+class HitCursor(CursorPagination):
+    ordering = ("t_ns", "id")
+    page_size = 1000
+    page_size_query_param = "page_size"
+
+    @property
+    def max_page_size(self) -> int:  # type: ignore[override]
+        return settings.CROWDRAY_HITS_PAGE_MAX
+
+
+_HIT_FILTERS = [
+    OpenApiParameter("since", str, description="ISO 8601 time or UTC epoch ns (inclusive)"),
+    OpenApiParameter("until", str, description="ISO 8601 time or UTC epoch ns (exclusive)"),
+    OpenApiParameter(
+        "bbox", str, description="min_lon,min_lat,max_lon,max_lat; min_lon > max_lon crosses 180°"
+    ),
+    OpenApiParameter("device", str, description="device id"),
+]
+
+
+class HitsView(ListAPIView):
+    """POST: a device uploads a batch of hits. GET: researchers page through hits."""
+
+    authentication_classes = [
+        DeviceTokenAuthentication,
+        SessionAuthentication,
+        BasicAuthentication,
+    ]
+    serializer_class = s.HitOut
+    pagination_class = HitCursor
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsDevice()] if self.request.method == "POST" else [IsResearcher()]
+
+    def get_queryset(self) -> Any:
+        return filter_hits(Hit.objects.all(), self.request.query_params)
+
+    @extend_schema(parameters=_HIT_FILTERS, summary="List hits (researchers)")
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.HitBatch,
+        responses={201: s.UploadResult},
+        summary="Upload a batch of hits",
+        description=f"At most {settings.CROWDRAY_MAX_BATCH} hits and "
+        f"{settings.CROWDRAY_MAX_BODY_BYTES} bytes; idempotent on (device, seq).",
+    )
+    def post(self, request: Request) -> Response:
+        return _upload(request, "hits", HIT_FIELDS, [_time_window("t_ns")], insert_hits)
+
+
+class ExposuresView(APIView):
+    authentication_classes = [DeviceTokenAuthentication]
+    permission_classes = [IsDevice]
+
+    @extend_schema(
+        request=s.ExposureBatch,
+        responses={201: s.UploadResult},
+        summary="Upload exposure blocks",
+        description="Idempotent on block_id.",
+    )
+    def post(self, request: Request) -> Response:
+        checks = [
+            _time_window("start_ns"),
+            _time_window("end_ns"),
+            ordered_check("start_ns", "end_ns"),
+        ]
+        return _upload(request, "blocks", EXPOSURE_FIELDS, checks, insert_exposures)

@@ -1,0 +1,1 @@
+"""Phone network and air-shower simulator. No Django."""

@@ -1,0 +1,66 @@
+"""Settings come from the environment and fail loudly on bad values."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def load_settings(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    environ.update({"CROWDRAY_DATA_DIR": str(tmp_path), **env})
+    code = "import crowdray.settings as s; print(s.DATABASES['default']['ENGINE'], s.DEBUG)"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_embedded_default_is_sqlite_with_debug_off_and_a_kept_secret_key(tmp_path):
+    first = load_settings(tmp_path)
+    assert first.stdout.split() == ["django.db.backends.sqlite3", "False"]
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) > 40
+    load_settings(tmp_path)
+    assert (tmp_path / "secret_key").read_text() == key
+
+
+def test_a_production_database_without_a_secret_key_is_refused(tmp_path):
+    result = load_settings(tmp_path, DATABASE_URL="postgresql://u@localhost/crowdray")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_postgres_is_chosen_by_database_url(tmp_path):
+    result = load_settings(
+        tmp_path, DATABASE_URL="postgresql://u@localhost/crowdray", SECRET_KEY="k" * 50
+    )
+    assert result.stdout.split()[0] == "django.db.backends.postgresql"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEBUG", "maybe", "DEBUG='maybe'"),
+        ("CROWDRAY_MAX_BATCH", "lots", "CROWDRAY_MAX_BATCH='lots': expected an integer"),
+        ("CROWDRAY_MAX_BATCH", "0", "CROWDRAY_MAX_BATCH=0: must be at least 1"),
+        ("CROWDRAY_REGISTER_RATE", "fast", "CROWDRAY_REGISTER_RATE='fast'"),
+        ("DATABASE_URL", "nosuch://x", "DATABASE_URL"),
+    ],
+)
+def test_a_bad_value_stops_startup_with_its_name(tmp_path, name, value, message):
+    result = load_settings(tmp_path, **{name: value, "SECRET_KEY": "k" * 50})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    read = set(re.findall(r'env_\w+\("([A-Z_]+)"', (root / "crowdray/settings.py").read_text()))
+    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    assert read - listed == set()

@@ -1,0 +1,49 @@
+"""Racing retries against a live server on PostgreSQL store every (device, seq) once."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from django.db.models import Count
+
+from ingest.models import Hit
+from tests.factories import hit, make_device
+
+pytestmark = [pytest.mark.postgres, pytest.mark.postgres_only]
+
+N_DEVICES, SEQS_PER_DEVICE, BATCH, N_POSTS, THREADS = 4, 400, 100, 160, 16
+
+
+def test_overlapping_retried_batches_from_many_threads_are_stored_exactly_once(
+    live_server, transactional_db
+):
+    tokens = [make_device()[1] for _ in range(N_DEVICES)]
+    rng = random.Random(7)
+    # Each post is a window of consecutive seqs of one device; windows overlap a lot.
+    plans = []
+    for _ in range(N_POSTS):
+        device = rng.randrange(N_DEVICES)
+        start = rng.randrange(0, SEQS_PER_DEVICE - BATCH + 1, 20)
+        plans.append((device, list(range(start, start + BATCH))))
+    url = f"{live_server.url}/api/v1/hits"
+
+    def post(plan: tuple[int, list[int]]) -> dict:
+        device, seqs = plan
+        body = {"hits": [hit(seq=s, value=s % 1000) for s in seqs]}
+        headers = {"Authorization": f"Token {tokens[device]}"}
+        reply = requests.post(url, json=body, headers=headers, timeout=60)
+        assert reply.status_code == 201, reply.text
+        return reply.json()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        replies = list(pool.map(post, plans))
+
+    expected = {(d, s) for d, seqs in plans for s in seqs}
+    assert Hit.objects.count() == len(expected)
+    assert not Hit.objects.values("device", "seq").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert sum(r["accepted"] for r in replies) == len(expected)
+    assert sum(r["accepted"] + r["duplicates"] for r in replies) == N_POSTS * BATCH
+    assert all(r["rejected"] == [] for r in replies)

@@ -1,0 +1,108 @@
+"""GET /api/v1/hits: researchers only, filters, cursor pagination."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from ingest.models import Hit
+from ingest.store import insert_hits
+from tests.factories import make_device
+
+pytestmark = pytest.mark.postgres
+URL = "/api/v1/hits"
+T0 = 1_790_000_000_000_000_000
+
+
+def store(points: list[tuple[int, float, float]]) -> None:
+    """Store hits at (t_ns, lat, lon) for one device."""
+    device, _ = make_device()
+    columns = {
+        "seq": list(range(len(points))),
+        "t_ns": [p[0] for p in points],
+        "lat": [p[1] for p in points],
+        "lon": [p[2] for p in points],
+    }
+    insert_hits(device.id, columns)
+
+
+@pytest.fixture
+def researcher(db) -> APIClient:
+    user = User.objects.create_user("ada", password="pw")
+    user.groups.add(Group.objects.get(name="researcher"))
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+def test_anonymous_users_devices_and_ordinary_users_cannot_read_hits(db):
+    _, token = make_device()
+    device = APIClient()
+    device.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    plain = APIClient()
+    plain.force_authenticate(User.objects.create_user("bob"))
+    assert APIClient().get(URL).status_code == 401
+    assert device.get(URL).status_code == 403
+    assert plain.get(URL).status_code == 403
+
+
+def test_staff_can_read_hits_with_basic_auth(db):
+    User.objects.create_user("root", password="s3cret", is_staff=True)
+    store([(T0, 0.0, 0.0)])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic cm9vdDpzM2NyZXQ=")  # root:s3cret
+    reply = client.get(URL)
+    assert reply.status_code == 200
+    assert len(reply.json()["results"]) == 1
+
+
+def test_it_filters_by_time_range_in_ns_or_iso(researcher):
+    store([(T0 + i * 10**9, 0.0, 0.0) for i in range(10)])
+    by_ns = researcher.get(URL, {"since": T0 + 2 * 10**9, "until": T0 + 5 * 10**9}).json()
+    assert [h["t_ns"] for h in by_ns["results"]] == [T0 + i * 10**9 for i in (2, 3, 4)]
+    # T0 is 2026-09-21T14:13:20Z
+    by_iso = researcher.get(URL, {"since": "2026-09-21T14:13:23Z"}).json()
+    assert len(by_iso["results"]) == 7
+
+
+def test_a_bounding_box_across_the_antimeridian_keeps_both_sides(researcher):
+    store([(T0, 10.0, 179.9), (T0, 10.0, -179.9), (T0, 10.0, 0.0), (T0, 50.0, 179.9)])
+    reply = researcher.get(URL, {"bbox": "179,0,-179,20"}).json()
+    assert sorted(h["lon"] for h in reply["results"]) == [-179.9, 179.9]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"since": "yesterday"}, "since"),
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"bbox": "0,10,1,5"}, "bbox"),
+        ({"device": "nope"}, "device"),
+    ],
+)
+def test_it_explains_a_bad_filter(researcher, params, field):
+    reply = researcher.get(URL, params)
+    assert reply.status_code == 400
+    assert field in reply.json()
+
+
+def test_cursor_pages_visit_every_hit_exactly_once(researcher):
+    store([(T0 + (i % 7) * 10**6, 0.0, 0.0) for i in range(53)])  # many equal times
+    seen: list[int] = []
+    url, params = URL, {"page_size": 10}
+    while url:
+        page = researcher.get(url, params).json()
+        assert len(page["results"]) <= 10
+        seen += [h["hit_id"] for h in page["results"]]
+        url, params = page["next"], None
+    assert sorted(seen) == sorted(Hit.objects.values_list("id", flat=True))
+    assert len(seen) == 53
+
+
+def test_a_page_is_never_larger_than_the_maximum(researcher, settings):
+    settings.CROWDRAY_HITS_PAGE_MAX = 5
+    store([(T0 + i, 0.0, 0.0) for i in range(8)])
+    page = researcher.get(URL, {"page_size": 1000}).json()
+    assert len(page["results"]) == 5
+    assert page["next"]

@@ -1,0 +1,44 @@
+"""ingest.validation: whole-batch checks without a database."""
+
+from __future__ import annotations
+
+from ingest.validation import Field, ordered_check, validate_batch
+
+FIELDS = (Field("n", "int", lo=0, hi=10), Field("f", "float", required=False, lo=-1, hi=1))
+
+
+def test_valid_items_come_back_as_columns_in_order():
+    result = validate_batch([{"n": 1, "f": 0.5}, {"n": 2}], FIELDS)
+    assert result.columns == {"n": [1, 2], "f": [0.5, None]}
+    assert result.rejected == []
+
+
+def test_every_problem_of_an_item_is_reported_together():
+    result = validate_batch([{"n": 11, "f": 2}], FIELDS)
+    assert result.rejected == [
+        {"index": 0, "errors": {"n": "must be between 0 and 10", "f": "must be between -1 and 1"}}
+    ]
+    assert result.n_valid == 0
+
+
+def test_a_float_field_takes_integers_but_an_int_field_takes_no_floats_or_bools():
+    result = validate_batch([{"n": 1, "f": 1}, {"n": 1.0}, {"n": False}], FIELDS)
+    assert result.columns == {"n": [1], "f": [1]}
+    assert [r["index"] for r in result.rejected] == [1, 2]
+
+
+def test_infinite_floats_are_rejected_even_if_the_parser_let_them_through():
+    result = validate_batch([{"n": 1, "f": float("inf")}, {"n": 1, "f": float("nan")}], FIELDS)
+    assert [r["errors"] for r in result.rejected] == [{"f": "must be finite"}] * 2
+
+
+def test_cross_checks_see_the_whole_batch():
+    fields = (Field("a", "int"), Field("b", "int"))
+    result = validate_batch([{"a": 1, "b": 2}, {"a": 2, "b": 2}], fields, [ordered_check("a", "b")])
+    assert result.rejected == [{"index": 1, "errors": {"b": "must be after a"}}]
+
+
+def test_an_empty_batch_is_valid_and_empty():
+    result = validate_batch([], FIELDS)
+    assert result.n_valid == 0
+    assert result.rejected == []

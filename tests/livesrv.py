@@ -1,0 +1,68 @@
+"""Start `crowdray serve` as a real gunicorn process for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def crowdray(*argv: str, env: dict[str, str], timeout: float = 300) -> str:
+    """Run a crowdray command to completion; return its output, raise on failure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crowdray.cli", *argv],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"crowdray {' '.join(argv)} failed:\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+@contextmanager
+def serving(env: dict[str, str], workers: int = 2, log: Path | None = None) -> Iterator[str]:
+    """`crowdray serve` on a free loopback port; yields its base URL."""
+    port = free_port()
+    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "crowdray.cli", "serve",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+        env=env, stdout=out, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(f"{url}/api/schema/", timeout=5)
+                break
+            except requests.ConnectionError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"crowdray serve did not start (exit {proc.poll()})"
+                    ) from None
+                time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if log:
+            out.close()
+
+
+def service_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(extra)
+    return env
