@@ -7,10 +7,13 @@ import os
 import sys
 
 
-def _serve_argv(bind: str, workers: int) -> list[str]:
+def _serve_argv(bind: str, workers: int, threads: int) -> list[str]:
+    # Threaded workers keep connections alive and overlap one request's wait
+    # on the database commit with another's parsing.
     return [
         sys.executable, "-m", "gunicorn", "crowdray.wsgi:application",
         "--bind", bind, "--workers", str(workers),
+        "--worker-class", "gthread", "--threads", str(threads),
         "--access-logfile", "-", "--graceful-timeout", "10",
     ]  # fmt: skip
 
@@ -19,11 +22,12 @@ def serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="crowdray serve", description="Run the API and pages.")
     parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port (default %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error("--workers must be at least 1")
+    if args.workers < 1 or args.threads < 1:
+        parser.error("--workers and --threads must be at least 1")
     # gunicorn takes over this process so Ctrl-C and signals reach it directly.
-    os.execv(sys.executable, _serve_argv(args.bind, args.workers))
+    os.execv(sys.executable, _serve_argv(args.bind, args.workers, args.threads))
 
 
 def demo(argv: list[str]) -> None:

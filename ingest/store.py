@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 
 from ingest.models import ExposureBlock, Hit
@@ -51,12 +52,16 @@ def _insert_ignoring(table: str, key: Sequence[str], columns: dict[str, list[Any
         return 0
     quoted = ", ".join(connection.ops.quote_name(c) for c in names)
     conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            arrays = ", ".join(f"%s::{_PG_TYPES.get(c, 'timestamptz')}[]" for c in names)
-            sql = f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}) {conflict}"
+    if connection.vendor == "postgresql":
+        arrays = ", ".join(f"%b::{_PG_TYPES.get(c, 'timestamptz')}[]" for c in names)
+        sql = f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}) {conflict}"
+        connection.ensure_connection()
+        # Django's cursors bind on the client, turning each array into SQL text;
+        # a plain psycopg cursor sends them to the server as binary parameters (%b).
+        with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, [columns[c] for c in names])
             return cursor.rowcount
+    with connection.cursor() as cursor:
         inserted = 0
         row = "(" + ", ".join(["%s"] * len(names)) + ")"
         for start in range(0, n, _SQLITE_CHUNK_ROWS):

@@ -6,8 +6,8 @@ import re
 
 import requests
 
+from crowdray.testing.service import crowdray, service_env, serving
 from tests.factories import hits
-from tests.livesrv import crowdray, service_env, serving
 
 
 def test_serve_answers_uploads_over_http_and_commits_them(tmp_path):
@@ -50,6 +50,6 @@ def test_serve_rejects_a_bad_worker_count(tmp_path):
     try:
         crowdray("serve", "--workers", "0", env=env, timeout=30)
     except RuntimeError as exc:
-        assert "--workers must be at least 1" in str(exc)
+        assert "--workers and --threads must be at least 1" in str(exc)
     else:
         raise AssertionError("serve accepted --workers 0")

@@ -1,4 +1,4 @@
-"""Start `crowdray serve` as a real gunicorn process for tests and benchmarks."""
+"""Start `crowdray serve` as a real gunicorn process, for tests, benchmarks and the demo."""
 
 from __future__ import annotations
 

@@ -1,0 +1,197 @@
+"""Ingest benchmark: hits/s over HTTP against the raw PostgreSQL COPY rate.
+
+Starts a throwaway PostgreSQL (durable: fsync on), migrates it, starts
+`crowdray serve` with 2 gunicorn workers, and drives it from a separate process
+with concurrent clients posting 100-hit batches for a fixed time. Then, on the
+same database, COPYs the same rows into a copy of the hits table from one
+Python process. Prints hits/s, p50/p99 batch latency, errors, the COPY rate and
+the ratio (goal: >= 40% with zero errors and every accepted hit stored once).
+
+    .venv/bin/python bench/ingest.py [--seconds 20] [--clients 8] [--devices 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import psycopg
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crowdray.testing.postgres import ThrowawayPostgres
+from crowdray.testing.service import crowdray, service_env, serving
+
+BATCH = 100
+COLUMNS = (
+    "seq",
+    "t_ns",
+    "t_err_ns",
+    "lat",
+    "lon",
+    "alt_m",
+    "loc_err_m",
+    "x",
+    "y",
+    "value",
+    "n_pixels",
+)
+
+
+def make_batch(rng: np.random.Generator, seq0: int, t_ns: int) -> list[dict[str, Any]]:
+    """100 realistic hits with consecutive seq numbers."""
+    return [
+        {
+            "seq": seq0 + i,
+            "t_ns": t_ns + int(rng.integers(0, 10**9)),
+            "t_err_ns": 2_000_000,
+            "lat": 46.2 + float(rng.normal(0, 0.01)),
+            "lon": 6.14 + float(rng.normal(0, 0.01)),
+            "alt_m": 410.0,
+            "loc_err_m": 12.0,
+            "x": int(rng.integers(0, 4000)),
+            "y": int(rng.integers(0, 3000)),
+            "value": int(rng.integers(30, 255)),
+            "n_pixels": int(rng.integers(1, 20)),
+        }
+        for i in range(BATCH)
+    ]
+
+
+def client_loop(
+    url: str, token: str, client: int, stop_at: float, out: list[tuple[float, int, int]]
+) -> None:
+    """One client: post batches until stop_at, record (latency, status, accepted)."""
+    rng = np.random.default_rng(client)
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+    # The hits are made once; each batch only renumbers them, so the load
+    # generator spends its CPU on sending, not on making data.
+    batch = make_batch(rng, 0, time.time_ns() - 60 * 10**9)
+    seq = 0
+    while time.monotonic() < stop_at:
+        for i, hit in enumerate(batch):
+            hit["seq"] = seq + i
+        body = json.dumps({"hits": batch})
+        start = time.perf_counter()
+        try:
+            conn.request("POST", "/api/v1/hits", body=body, headers=headers)
+            reply = conn.getresponse()
+            status, data = reply.status, reply.read()
+            accepted = json.loads(data)["accepted"] if status == 201 else 0
+        except (OSError, http.client.HTTPException):
+            conn.close()  # reconnects on the next request
+            status, accepted = 0, 0
+        out.append((time.perf_counter() - start, status, accepted))
+        seq += BATCH
+
+
+def drive(url: str, tokens: list[str], seconds: float, queue: mp.Queue) -> None:
+    """The load generator process: one thread per client."""
+    results: list[tuple[float, int, int]] = []
+    stop_at = time.monotonic() + seconds
+    threads = [
+        threading.Thread(target=client_loop, args=(url, tok, i, stop_at, results))
+        for i, tok in enumerate(tokens)
+    ]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    queue.put({"elapsed": time.perf_counter() - start, "results": results})
+
+
+def copy_rate(dsn: str, n_rows: int) -> float:
+    """Rows/s of one Python process COPYing n_rows hits into a copy of the hits table."""
+    rng = np.random.default_rng(99)
+    rows = []
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn) as conn:
+        device = conn.execute("SELECT id FROM ingest_device LIMIT 1").fetchone()[0]
+        conn.execute("CREATE TABLE bench_copy (LIKE ingest_hit INCLUDING ALL)")
+        conn.commit()
+        for b in range(0, n_rows, BATCH):
+            for h in make_batch(rng, b, time.time_ns()):
+                rows.append((device, now, *(h[c] for c in COLUMNS)))
+        cols = ", ".join(("device_id", "received_at", *COLUMNS))
+        start = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        return len(rows) / (time.perf_counter() - start)
+
+
+def check_table(dsn: str) -> tuple[int, int]:
+    with psycopg.connect(dsn) as conn:
+        total = conn.execute("SELECT count(*) FROM ingest_hit").fetchone()[0]
+        dupes = conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM ingest_hit GROUP BY device_id, seq"
+            " HAVING count(*) > 1) d"
+        ).fetchone()[0]
+    return total, dupes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    with ThrowawayPostgres(durable=True) as pg:
+        env = service_env(
+            DATABASE_URL=pg.url, SECRET_KEY="bench-only", CROWDRAY_REGISTER_RATE="100000/hour"
+        )
+        crowdray("migrate", "--verbosity", "0", env=env)
+        with serving(env, workers=args.workers) as url:
+            tokens = [
+                requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
+                for _ in range(args.clients)
+            ]
+            queue: mp.Queue = mp.get_context("spawn").Queue()
+            driver = mp.get_context("spawn").Process(
+                target=drive, args=(url, tokens, args.seconds, queue)
+            )
+            driver.start()
+            run = queue.get()
+            driver.join()
+        report(run, pg.url, args)
+
+
+def report(run: dict[str, Any], dsn: str, args: argparse.Namespace) -> None:
+    latencies = np.array([r[0] for r in run["results"]]) * 1000
+    errors = sum(1 for r in run["results"] if r[1] != 201)
+    accepted = sum(r[2] for r in run["results"])
+    total, dupes = check_table(dsn)
+    http_rate = accepted / run["elapsed"]
+    raw = copy_rate(dsn, max(accepted, 10_000))
+    print(f"ingest over HTTP: {args.workers} gunicorn workers, {args.clients} clients, "
+          f"{BATCH}-hit batches, {run['elapsed']:.1f} s")  # fmt: skip
+    print(f"  batches {len(latencies)}, hits accepted {accepted}, errors {errors}")
+    print(f"  hits/s {http_rate:,.0f}")
+    print(f"  latency per batch p50 {np.percentile(latencies, 50):.1f} ms, "
+          f"p99 {np.percentile(latencies, 99):.1f} ms")  # fmt: skip
+    print(f"  table holds {total} hits, {dupes} (device, seq) stored more than once")
+    print(f"raw COPY from one Python process: {raw:,.0f} rows/s")
+    print(f"ratio HTTP / COPY: {http_rate / raw:.1%} (goal >= 40%)")
+    ok = errors == 0 and total == accepted and dupes == 0
+    print("integrity:", "OK" if ok else "FAILED")
+    if not ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
