@@ -49,7 +49,13 @@ def _setup_django() -> None:
     django.setup()
 
 
-COMMANDS = {"serve": serve, "demo": demo}
+def coincidence(argv: list[str]) -> None:
+    from coincidence.cli import main as run
+
+    run(argv)
+
+
+COMMANDS = {"serve": serve, "demo": demo, "coincidence": coincidence}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,3 +31,19 @@ def device_client(client_for: Callable[..., APIClient]) -> APIClient:
 
 def post_json(client: APIClient, url: str, body: Any) -> Any:
     return client.post(url, body, format="json")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """The one SparkSession of the test run: local[1], one shuffle partition, no UI."""
+    import shutil
+
+    from tests.plugin import require_or_skip
+
+    if not shutil.which("java"):
+        require_or_skip("Java is not installed; Spark needs Java 17")
+    from coincidence.session import build_session
+
+    session = build_session("local[1]", shuffle_partitions=1, ui=False)
+    yield session
+    session.stop()

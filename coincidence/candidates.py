@@ -1,0 +1,72 @@
+"""Turning linked hits into shower rows: shared by the Spark job and the NumPy reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from coincidence.background import expected_clusters, significance_sigma
+from coincidence.geo import from_unit, haversine_m, to_unit
+from coincidence.params import Params
+from coincidence.schema import SHOWER_SCHEMA, shower_id
+
+MEMBER_COLUMNS = ["label", "hit_id", "device_id", "t_ns", "lat", "lon"]
+NEIGHBOURHOOD_COLUMNS = ["nb_hits", "nb_rate_hz", "nb_sum_sq"]
+
+
+def summarize(members: pd.DataFrame, min_devices: int) -> pd.DataFrame:
+    """One row per label of `members` (MEMBER_COLUMNS) with >= min_devices devices.
+
+    t_ns is the lower median member time; lat/lon the unit-vector centroid;
+    radius_m the largest member distance from it. Background columns are added later.
+    """
+    df = members.sort_values(["label", "t_ns", "hit_id"], kind="stable").reset_index(drop=True)
+    groups = df.groupby("label", sort=True)
+    n_devices = groups["device_id"].nunique()
+    keep = n_devices.index[n_devices >= min_devices]
+    df = df[df["label"].isin(keep)].reset_index(drop=True)
+    if df.empty:
+        return empty_showers()
+    groups = df.groupby("label", sort=True)
+    size = groups.size().to_numpy()
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    t = df["t_ns"].to_numpy(np.int64)
+    x, y, z = to_unit(df["lat"].to_numpy(), df["lon"].to_numpy())
+    sums = pd.DataFrame({"label": df["label"], "x": x, "y": y, "z": z}).groupby("label").sum()
+    clat, clon = from_unit(sums["x"].to_numpy(), sums["y"].to_numpy(), sums["z"].to_numpy())
+    rep = np.repeat(np.arange(len(size)), size)
+    dist = haversine_m(df["lat"].to_numpy(), df["lon"].to_numpy(), clat[rep], clon[rep])
+    return pd.DataFrame(
+        {
+            "shower_id": [shower_id(int(v)) for v in groups["hit_id"].min()],
+            "t_ns": t[start + (size - 1) // 2],
+            "t_spread_ns": t[start + size - 1] - t[start],
+            "lat": clat,
+            "lon": clon,
+            "radius_m": np.maximum.reduceat(dist, start),
+            "n_devices": groups["device_id"].nunique().to_numpy(np.int64),
+            "n_hits": size.astype(np.int64),
+            "hit_ids": [sorted(v) for v in groups["hit_id"].agg(list)],
+            "device_ids": [sorted(set(v)) for v in groups["device_id"].agg(list)],
+        }
+    )
+
+
+def add_background(showers: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Fill expected_background and significance_sigma from the NEIGHBOURHOOD_COLUMNS."""
+    window_s = params.window_ms / 1000.0
+    expected = [
+        expected_clusters(n, rate, sq, window_s, int(k))
+        for n, rate, sq, k in zip(
+            showers["nb_hits"], showers["nb_rate_hz"], showers["nb_sum_sq"], showers["n_devices"],
+            strict=True,
+        )
+    ]  # fmt: skip
+    out = showers.drop(columns=NEIGHBOURHOOD_COLUMNS)
+    out["expected_background"] = np.asarray(expected, dtype=np.float64)
+    out["significance_sigma"] = [significance_sigma(e) for e in expected]
+    return out[SHOWER_SCHEMA.names]
+
+
+def empty_showers() -> pd.DataFrame:
+    return SHOWER_SCHEMA.empty_table().to_pandas()

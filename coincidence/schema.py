@@ -1,0 +1,55 @@
+"""The Parquet contracts (shared/DESIGN.md): hits in, showers out, and the lake layout.
+
+Defined once here and used by the exporter, the simulator and the job.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+HIT_SCHEMA = pa.schema(
+    [
+        pa.field("hit_id", pa.int64(), nullable=False),
+        pa.field("device_id", pa.string(), nullable=False),
+        pa.field("t_ns", pa.int64(), nullable=False),
+        pa.field("t_err_ns", pa.int64()),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("alt_m", pa.float64()),
+        pa.field("loc_err_m", pa.float64()),
+    ]
+)
+HIT_COLUMNS = ("hit_id", "device_id", "t_ns", "lat", "lon")  # what the search needs
+
+SHOWER_SCHEMA = pa.schema(
+    [
+        pa.field("shower_id", pa.string(), nullable=False),
+        pa.field("t_ns", pa.int64(), nullable=False),
+        pa.field("t_spread_ns", pa.int64(), nullable=False),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("radius_m", pa.float64(), nullable=False),
+        pa.field("n_devices", pa.int64(), nullable=False),
+        pa.field("n_hits", pa.int64(), nullable=False),
+        pa.field("hit_ids", pa.list_(pa.int64()), nullable=False),
+        pa.field("device_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("expected_background", pa.float64(), nullable=False),
+        pa.field("significance_sigma", pa.float64(), nullable=False),
+    ]
+)
+
+# The lake: LAKE/date=YYYY-MM-DD/hour=HH/<file>.parquet, partitioned by the hit's UTC hour.
+LAKE_PARTITIONS = ("date", "hour")
+
+
+def lake_partition(t_ns: int) -> tuple[str, int]:
+    """(date, hour) of the lake partition holding a hit at UTC epoch ns t_ns."""
+    moment = datetime.fromtimestamp(t_ns // 1_000_000_000, UTC)
+    return moment.strftime("%Y-%m-%d"), moment.hour
+
+
+def shower_id(min_hit_id: int) -> str:
+    """A candidate is named after its smallest hit_id: stable across reruns on the same hits."""
+    return f"S{min_hit_id}"

@@ -1,0 +1,53 @@
+"""Building the SparkSession the job runs in."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+
+def _package_zip() -> str:
+    """The coincidence package as a zip, so executors on a cluster can import it."""
+    package = Path(__file__).resolve().parent
+    path = Path(tempfile.mkdtemp(prefix="crowdray-spark-")) / "coincidence.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for file in package.rglob("*.py"):
+            zf.write(file, Path("coincidence") / file.relative_to(package))
+    return str(path)
+
+
+def build_session(
+    master: str = "local[*]",
+    *,
+    shuffle_partitions: int | None = None,
+    ui: bool = False,
+    driver_memory: str = "4g",
+) -> SparkSession:
+    """A session for the job; on a cluster the executors get this package shipped to them."""
+    # Executors must run the same Python as the driver (numpy, pyarrow, this package).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("crowdray-coincidence")
+        .config("spark.ui.enabled", str(ui).lower())
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.adaptive.enabled", "true")
+    )
+    if shuffle_partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    if not master.startswith("local"):
+        spark.sparkContext.addPyFile(_package_zip())
+    if shutil.which("java") is None:  # pragma: no cover - getOrCreate fails first
+        raise RuntimeError("Java is needed to run Spark")
+    return spark
