@@ -29,10 +29,10 @@ from coincidence.candidates import MEMBER_COLUMNS, NEIGHBOURHOOD_COLUMNS, add_ba
 from coincidence.geo import EARTH_RADIUS_M, CellGrid
 from coincidence.params import Params
 from coincidence.schema import HIT_COLUMNS, SHOWER_SCHEMA
-from coincidence.sweep import linked_pairs
+from coincidence.sweep import linked_pairs, local_components
 
 _KEYED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat double, lon double"
-_EDGES = "src long, dst long"
+_LABELS = "hit_id long, label long"
 _MEMBERS = "label long, hit_id long, device_id string, t_ns long, lat double, lon double"
 _CELLS = "cid string, cell long"
 
@@ -67,7 +67,11 @@ def halo_rows(params: Params) -> Any:
 
 
 def sweep_rows(params: Params) -> Any:
-    """mapInArrow function over partitions sorted by (cell, bucket, t_ns, hit_id): linked pairs."""
+    """mapInArrow over partitions sorted by (cell, bucket, t_ns, hit_id): local components.
+
+    Emits (hit_id, label) for every linked hit, label being the smallest hit_id of
+    its component among the pairs found in this partition.
+    """
 
     def sweep(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         table = pa.Table.from_batches(list(batches), schema=_keyed_arrow())
@@ -81,8 +85,8 @@ def sweep_rows(params: Params) -> Any:
             table.column("lon").to_numpy(), params.window_ns, params.radius_m,
             from_mask=table.column("home").to_numpy(zero_copy_only=False),
         )  # fmt: skip
-        ids = table.column("hit_id").to_numpy()
-        yield pa.RecordBatch.from_pydict({"src": ids[i], "dst": ids[j]})
+        hit_id, label = local_components(table.column("hit_id").to_numpy(), i, j)
+        yield pa.RecordBatch.from_pydict({"hit_id": hit_id, "label": label})
 
     return sweep
 
@@ -95,16 +99,37 @@ def _keyed_arrow() -> pa.Schema:
     )  # fmt: skip
 
 
-def linked_edges(hits: DataFrame, params: Params) -> DataFrame:
+def local_labels(hits: DataFrame, params: Params) -> DataFrame:
+    """(hit_id, label) per partition; a hit near a cell or bucket edge may have several."""
     keyed = hits.select("hit_id", "t_ns", "lat", "lon").mapInArrow(halo_rows(params), _KEYED)
     ordered = keyed.repartition("cell", "bucket").sortWithinPartitions(
         "cell", "bucket", "t_ns", "hit_id"
     )
-    return ordered.mapInArrow(sweep_rows(params), _EDGES)
+    return ordered.mapInArrow(sweep_rows(params), _LABELS)
+
+
+def global_labels(local: DataFrame) -> DataFrame:
+    """(hit_id, label): merge the local components that share a hit across partitions."""
+    local = local.localCheckpoint()
+    per_hit = local.groupBy("hit_id").agg(F.min("label").alias("first"))
+    # A hit with two local labels joins their components: an edge between the labels.
+    merges = local.join(per_hit, "hit_id").where(F.col("label") != F.col("first"))
+    merges = merges.select(F.col("label").alias("src"), F.col("first").alias("dst"))
+    merges = merges.localCheckpoint()
+    if merges.isEmpty():  # the usual case: no component crosses a partition
+        return per_hit.withColumnRenamed("first", "label")
+    roots = connected_components(merges).withColumnRenamed("hit_id", "first")
+    return per_hit.join(roots, "first", "left").select(
+        "hit_id", F.coalesce("label", "first").alias("label")
+    )
 
 
 def connected_components(edges: DataFrame) -> DataFrame:
-    """(hit_id, label) for every hit in an edge; label = the smallest hit_id of its component."""
+    """(hit_id, label) for every vertex of (src, dst) edges; label = smallest vertex of its component.
+
+    Label propagation with pointer jumping; each round halves the longest chain
+    still unlabelled, so rounds grow with the log of a component's diameter.
+    """
     both = edges.select(F.col("src").alias("v"), F.col("dst").alias("u")).union(
         edges.select(F.col("dst").alias("v"), F.col("src").alias("u"))
     )
@@ -115,14 +140,14 @@ def connected_components(edges: DataFrame) -> DataFrame:
         seen = both.join(labels.withColumnRenamed("v", "u"), "u").groupBy("v")
         proposed = seen.agg(F.min("label").alias("nb"))
         new = labels.join(proposed, "v").select("v", F.least("label", "nb").alias("label"))
-        # Pointer jumping: adopt the label of one's label, halving chain lengths.
+        # Pointer jumping: adopt the label of one's label.
         target = new.select(F.col("v").alias("t"), F.col("label").alias("tl"))
         new = new.join(target, new.label == target.t, "left").select(
             "v", F.coalesce("tl", "label").alias("label")
         )
         new = new.localCheckpoint()
         changed = new.join(labels.withColumnRenamed("label", "old"), "v")
-        if changed.where(F.col("label") != F.col("old")).limit(1).count() == 0:
+        if changed.where(F.col("label") != F.col("old")).isEmpty():
             return new.select(F.col("v").alias("hit_id"), "label")
         labels = new
 
@@ -233,7 +258,7 @@ def transform(hits: DataFrame, params: Params, live: DataFrame | None = None) ->
     live: optional (device_id, live_s) from exposure blocks.
     """
     hits = select_span(hits, params)
-    labels = connected_components(linked_edges(hits, params))
+    labels = global_labels(local_labels(hits, params))
     members = labels.join(hits, "hit_id")
     enough = members.groupBy("label").agg(F.countDistinct("device_id").alias("nd"))
     members = members.join(enough.where(F.col("nd") >= params.min_devices).select("label"), "label")

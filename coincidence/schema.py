@@ -53,3 +53,19 @@ def lake_partition(t_ns: int) -> tuple[str, int]:
 def shower_id(min_hit_id: int) -> str:
     """A candidate is named after its smallest hit_id: stable across reruns on the same hits."""
     return f"S{min_hit_id}"
+
+
+def write_lake(table: pa.Table, root: str, basename: str = "part-{i}.parquet") -> None:
+    """Write hits to the lake layout, one directory per UTC date and hour."""
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    seconds = pc.divide(table.column("t_ns"), 1_000_000_000)
+    stamps = pc.cast(pc.multiply(seconds, 1_000_000), pa.timestamp("us", tz="UTC"))
+    table = table.append_column("date", pc.strftime(stamps, "%Y-%m-%d"))
+    table = table.append_column("hour", pc.cast(pc.hour(stamps), pa.int32()))
+    ds.write_dataset(
+        table, root, format="parquet", basename_template=basename,
+        partitioning=ds.partitioning(pa.schema([("date", pa.string()), ("hour", pa.int32())]), flavor="hive"),
+        existing_data_behavior="overwrite_or_ignore",
+    )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -28,8 +29,11 @@ def build_session(
     shuffle_partitions: int | None = None,
     ui: bool = False,
     driver_memory: str = "4g",
+    adaptive: bool = True,
 ) -> SparkSession:
     """A session for the job; on a cluster the executors get this package shipped to them."""
+    # py4j logs at INFO while the interpreter shuts down, after test runners close streams.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     # Executors must run the same Python as the driver (numpy, pyarrow, this package).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -40,7 +44,8 @@ def build_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.memory", driver_memory)
-        .config("spark.sql.adaptive.enabled", "true")
+        # Adaptive execution pays off on large shuffles but adds a job per stage.
+        .config("spark.sql.adaptive.enabled", str(adaptive).lower())
     )
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))

@@ -48,3 +48,22 @@ def linked_pairs(
     if not first:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     return np.concatenate(first), np.concatenate(second)
+
+
+def local_components(ids: Ints, first: Ints, second: Ints) -> tuple[Ints, Ints]:
+    """(hit_id, label) for each hit in a pair; label = smallest hit_id of its component.
+
+    `first`/`second` index into `ids`; the same hit_id may stand in several rows.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if len(first) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    uniq, inverse = np.unique(np.concatenate([ids[first], ids[second]]), return_inverse=True)
+    a, b = inverse[: len(first)], inverse[len(first) :]
+    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(len(uniq), len(uniq)))
+    _, comp = connected_components(graph, directed=False)
+    smallest = np.full(comp.max() + 1, np.iinfo(np.int64).max)
+    np.minimum.at(smallest, comp, uniq)  # uniq is sorted, so this is each component's min id
+    return uniq, smallest[comp]

@@ -44,6 +44,6 @@ def spark():
         require_or_skip("Java is not installed; Spark needs Java 17")
     from coincidence.session import build_session
 
-    session = build_session("local[1]", shuffle_partitions=1, ui=False)
+    session = build_session("local[1]", shuffle_partitions=1, ui=False, adaptive=False)
     yield session
     session.stop()

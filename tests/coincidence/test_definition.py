@@ -1,0 +1,136 @@
+"""The candidate definition at every edge, through the reference and the Spark job alike.
+
+Definition: hits are linked when |dt| <= window and great-circle distance <= radius;
+a candidate is a connected group of linked hits with >= min_devices distinct devices.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coincidence.geo import CellGrid, haversine_m
+from coincidence.params import Params
+from tests.coincidence.factories import MS, S, T0, hits, offset
+
+GENEVA = (46.2044, 6.1432)
+P = Params(window_ms=50, radius_m=1000, min_devices=3)
+
+
+def ring(centre: tuple[float, float], n: int, radius_m: float, t0: int = T0, dt: int = MS):
+    """n devices on a circle of radius_m around centre, firing dt apart."""
+    rows = []
+    for k in range(n):
+        angle = 2 * np.pi * k / n
+        lat, lon = offset(*centre, radius_m * np.cos(angle), radius_m * np.sin(angle))
+        rows.append((f"dev{k}", t0 + k * dt, lat, lon))
+    return rows
+
+
+def test_a_shower_of_five_devices_is_one_candidate(find):
+    out = find(hits(ring(GENEVA, 5, 200)), P)
+    assert len(out) == 1
+    row = out.iloc[0]
+    assert (row.n_devices, row.n_hits) == (5, 5)
+    assert row.shower_id == "S1"
+    assert list(row.hit_ids) == [1, 2, 3, 4, 5]
+    assert list(row.device_ids) == ["dev0", "dev1", "dev2", "dev3", "dev4"]
+    assert row.t_ns == T0 + 2 * MS and row.t_spread_ns == 4 * MS
+    assert haversine_m(row.lat, row.lon, *GENEVA) < 1.0
+    assert abs(row.radius_m - 200) < 1.0
+
+
+def test_fewer_devices_than_the_minimum_is_no_candidate(find):
+    assert find(hits(ring(GENEVA, 2, 200)), P).empty
+    assert len(find(hits(ring(GENEVA, 2, 200)), Params(min_devices=2))) == 1
+
+
+def test_a_device_firing_twice_in_the_window_counts_once(find):
+    rows = ring(GENEVA, 2, 200) + [("dev0", T0 + 10 * MS, *GENEVA)]
+    assert find(hits(rows), P).empty
+    rows.append(("dev2", T0 + 20 * MS, *GENEVA))
+    out = find(hits(rows), P)
+    assert (out.iloc[0].n_devices, out.iloc[0].n_hits) == (3, 4)
+
+
+def test_the_window_is_inclusive_to_the_nanosecond(find):
+    at_window = hits(
+        [("a", T0, *GENEVA), ("b", T0 + 50 * MS, *GENEVA), ("c", T0 + 100 * MS, *GENEVA)]
+    )
+    assert len(find(at_window, P)) == 1
+    beyond = at_window.assign(t_ns=[T0, T0 + 50 * MS + 1, T0 + 100 * MS + 1])
+    assert find(beyond, P).empty
+
+
+def test_the_radius_is_a_great_circle_distance(find):
+    inside = [
+        ("a", T0, *GENEVA),
+        ("b", T0, *offset(*GENEVA, 0, 990)),
+        ("c", T0, *offset(*GENEVA, 990, 0)),
+    ]
+    assert len(find(hits(inside), P)) == 1
+    outside = [
+        ("a", T0, *GENEVA),
+        ("b", T0, *offset(*GENEVA, 0, 1010)),
+        ("c", T0, *offset(*GENEVA, 0, 2020)),
+    ]
+    assert find(hits(outside), P).empty
+
+
+def test_links_chain_hits_into_one_candidate(find):
+    # a-b and b-c are linked, a-c is not (1.6 km, 80 ms apart): still one shower.
+    rows = [("a", T0, *GENEVA), ("b", T0 + 40 * MS, *offset(*GENEVA, 0, 800)),
+            ("c", T0 + 80 * MS, *offset(*GENEVA, 0, 1600))]  # fmt: skip
+    assert len(find(hits(rows), P)) == 1
+
+
+def test_a_shower_a_minute_later_is_a_separate_candidate(find):
+    rows = ring(GENEVA, 4, 300) + ring(GENEVA, 4, 300, t0=T0 + 60 * S)
+    out = find(hits(rows), P)
+    assert sorted(out.n_hits) == [4, 4]
+    assert sorted(out.shower_id) == ["S1", "S5"]
+
+
+def test_a_shower_across_the_antimeridian_is_one_candidate(find):
+    rows = ring((-16.5, 179.9995), 6, 300)  # Fiji; half the ring has lon < -179.99
+    assert {np.sign(r[3]) for r in rows} == {-1.0, 1.0}
+    out = find(hits(rows), P)
+    assert len(out) == 1 and out.iloc[0].n_devices == 6
+    assert abs(abs(out.iloc[0].lon) - 179.9995) < 1e-4
+    assert out.iloc[0].radius_m < 301
+
+
+def test_a_shower_at_the_pole_is_one_candidate(find):
+    # Six phones 300 m from the South Pole, at longitudes all around the clock.
+    rows = [(f"d{k}", T0 + k * MS, -90 + 300 / 111_195, -180 + 60 * k) for k in range(6)]
+    out = find(hits(rows), P)
+    assert len(out) == 1 and out.iloc[0].n_devices == 6
+    assert out.iloc[0].lat < -89.99
+
+
+def test_a_shower_straddling_a_spatial_cell_edge_is_one_candidate(find):
+    grid = CellGrid(P.cell_m)
+    edge_lat = -90 + grid.band_deg * grid.band(np.array([46.2]))[0]  # a band's southern edge
+    rows = ring((edge_lat, 6.1432), 6, 300)
+    assert len(set(grid.home(np.array([r[2] for r in rows]), np.array([r[3] for r in rows])))) > 1
+    out = find(hits(rows), P)
+    assert len(out) == 1 and out.iloc[0].n_devices == 6
+
+
+def test_a_shower_straddling_a_time_bucket_edge_is_one_candidate(find):
+    edge = (T0 // P.bucket_ns + 1) * P.bucket_ns
+    rows = ring(GENEVA, 6, 300, t0=edge - 3 * MS)
+    out = find(hits(rows), P)
+    assert len(out) == 1 and out.iloc[0].n_devices == 6
+
+
+def test_empty_input_gives_no_candidates_with_the_contract_columns(find):
+    out = find(hits([]), P)
+    assert out.empty
+    assert "significance_sigma" in out.columns
+
+
+def test_hits_outside_since_until_are_ignored(find):
+    rows = ring(GENEVA, 3, 200)
+    params = Params(since_ns=T0 + MS, until_ns=T0 + S)
+    assert find(hits(rows), params).empty
+    assert len(find(hits(rows), Params(since_ns=T0, until_ns=T0 + 2 * MS + 1))) == 1

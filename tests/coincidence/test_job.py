@@ -1,0 +1,96 @@
+"""The Spark job: partition edges, agreement with the reference, invariances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coincidence.job import connected_components
+from coincidence.params import Params
+from tests.coincidence.factories import MS, T0, background, hits, network, offset, showers, with_ids
+
+SCHEMA = "hit_id long, device_id string, t_ns long, lat double, lon double"
+PLACES = {
+    "geneva": [(46.2044, 6.1432), (46.25, 6.2)],
+    "antimeridian": [(-16.5, 179.995), (-16.52, -179.99)],
+    "south pole": [(-89.995, 0.0)],
+    "arctic": [(80.0, 20.0), (80.02, 20.2)],
+}
+
+
+def simulated(seed: int, centres, rate_hz=0.02, span_s=1800, n_showers=20) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    net = network(rng, centres, per_group=40, spread_m=700)
+    shower_hits, _ = showers(rng, net, n_showers, span_s)
+    df = pd.concat([background(rng, net, rate_hz, span_s), shower_hits.drop(columns="shower")])
+    return with_ids(df, rng)
+
+
+def comparable(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.sort_values("shower_id").reset_index(drop=True)
+    out["hit_ids"] = out["hit_ids"].map(list)
+    out["device_ids"] = out["device_ids"].map(list)
+    return out
+
+
+def assert_same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    a, b = comparable(a), comparable(b)
+    exact = ["shower_id", "t_ns", "t_spread_ns", "n_devices", "n_hits", "hit_ids", "device_ids"]
+    pd.testing.assert_frame_equal(a[exact], b[exact])
+    close = ["lat", "lon", "radius_m", "expected_background", "significance_sigma"]
+    pd.testing.assert_frame_equal(a[close], b[close], rtol=1e-7, atol=1e-6)
+
+
+@pytest.fixture
+def many_partitions(spark):
+    spark.conf.set("spark.sql.shuffle.partitions", "7")
+    yield
+    spark.conf.set("spark.sql.shuffle.partitions", "1")
+
+
+@pytest.mark.parametrize("place", list(PLACES))
+def test_spark_and_the_reference_find_identical_candidates(spark_job, reference, place):
+    data = simulated(seed=len(place), centres=PLACES[place])
+    found = spark_job(data, Params())
+    assert len(found) >= 10  # enough candidates for the comparison to mean something
+    assert_same(found, reference(data, Params()))
+
+
+def test_components_that_cross_partitions_are_merged(spark_job, reference, many_partitions):
+    params = Params(cell_m=2000, bucket_s=1)  # tiny cells and buckets: many crossings
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(30):  # a 4 km line of phones firing over 300 ms: one chained shower
+        rows.append((f"d{k}", T0 + 900 * MS + k * 10 * MS, *offset(46.2, 6.14, 0, 140 * k)))
+    chain = hits(rows)
+    out = spark_job(chain, params)
+    assert len(out) == 1 and out.iloc[0].n_devices == 30
+    data = simulated(seed=9, centres=PLACES["geneva"], rate_hz=0.05)
+    assert_same(spark_job(data, params), reference(data, params))
+    assert rng is not None
+
+
+def test_connected_components_label_every_vertex_with_its_smallest_member(spark):
+    chain = [(k, k + 1) for k in range(10, 40)]  # a path 10-11-...-40
+    other = [(5, 7), (7, 6)]
+    edges = spark.createDataFrame(chain + other, "src long, dst long")
+    labels = dict(connected_components(edges).toPandas().itertuples(index=False))
+    assert {v: labels[v] for v in (10, 25, 40)} == {10: 10, 25: 10, 40: 10}
+    assert {v: labels[v] for v in (5, 6, 7)} == {5: 5, 6: 5, 7: 5}
+
+
+def test_row_order_time_shifts_and_rotation_across_the_antimeridian_change_nothing(spark_job):
+    data = simulated(seed=5, centres=[(10.0, 179.7)])
+    base = comparable(spark_job(data, Params()))
+    assert len(base) >= 15
+    shuffled = data.sample(frac=1.0, random_state=1)
+    assert_same(spark_job(shuffled, Params()), base)
+    shift = 86_400 * 10**9 * 3 + 12_345
+    moved = comparable(spark_job(data.assign(t_ns=data.t_ns + shift), Params()))
+    assert list(moved.t_ns - shift) == list(base.t_ns)
+    rotated = data.assign(lon=(data.lon + 0.3 + 180) % 360 - 180)  # centred on 180°
+    assert (rotated.lon < -179.99).any() and (rotated.lon > 179.99).any()
+    turned = comparable(spark_job(rotated, Params()))
+    assert list(turned.hit_ids) == list(base.hit_ids)
+    assert np.allclose(turned.radius_m, base.radius_m, atol=1e-3)

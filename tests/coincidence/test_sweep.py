@@ -1,0 +1,46 @@
+"""The sweep finds exactly the pairs a brute-force comparison finds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from coincidence.geo import haversine_m
+from coincidence.sweep import linked_pairs, local_components
+
+
+def test_the_sweep_equals_brute_force_on_random_keyed_data():
+    rng = np.random.default_rng(3)
+    n = 400
+    key = rng.integers(0, 3, n)
+    t = rng.integers(0, 2_000_000_000, n)
+    lat = 46.2 + rng.normal(0, 0.01, n)
+    lon = 6.1 + rng.normal(0, 0.01, n)
+    order = np.lexsort((t, key))
+    key, t, lat, lon = key[order], t[order], lat[order], lon[order]
+    i, j = linked_pairs(key, t, lat, lon, 50_000_000, 1000.0)
+    found = set(zip(i.tolist(), j.tolist(), strict=True))
+    expected = {
+        (a, b)
+        for a in range(n)
+        for b in range(a + 1, n)
+        if key[a] == key[b]
+        and abs(t[b] - t[a]) <= 50_000_000
+        and haversine_m(lat[a], lon[a], lat[b], lon[b]) <= 1000.0
+    }
+    assert found == expected
+    assert len(expected) > 50
+
+
+def test_a_mask_keeps_only_pairs_starting_at_marked_rows():
+    t = np.array([0, 1, 2], dtype=np.int64)
+    z = np.zeros(3)
+    i, _ = linked_pairs(
+        np.zeros(3, np.int64), t, z, z, 10, 1.0, from_mask=np.array([False, True, True])
+    )
+    assert set(i.tolist()) == {1}
+
+
+def test_local_components_label_with_the_smallest_id_across_repeated_rows():
+    ids = np.array([30, 10, 20, 30, 40], dtype=np.int64)  # hit 30 stands twice
+    hit, label = local_components(ids, np.array([0, 3]), np.array([1, 4]))
+    assert dict(zip(hit.tolist(), label.tolist(), strict=True)) == {10: 10, 30: 10, 40: 10}
