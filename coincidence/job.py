@@ -125,7 +125,7 @@ def global_labels(local: DataFrame) -> DataFrame:
 
 
 def connected_components(edges: DataFrame) -> DataFrame:
-    """(hit_id, label) for every vertex of (src, dst) edges; label = smallest vertex of its component.
+    """(hit_id, label) for each vertex of (src, dst) edges; label = its component's smallest.
 
     Label propagation with pointer jumping; each round halves the longest chain
     still unlabelled, so rounds grow with the log of a component's diameter.
@@ -263,14 +263,17 @@ def transform(hits: DataFrame, params: Params, live: DataFrame | None = None) ->
     enough = members.groupBy("label").agg(F.countDistinct("device_id").alias("nd"))
     members = members.join(enough.where(F.col("nd") >= params.min_devices).select("label"), "label")
     groups = members.withColumn("grp", F.pmod(F.xxhash64("label"), F.lit(64)))
+    # Candidates and devices are small and each is read three times below:
+    # materialise them once instead of recomputing their lineage.
     showers = groups.groupBy("grp").applyInPandas(_summaries(params), SUMMARY_SPARK)
-    span = span_seconds(hits, params)
-    devices = device_stats(hits).crossJoin(span)
+    showers = showers.localCheckpoint()
+    devices = device_stats(hits).crossJoin(span_seconds(hits, params))
     if live is not None:
         devices = devices.join(live, "device_id", "left")
         devices = devices.withColumn("live_s", F.coalesce("live_s", "span_s"))
     else:
         devices = devices.withColumn("live_s", F.col("span_s"))
+    devices = devices.localCheckpoint()
     with_nb = neighbourhood_sums(showers, devices, params)
     return with_nb.mapInPandas(_backgrounds(params), SHOWER_SPARK)
 

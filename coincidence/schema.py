@@ -64,8 +64,9 @@ def write_lake(table: pa.Table, root: str, basename: str = "part-{i}.parquet") -
     stamps = pc.cast(pc.multiply(seconds, 1_000_000), pa.timestamp("us", tz="UTC"))
     table = table.append_column("date", pc.strftime(stamps, "%Y-%m-%d"))
     table = table.append_column("hour", pc.cast(pc.hour(stamps), pa.int32()))
+    layout = pa.schema([("date", pa.string()), ("hour", pa.int32())])
     ds.write_dataset(
         table, root, format="parquet", basename_template=basename,
-        partitioning=ds.partitioning(pa.schema([("date", pa.string()), ("hour", pa.int32())]), flavor="hive"),
+        partitioning=ds.partitioning(layout, flavor="hive"),
         existing_data_behavior="overwrite_or_ignore",
     )  # fmt: skip

@@ -23,6 +23,20 @@ def _package_zip() -> str:
     return str(path)
 
 
+def _local_partitions(master: str) -> int | None:
+    """Two shuffle partitions per local core: Spark's default of 200 is for clusters."""
+    if not master.startswith("local"):
+        return None
+    inside = master[len("local") :].strip("[]").split(",")[0]
+    if inside == "":
+        cores = 1
+    elif inside == "*":
+        cores = os.cpu_count() or 1
+    else:
+        cores = int(inside)
+    return 2 * cores
+
+
 def build_session(
     master: str = "local[*]",
     *,
@@ -47,6 +61,7 @@ def build_session(
         # Adaptive execution pays off on large shuffles but adds a job per stage.
         .config("spark.sql.adaptive.enabled", str(adaptive).lower())
     )
+    shuffle_partitions = shuffle_partitions or _local_partitions(master)
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     spark = builder.getOrCreate()

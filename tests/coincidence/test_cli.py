@@ -20,7 +20,7 @@ import requests
 from coincidence.params import Params
 from coincidence.reference import find_showers
 from coincidence.schema import HIT_SCHEMA, SHOWER_SCHEMA, write_lake
-from tests.coincidence.factories import S, T0, background, network, showers, with_ids
+from tests.coincidence.factories import T0, S, background, network, showers, with_ids
 
 
 def sample_hits(seed: int = 1, span_s: int = 3 * 3600) -> pd.DataFrame:
@@ -55,8 +55,9 @@ def test_it_searches_a_lake_within_since_until_and_writes_showers_and_a_summary(
     write_lake(as_table(data), str(lake))
     assert len(list(lake.glob("date=*/hour=*"))) >= 3
     since, until = T0 + 3600 * S, T0 + 2 * 3600 * S
-    result = run_cli("--input", str(lake), "--output", str(tmp_path / "out"),
-                     "--since", str(since), "--until", str(until), "--master", "local[2]")  # fmt: skip
+    out = str(tmp_path / "out")
+    span = ["--since", str(since), "--until", str(until)]
+    result = run_cli("--input", str(lake), "--output", out, *span, "--master", "local[2]")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     in_span = data[(data.t_ns >= since) & (data.t_ns < until)]
@@ -134,6 +135,7 @@ def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
         pq.write_table(as_table(data), tmp_path / "hits.parquet")
         result = run_cli("--input", str(tmp_path / "hits.parquet"), "--output",
                          str(tmp_path / "out"), "--master", master_url, "--driver-memory", "1g",
+                         "--shuffle-partitions", "2",
                          env=env)  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
         summary = json.loads((tmp_path / "out" / "summary.json").read_text())

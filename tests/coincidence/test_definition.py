@@ -10,7 +10,7 @@ import numpy as np
 
 from coincidence.geo import CellGrid, haversine_m
 from coincidence.params import Params
-from tests.coincidence.factories import MS, S, T0, hits, offset
+from tests.coincidence.factories import MS, T0, S, hits, offset
 
 GENEVA = (46.2044, 6.1432)
 P = Params(window_ms=50, radius_m=1000, min_devices=3)
@@ -45,7 +45,7 @@ def test_fewer_devices_than_the_minimum_is_no_candidate(find):
 
 
 def test_a_device_firing_twice_in_the_window_counts_once(find):
-    rows = ring(GENEVA, 2, 200) + [("dev0", T0 + 10 * MS, *GENEVA)]
+    rows = [*ring(GENEVA, 2, 200), ("dev0", T0 + 10 * MS, *GENEVA)]
     assert find(hits(rows), P).empty
     rows.append(("dev2", T0 + 20 * MS, *GENEVA))
     out = find(hits(rows), P)
