@@ -55,7 +55,13 @@ def coincidence(argv: list[str]) -> None:
     run(argv)
 
 
-COMMANDS = {"serve": serve, "demo": demo, "coincidence": coincidence}
+def simulate(argv: list[str]) -> None:
+    from simulator.cli import main as run
+
+    run(argv)
+
+
+COMMANDS = {"serve": serve, "demo": demo, "coincidence": coincidence, "simulate": simulate}
 
 
 def main(argv: list[str] | None = None) -> None:

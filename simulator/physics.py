@@ -1,0 +1,108 @@
+"""Air-shower physics for the simulator. Sources are cited per function.
+
+Units: energies in eV, lengths in metres, times in nanoseconds, angles in radians.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+
+C_M_PER_NS = 0.299792458
+# HiSPARC sapphire's NKG defaults (shared/DESIGN.md): age s and Moliere radius r0.
+NKG_AGE = 1.7
+NKG_R0_M = 30.0
+# Cosmic-ray spectral index over 1e14-1e21 eV (sapphire defaults, shared/DESIGN.md).
+SPECTRAL_INDEX = 2.75
+# UHECR flux: about 1 per km^2 per century above 1e19 eV (shared/DESIGN.md).
+UHECR_FLUX_PER_KM2_CENTURY = 1.0
+UHECR_REF_EV = 1e19
+# Assumed phone sensor: a ~4.5 x 3.4 mm CMOS chip, half the crossing particles seen.
+# Both are configurable; there is no single measured value for all phones.
+SENSOR_AREA_M2 = 1.5e-5
+SENSOR_EFFICIENCY = 0.5
+
+
+def electron_number(energy_ev: Floats) -> Floats:
+    """Shower size N_e = 10^(log10 E - 15 + 4.8) (sapphire's simple scaling), E in eV."""
+    return 10.0 ** (np.log10(energy_ev) - 15.0 + 4.8)
+
+
+def nkg_norm(age: float = NKG_AGE) -> float:
+    """C(s) = Gamma(4.5 - s) / (2 pi Gamma(s) Gamma(4.5 - 2s)), so the density integrates to N_e."""
+    return math.gamma(4.5 - age) / (2 * math.pi * math.gamma(age) * math.gamma(4.5 - 2 * age))
+
+
+def nkg_density(
+    r_m: Floats, n_e: Floats | float, age: float = NKG_AGE, r0_m: float = NKG_R0_M
+) -> Floats:
+    """Particles per m^2 at distance r_m (m) from the axis, in the shower plane (NKG)."""
+    x = np.maximum(np.asarray(r_m, dtype=np.float64), 1e-3) / r0_m
+    return n_e * nkg_norm(age) / r0_m**2 * x ** (age - 2) * (1 + x) ** (age - 4.5)
+
+
+def sample_energy(
+    rng: np.random.Generator, n: int, e_min: float, e_max: float, index: float = SPECTRAL_INDEX
+) -> Floats:
+    """Energies (eV) from dN/dE ~ E^-index on [e_min, e_max], by inverting the CDF."""
+    a = 1.0 - index
+    u = rng.random(n)
+    return (e_min**a + u * (e_max**a - e_min**a)) ** (1.0 / a)
+
+
+def sample_zenith(rng: np.random.Generator, n: int, max_zenith: float = math.radians(60)) -> Floats:
+    """Zenith angles with pdf ~ cos^7(t) sin(t) (sapphire), on [0, max_zenith] radians.
+
+    The CDF is proportional to 1 - cos^8(t), so cos(t) = (1 - u (1 - cos^8 max))^(1/8).
+    """
+    u = rng.random(n)
+    return np.arccos((1.0 - u * (1.0 - math.cos(max_zenith) ** 8)) ** 0.125)
+
+
+def axis(zenith: float, azimuth: float) -> Floats:
+    """Unit vector (east, north, up) pointing from the ground back towards the source.
+
+    azimuth: radians, from east towards north.
+    """
+    s = math.sin(zenith)
+    return np.array([s * math.cos(azimuth), s * math.sin(azimuth), math.cos(zenith)])
+
+
+def front_delay_ns(enu_m: Floats, zenith: float, azimuth: float) -> Floats:
+    """Arrival time (ns) of the plane shower front at points enu_m relative to the core.
+
+    Points towards the source are reached first: delay = -(x . n) / c.
+    """
+    return -(enu_m @ axis(zenith, azimuth)) / C_M_PER_NS
+
+
+def axis_distance_m(enu_m: Floats, zenith: float, azimuth: float) -> Floats:
+    """Distance (m) of points from the shower axis through the core."""
+    along = enu_m @ axis(zenith, azimuth)
+    return np.sqrt(np.maximum((enu_m**2).sum(axis=1) - along**2, 0.0))
+
+
+def fire_probability(
+    density_per_m2: Floats,
+    zenith: float,
+    area_m2: float = SENSOR_AREA_M2,
+    efficiency: float = SENSOR_EFFICIENCY,
+) -> Floats:
+    """P(a flat-lying phone records a hit) = 1 - exp(-rho A cos(zenith) eps).
+
+    density_per_m2 is in the shower plane; a horizontal sensor presents A cos(zenith).
+    """
+    return -np.expm1(-density_per_m2 * area_m2 * math.cos(zenith) * efficiency)
+
+
+def physical_rate_hz(area_km2: float, e_min: float) -> float:
+    """Showers per second above e_min (eV) over area_km2, from the UHECR flux.
+
+    Integral flux J(>E) = 1 / (km^2 century) (E / 1e19 eV)^-(index - 1).
+    """
+    per_km2_s = UHECR_FLUX_PER_KM2_CENTURY / (100 * 365.25 * 86400)
+    return area_km2 * per_km2_s * (e_min / UHECR_REF_EV) ** (1.0 - SPECTRAL_INDEX)
