@@ -24,7 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="crowdray simulate", description="Simulate phones and air showers into Parquet files."
     )
-    p.add_argument("--out", type=Path, required=True, help="output directory")
+    p.add_argument("--out", type=Path, help="output directory (required without --post-to)")
+    p.add_argument(
+        "--post-to", metavar="URL", help="run a fleet of virtual phones against this API"
+    )
+    p.add_argument("--duration", type=float, help="fleet: simulated seconds (default 600)")
+    p.add_argument("--speedup", type=float, default=60.0, help="fleet: clock compression (60)")
+    p.add_argument("--connections", type=int, default=8, help="fleet: requests in flight (8)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--devices", type=int, default=500, help="phones (default 500)")
     p.add_argument("--hours", type=float, default=2.0, help="simulated hours (default 2)")
@@ -52,8 +58,12 @@ def main(argv: list[str] | None = None) -> dict:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.out is None and args.post_to is None:
+        parser.error("give --out DIR, --post-to URL, or both")
     if args.devices < 1 or args.hours <= 0:
         parser.error("--devices must be >= 1 and --hours > 0")
+    if args.post_to:
+        return _fleet(args, parser)
     if not 0 < args.energy_min < args.energy_max:
         parser.error("--energy-min must be positive and below --energy-max")
     extra = {}
@@ -70,6 +80,29 @@ def main(argv: list[str] | None = None) -> dict:
     print(json.dumps(summary), file=sys.stderr)
     print(f"simulate: {summary['hits']:,} hits at {summary['hits_per_s']:,} hits/s into {args.out}",
           file=sys.stderr)  # fmt: skip
+    return summary
+
+
+def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    import time
+
+    from simulator.fleet import FleetConfig, run_fleet
+
+    duration = args.duration or 600.0
+    if args.speedup <= 0 or args.connections < 1 or duration <= 0:
+        parser.error("--speedup, --connections and --duration must be positive")
+    # The phones' data end now, so every hit is inside the server's time window.
+    start = time.time_ns() - int(duration * 1e9)
+    config = SimConfig(
+        seed=args.seed, devices=args.devices, hours=duration / 3600, start_ns=start,
+        box=args.box, always_on=True, inject_per_hour=args.inject_per_hour,
+        energy_min_ev=args.energy_min, energy_max_ev=args.energy_max,
+        **({"sensor_area_m2": args.sensor_area_m2} if args.sensor_area_m2 else {}),
+        **({"mean_rate_hz": args.rate_per_min / 60} if args.rate_per_min else {}),
+    )  # fmt: skip
+    fleet = FleetConfig(args.post_to.rstrip("/"), args.speedup, connections=args.connections)
+    summary = run_fleet(config, fleet, args.out)
+    print(json.dumps(summary), file=sys.stderr)
     return summary
 
 

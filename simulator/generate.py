@@ -6,6 +6,7 @@ children, one per chunk, so the same configuration gives the same output.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -190,8 +191,8 @@ def _chunk_bounds(net: Network, config: SimConfig) -> list[tuple[int, int]]:
     span = config.end_ns - config.start_ns
     n = max(1, math.ceil(expected / config.chunk_hits))
     step = max(span // n, 60 * NS)
-    edges = list(range(config.start_ns, config.end_ns, step)) + [config.end_ns]
-    return list(zip(edges[:-1], edges[1:], strict=True))
+    edges = [*list(range(config.start_ns, config.end_ns, step)), config.end_ns]
+    return list(itertools.pairwise(edges))
 
 
 def _finish(rng: np.random.Generator, net: Network, s: np.ndarray, t_true: np.ndarray,

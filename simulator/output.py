@@ -123,8 +123,8 @@ def _write_truth(out: Path, showers: pd.DataFrame, hits: dict, devices: dict) ->
         sorted(np.concatenate(hits[int(s)]).tolist()) if int(s) in hits else []
         for s in truth.shower_id
     ]
-    pq.write_table(pa.Table.from_pandas(truth[TRUTH_SCHEMA.names], TRUTH_SCHEMA, preserve_index=False),
-                   out / "truth.parquet")  # fmt: skip
+    table = pa.Table.from_pandas(truth[TRUTH_SCHEMA.names], TRUTH_SCHEMA, preserve_index=False)
+    pq.write_table(table, out / "truth.parquet")
 
 
 def _write_devices(out: Path, net: Any) -> None:

@@ -19,7 +19,7 @@ NS = 1_000_000_000
         Place("Taveuni", -16.8, -179.99, 1, 2000),
         Place("north", 80.0, 20.0, 1, 2000),
         Place("pole", 89.99, 0.0, 1, 500),
-    ],  # fmt: skip
+    ],
 )
 def test_phones_are_placed_around_their_place_at_the_antimeridian_and_far_north(place):
     rng = np.random.default_rng(1)
@@ -45,7 +45,7 @@ def test_phones_run_mostly_at_local_night():
     rng = np.random.default_rng(3)
     devices = make_devices(rng, 300, (Place("Tokyo", 35.7, 139.7, 1, 3000),))
     start = 1_790_000_000 * NS
-    dev, lo, hi = schedule(rng, devices, start, start + 3 * 86400 * NS, always_on=False)
+    _dev, lo, hi = schedule(rng, devices, start, start + 3 * 86400 * NS, always_on=False)
     middle = (lo + hi) // 2
     local_hour = ((middle / NS + 139.7 / 15 * 3600) % 86400) / 3600
     night = (local_hour > 22) | (local_hour < 7)

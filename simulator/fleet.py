@@ -1,0 +1,193 @@
+"""`crowdray simulate --post-to URL`: a fleet of virtual phones using the upload API.
+
+The phones register, then upload their hits (in seq order) and exposure blocks
+every `upload_every_s` of simulated time; `speedup` compresses the clock. A
+failed upload (5xx, 429 or a network error) is retried with backoff with the
+same seq numbers, so retries never duplicate. At most `connections` requests
+are in flight. It writes what it sent to sent.parquet (one row per hit, with
+`stored`: accepted or already there) and the showers to truth.parquet.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import requests
+
+from simulator.generate import SimConfig, iter_chunks
+
+MAX_BATCH = 1000
+RETRIES = 8
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    url: str
+    speedup: float = 60.0
+    upload_every_s: float = 60.0
+    connections: int = 8
+    timeout_s: float = 30.0
+
+
+class Uploader:
+    """Posts JSON with bounded connections and retries; counts what happened."""
+
+    def __init__(self, fleet: FleetConfig) -> None:
+        self.fleet = fleet
+        self.local = threading.local()
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
+
+    def post(self, path: str, body: dict[str, Any], token: str | None = None) -> dict | None:
+        """The reply's JSON, or None after the retries ran out or on a 4xx refusal."""
+        headers = {"Authorization": f"Token {token}"} if token else {}
+        delay = 0.25
+        for _ in range(RETRIES):
+            try:
+                reply = self._session().post(
+                    self.fleet.url + path, json=body, headers=headers, timeout=self.fleet.timeout_s
+                )
+            except requests.RequestException:
+                self._count("network_errors")
+            else:
+                if reply.status_code in (200, 201):
+                    return reply.json()
+                if reply.status_code != 429 and reply.status_code < 500:
+                    self._count(f"refused_{reply.status_code}")
+                    return None
+                self._count(f"retried_{reply.status_code}")
+                delay = max(delay, float(reply.headers.get("Retry-After", 0) or 0))
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        self._count("errors")
+        return None
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self.lock:
+            self.counts[key] += n
+
+
+def _register(up: Uploader, n: int) -> list[tuple[str, str]]:
+    def one(k: int) -> tuple[str, str]:
+        reply = up.post("/api/v1/devices", {"model": "crowdray-sim", "app_version": "sim"})
+        if reply is None:
+            raise RuntimeError(f"could not register virtual phone {k}: {dict(up.counts)}")
+        return reply["device_id"], reply["token"]
+
+    with ThreadPoolExecutor(up.fleet.connections) as pool:
+        return list(pool.map(one, range(n)))
+
+
+def _hit_json(df: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = [
+        "seq",
+        "t_ns",
+        "t_err_ns",
+        "lat",
+        "lon",
+        "alt_m",
+        "loc_err_m",
+        "x",
+        "y",
+        "value",
+        "n_pixels",
+    ]
+    records = df[cols].to_dict("records")
+    for r in records:
+        for key in ("seq", "t_ns", "t_err_ns", "x", "y", "value", "n_pixels"):
+            r[key] = int(r[key])
+    return records
+
+
+def _upload_round(up, pool, hits: pd.DataFrame, blocks: pd.DataFrame, phones, sent) -> None:
+    def send_hits(device: int, batch: pd.DataFrame) -> None:
+        reply = up.post("/api/v1/hits", {"hits": _hit_json(batch)}, phones[device][1])
+        stored = np.zeros(len(batch), dtype=bool)
+        if reply is not None:
+            stored[:] = True
+            stored[[r["index"] for r in reply["rejected"]]] = False
+            for key in ("accepted", "duplicates"):
+                up._count(key, reply[key])
+            up._count("rejected", len(reply["rejected"]))
+        up._count("sent", len(batch))
+        sent.append(batch.assign(stored=stored, device_id=phones[device][0]))
+
+    def send_blocks(device: int, group: pd.DataFrame) -> None:
+        body = group.drop(columns=["device", "device_id"]).to_dict("records")
+        for b in body:
+            for key in ("start_ns", "end_ns", "frames", "l1_threshold", "l2_threshold", "n_hits"):
+                b[key] = int(b[key])
+        if up.post("/api/v1/exposures", {"blocks": body}, phones[device][1]) is not None:
+            up._count("blocks", len(body))
+
+    futures = []
+    for device, group in hits.groupby("device", sort=True):
+        for start in range(0, len(group), MAX_BATCH):
+            futures.append(pool.submit(send_hits, device, group.iloc[start : start + MAX_BATCH]))
+    for device, group in blocks.groupby("device", sort=True):
+        futures.append(pool.submit(send_blocks, device, group))
+    for f in futures:
+        f.result()
+
+
+def run_fleet(config: SimConfig, fleet: FleetConfig, out: Path | None) -> dict[str, Any]:
+    """Simulate config's phones posting to fleet.url; returns the counts and rates."""
+    up = Uploader(fleet)
+    net, _, chunks = iter_chunks(config)
+    phones = _register(up, len(net.devices))
+    hits = pd.concat([c.hits for c in chunks], ignore_index=True)
+    hits = hits.sort_values(["device", "t_ns"], kind="stable")
+    hits["seq"] = hits.groupby("device").cumcount()  # seq in time order per phone
+    step = int(fleet.upload_every_s * 1e9)
+    hits["round"] = (hits.t_ns - config.start_ns).clip(lower=0) // step
+    blocks = net.blocks.drop(columns=["n_hits"]).assign(n_hits=0)
+    blocks["round"] = (blocks.end_ns - config.start_ns) // step
+    sent: list[pd.DataFrame] = []
+    started = time.monotonic()
+    last = [frame["round"].max() for frame in (hits, blocks) if len(frame)]
+    n_rounds = int(max(last, default=0)) + 1
+    with ThreadPoolExecutor(fleet.connections) as pool:
+        for r in range(n_rounds):
+            # Phones upload at the end of each interval, on the compressed clock.
+            wait = started + (r + 1) * fleet.upload_every_s / fleet.speedup - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            in_round = hits[hits["round"] == r].drop(columns="round")
+            _upload_round(up, pool, in_round, blocks[blocks["round"] == r].drop(columns="round"),
+                          phones, sent)  # fmt: skip
+    elapsed = time.monotonic() - started
+    if out is not None:
+        _write(out, sent, net.showers, hits)
+    counts = dict(up.counts)
+    counts["phones"] = len(phones)
+    counts["seconds"] = round(elapsed, 1)
+    counts["hits_per_s"] = round(counts.get("sent", 0) / elapsed) if elapsed else 0
+    return counts
+
+
+def _write(out: Path, sent: list[pd.DataFrame], showers: pd.DataFrame, hits: pd.DataFrame) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    cols = ["device_id", "seq", "t_ns", "lat", "lon", "shower", "stored"]
+    table = pd.concat(sent, ignore_index=True)[cols] if sent else pd.DataFrame(columns=cols)
+    pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out / "sent.parquet")
+    members = table[table.shower >= 0].groupby("shower")
+    truth = showers.assign(
+        n_devices=showers.shower_id.map(members.device_id.nunique()).fillna(0).astype(int),
+        n_hits=showers.shower_id.map(members.size()).fillna(0).astype(int),
+    )
+    pq.write_table(pa.Table.from_pandas(truth, preserve_index=False), out / "truth.parquet")
