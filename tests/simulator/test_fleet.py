@@ -35,8 +35,8 @@ def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
     with sqlite3.connect(tmp_path / "var" / "crowdray.sqlite3") as db:
         stored = set(db.execute("SELECT device_id, seq FROM ingest_hit").fetchall())
         blocks = db.execute("SELECT count(*) FROM ingest_exposureblock").fetchone()[0]
-    expected = {(d.replace("-", ""), int(s)) for d, s in zip(sent.device_id[sent.stored],
-                                                             sent.seq[sent.stored], strict=True)}  # fmt: skip
+    kept = sent[sent.stored]
+    expected = {(d.replace("-", ""), int(s)) for d, s in zip(kept.device_id, kept.seq, strict=True)}
     assert stored == expected
     assert blocks == summary["blocks"] > 0
 
