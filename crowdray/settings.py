@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "ingest",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -142,11 +143,15 @@ CROWDRAY_MAX_BODY_BYTES = env_int("CROWDRAY_MAX_BODY_BYTES", 1024 * 1024, minimu
 CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
 CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", 300)
 CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
-if not re.fullmatch(r"\d+/(second|minute|hour|day)", CROWDRAY_REGISTER_RATE):
-    raise ImproperlyConfigured(
-        f"CROWDRAY_REGISTER_RATE={CROWDRAY_REGISTER_RATE!r}: expected N/second|minute|hour|day"
-    )
 CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
+# Requests per client address to the public status API.
+CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")
+
+for _name in ("CROWDRAY_REGISTER_RATE", "CROWDRAY_PUBLIC_RATE"):
+    if not re.fullmatch(r"\d+/(second|minute|hour|day)", globals()[_name]):
+        raise ImproperlyConfigured(
+            f"{_name}={globals()[_name]!r}: expected N/second|minute|hour|day"
+        )
 
 # Django refuses larger bodies itself; ours answers 413 first with a clear message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CROWDRAY_MAX_BODY_BYTES + 1

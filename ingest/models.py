@@ -22,6 +22,7 @@ class Device(models.Model):
     app_version = models.CharField(max_length=50, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     is_active = models.BooleanField(default=True)
+    last_seen_ns = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.id} ({self.model or 'unknown model'})"
@@ -81,3 +82,76 @@ class ExposureBlock(models.Model):
 
     def __str__(self) -> str:
         return f"exposure {self.block_id} of {self.device_id}"
+
+
+class SearchRun(models.Model):
+    """One run of the coincidence search whose candidates were loaded."""
+
+    params = models.JSONField()
+    since_ns = models.BigIntegerField(null=True, blank=True)
+    until_ns = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"search {self.pk} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class Shower(models.Model):
+    """A shower candidate (the shower contract), linked to its member hits."""
+
+    shower_id = models.CharField(max_length=32, primary_key=True)
+    search = models.ForeignKey(SearchRun, on_delete=models.CASCADE, related_name="showers")
+    t_ns = models.BigIntegerField(db_index=True)
+    t_spread_ns = models.BigIntegerField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    radius_m = models.FloatField()
+    n_devices = models.IntegerField()
+    n_hits = models.IntegerField()
+    expected_background = models.FloatField()
+    significance_sigma = models.FloatField()
+    hits = models.ManyToManyField(Hit, related_name="showers", blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.shower_id}: {self.n_devices} devices"
+
+
+class HitMinute(models.Model):
+    """Hits per UTC minute of hit time, counted as they are stored."""
+
+    minute = models.BigIntegerField(primary_key=True, help_text="epoch minutes")
+    hits = models.BigIntegerField(default=0)
+
+
+class DeviceMinute(models.Model):
+    """That a device took data in a minute; its first row for a minute counts in ActiveMinute."""
+
+    minute = models.BigIntegerField()
+    device = models.ForeignKey(Device, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["minute", "device"], name="device_minute_unique")
+        ]
+
+
+class ActiveMinute(models.Model):
+    minute = models.BigIntegerField(primary_key=True, help_text="epoch minutes")
+    devices = models.IntegerField(default=0)
+
+
+class LiveDay(models.Model):
+    """Exposure (live time) per UTC day of the blocks' ends, in seconds."""
+
+    day = models.DateField(primary_key=True)
+    seconds = models.FloatField(default=0)
+
+
+class ActiveCell(models.Model):
+    """A ~1 km cell where hits were seen: the only positions the public pages show."""
+
+    cell = models.CharField(max_length=32, primary_key=True)
+    lat = models.FloatField(help_text="cell centre")
+    lon = models.FloatField(help_text="cell centre")
+    last_seen_ns = models.BigIntegerField(db_index=True)
+    hits = models.BigIntegerField(default=0)

@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 from django.db import connection, transaction
 
+from ingest import rollups
 from ingest.models import ExposureBlock, Hit
 
 # SQLite allows 32766 bound parameters per statement; keep well below it.
@@ -44,14 +45,19 @@ _PG_TYPES = {
 }
 
 
-def _insert_ignoring(table: str, key: Sequence[str], columns: dict[str, list[Any]]) -> int:
-    """Insert the rows given as columns, skip those whose key exists; return rows inserted."""
+def _insert_ignoring(
+    table: str, key: Sequence[str], columns: dict[str, list[Any]], returning: str
+) -> list[Any]:
+    """Insert the rows given as columns, skip those whose key exists.
+
+    Returns the `returning` column of the rows actually inserted.
+    """
     names = list(columns)
     n = len(columns[names[0]]) if names else 0
     if n == 0:
-        return 0
+        return []
     quoted = ", ".join(connection.ops.quote_name(c) for c in names)
-    conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING {returning}"
     if connection.vendor == "postgresql":
         arrays = ", ".join(f"%b::{_PG_TYPES.get(c, 'timestamptz')}[]" for c in names)
         sql = f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}) {conflict}"
@@ -60,16 +66,16 @@ def _insert_ignoring(table: str, key: Sequence[str], columns: dict[str, list[Any
         # a plain psycopg cursor sends them to the server as binary parameters (%b).
         with psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, [columns[c] for c in names])
-            return cursor.rowcount
+            return [row[0] for row in cursor.fetchall()]
     with connection.cursor() as cursor:
-        inserted = 0
+        inserted: list[Any] = []
         row = "(" + ", ".join(["%s"] * len(names)) + ")"
         for start in range(0, n, _SQLITE_CHUNK_ROWS):
             stop = min(start + _SQLITE_CHUNK_ROWS, n)
             values = ", ".join([row] * (stop - start))
             params = [_sqlite_value(columns[c][i]) for i in range(start, stop) for c in names]
             cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {values} {conflict}", params)
-            inserted += cursor.rowcount
+            inserted += [row[0] for row in cursor.fetchall()]
         return inserted
 
 
@@ -84,17 +90,42 @@ def _with_common(device_id: Any, columns: dict[str, list[Any]]) -> dict[str, lis
     return {"device_id": [device_id] * n, **columns, "received_at": [now] * n}
 
 
+def _keep(columns: dict[str, list[Any]], mask: list[bool]) -> dict[str, list[Any]]:
+    return {name: [v for v, m in zip(col, mask, strict=True) if m] for name, col in columns.items()}
+
+
 def insert_hits(device_id: Any, columns: dict[str, list[Any]]) -> int:
-    """Store validated hits of one device; returns how many were new."""
+    """Store validated hits of one device, count them in the rollups; return how many were new."""
     with transaction.atomic():
-        return _insert_ignoring(
-            Hit._meta.db_table, ("device_id", "seq"), _with_common(device_id, columns)
+        new = set(
+            _insert_ignoring(
+                Hit._meta.db_table, ("device_id", "seq"), _with_common(device_id, columns), "seq"
+            )
         )
+        # A seq repeated in the batch is stored once: count only its first occurrence.
+        seen: set[int] = set()
+        mask = []
+        for seq in columns["seq"]:
+            mask.append(seq in new and seq not in seen)
+            seen.add(seq)
+        fresh = _keep(columns, mask)
+        rollups.record_hits(device_id, fresh["t_ns"], fresh["lat"], fresh["lon"])
+        return len(new)
 
 
 def insert_exposures(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated exposure blocks of one device; returns how many were new."""
     with transaction.atomic():
-        return _insert_ignoring(
-            ExposureBlock._meta.db_table, ("block_id",), _with_common(device_id, columns)
-        )
+        rows = _with_common(device_id, columns)
+        new = {
+            uuid.UUID(str(v))
+            for v in _insert_ignoring(ExposureBlock._meta.db_table, ("block_id",), rows, "block_id")
+        }
+        seen: set[uuid.UUID] = set()
+        mask = []
+        for block_id in columns["block_id"]:
+            mask.append(block_id in new and block_id not in seen)
+            seen.add(block_id)
+        fresh = _keep(columns, mask)
+        rollups.record_blocks(device_id, fresh["start_ns"], fresh["end_ns"])
+        return len(new)

@@ -57,3 +57,27 @@ def block(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def make_shower(hits_of: list[Any] | None = None, **fields: Any) -> Any:
+    """A loaded shower candidate (and its search run), linked to the given Hit rows."""
+    from ingest.models import SearchRun, Shower
+
+    search = SearchRun.objects.create(params={"window_ms": 50.0, "radius_m": 1000.0})
+    values: dict[str, Any] = {
+        "shower_id": f"S{next(_seq)}",
+        "t_ns": time.time_ns() - 3600 * 10**9,
+        "t_spread_ns": 4_000_000,
+        "lat": 46.2044,
+        "lon": 6.1432,
+        "radius_m": 210.0,
+        "n_devices": 5,
+        "n_hits": 5,
+        "expected_background": 1e-6,
+        "significance_sigma": 4.9,
+    }
+    values.update(fields)
+    shower = Shower.objects.create(search=search, **values)
+    if hits_of:
+        shower.hits.set(hits_of)
+    return shower

@@ -1,0 +1,125 @@
+"""The public, read-only status API: cached for a few seconds, throttled per client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import cache_page
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from dashboard import queries
+from ingest.models import Shower
+from ingest.rollups import cell_of
+
+CACHE_S = 5
+
+
+class PublicThrottle(SimpleRateThrottle):
+    scope = "public"
+
+    def get_rate(self) -> str:
+        return settings.CROWDRAY_PUBLIC_RATE
+
+    def get_cache_key(self, request: Request, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class ShowerOut(serializers.Serializer):
+    shower_id = serializers.CharField()
+    t_ns = serializers.IntegerField()
+    time = serializers.CharField()
+    n_devices = serializers.IntegerField()
+    n_hits = serializers.IntegerField()
+    significance_sigma = serializers.FloatField()
+    expected_background = serializers.FloatField()
+    lat = serializers.FloatField(help_text="core, as the centre of its ~1 km cell")
+    lon = serializers.FloatField(help_text="core, as the centre of its ~1 km cell")
+
+
+class StatusOut(serializers.Serializer):
+    generated_at = serializers.CharField()
+    devices_active = serializers.IntegerField(help_text="a hit or exposure in the last 15 min")
+    hits_last_hour = serializers.IntegerField()
+    live_hours_today = serializers.FloatField()
+    showers_24h = serializers.IntegerField()
+    showers_7d = serializers.IntegerField()
+    cells = serializers.ListField(child=serializers.DictField(), help_text="~1 km cells, last 24 h")
+    series = serializers.DictField(help_text="minutes (epoch s), hits, devices: last 24 h")
+    latest_showers = ShowerOut(many=True)
+
+
+class PublicView(APIView):
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [PublicThrottle]
+
+
+@method_decorator(cache_page(CACHE_S), name="get")
+class StatusView(PublicView):
+    @extend_schema(responses=StatusOut, summary="The network now (public)")
+    def get(self, request: Request) -> Response:
+        return Response(queries.status())
+
+
+class ShowerCursor(CursorPagination):
+    ordering = ("-t_ns", "shower_id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+@method_decorator(cache_page(CACHE_S), name="get")
+class ShowerListView(PublicView):
+    @extend_schema(
+        responses=ShowerOut(many=True),
+        summary="Shower candidates, newest first (public)",
+        parameters=[
+            OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
+            OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
+            OpenApiParameter("min_devices", int),
+            OpenApiParameter("min_sigma", float),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        paginator = ShowerCursor()
+        page = paginator.paginate_queryset(
+            queries.filter_showers(request.query_params), request, self
+        )
+        return paginator.get_paginated_response([queries.shower_summary(s) for s in page])
+
+
+def shower_detail(shower: Shower) -> dict[str, Any]:
+    cells: dict[str, dict[str, Any]] = {}
+    for lat, lon in shower.hits.values_list("lat", "lon"):
+        key, clat, clon = cell_of(lat, lon)
+        cells.setdefault(key, {"lat": clat, "lon": clon, "hits": 0})["hits"] += 1
+    search = shower.search
+    return {
+        **queries.shower_summary(shower),
+        "t_spread_ns": shower.t_spread_ns,
+        "radius_m": round(shower.radius_m, 1),
+        "member_cells": [cells[k] for k in sorted(cells)],
+        "search": {
+            "params": search.params,
+            "since_ns": search.since_ns,
+            "until_ns": search.until_ns,
+            "run_at": search.created_at.isoformat(),
+        },
+    }
+
+
+@method_decorator(cache_page(CACHE_S), name="get")
+class ShowerDetailView(PublicView):
+    @extend_schema(summary="One shower candidate with its member cells (public)")
+    def get(self, request: Request, shower_id: str) -> Response:
+        return Response(shower_detail(get_object_or_404(Shower, shower_id=shower_id)))

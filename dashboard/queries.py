@@ -1,0 +1,104 @@
+"""What the public sees, from indexed queries and the ingest rollups (never a hits scan).
+
+Positions leave the server only as ~1 km cell centres (ingest.rollups.cell_of).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db.models import QuerySet, Sum
+from rest_framework.exceptions import ValidationError
+
+from ingest.models import ActiveCell, ActiveMinute, Device, HitMinute, LiveDay, Shower
+from ingest.query import parse_time_ns
+from ingest.rollups import NS_PER_MIN, cell_of
+
+ACTIVE_NS = 15 * NS_PER_MIN
+DAY_MIN = 24 * 60
+
+
+def shower_summary(shower: Shower) -> dict[str, Any]:
+    """A shower for the public: its core only as a cell centre."""
+    _, lat, lon = cell_of(shower.lat, shower.lon)
+    return {
+        "shower_id": shower.shower_id,
+        "t_ns": shower.t_ns,
+        "time": iso(shower.t_ns),
+        "n_devices": shower.n_devices,
+        "n_hits": shower.n_hits,
+        "significance_sigma": round(shower.significance_sigma, 2),
+        "expected_background": shower.expected_background,
+        "lat": lat,
+        "lon": lon,
+    }
+
+
+def iso(t_ns: int) -> str:
+    return datetime.fromtimestamp(t_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def series(now_ns: int) -> dict[str, list[Any]]:
+    """Hits and active devices per minute over the last 24 hours (zeros filled in)."""
+    last = now_ns // NS_PER_MIN
+    first = last - DAY_MIN + 1
+    hits = dict(
+        HitMinute.objects.filter(minute__gte=first, minute__lte=last).values_list("minute", "hits")
+    )
+    devices = dict(
+        ActiveMinute.objects.filter(minute__gte=first, minute__lte=last).values_list(
+            "minute", "devices"
+        )
+    )
+    minutes = range(first, last + 1)
+    return {
+        "minutes": [m * 60 for m in minutes],
+        "hits": [hits.get(m, 0) for m in minutes],
+        "devices": [devices.get(m, 0) for m in minutes],
+    }
+
+
+def status(now_ns: int | None = None) -> dict[str, Any]:
+    now_ns = now_ns or time.time_ns()
+    this_min = now_ns // NS_PER_MIN
+    today = datetime.fromtimestamp(now_ns / 1e9, UTC).date()
+    day_ns = DAY_MIN * NS_PER_MIN
+    recent_cells = ActiveCell.objects.filter(last_seen_ns__gte=now_ns - day_ns).order_by("cell")
+    hits_hour = HitMinute.objects.filter(minute__gt=this_min - 60, minute__lte=this_min)
+    showers = Shower.objects.filter(t_ns__lte=now_ns)
+    return {
+        "generated_at": iso(now_ns),
+        "devices_active": Device.objects.filter(last_seen_ns__gte=now_ns - ACTIVE_NS).count(),
+        "hits_last_hour": hits_hour.aggregate(n=Sum("hits"))["n"] or 0,
+        "live_hours_today": round(
+            (LiveDay.objects.filter(day=today).values_list("seconds", flat=True).first() or 0)
+            / 3600,
+            2,
+        ),
+        "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
+        "showers_7d": showers.filter(t_ns__gte=now_ns - 7 * day_ns).count(),
+        "cells": [{"lat": c.lat, "lon": c.lon, "hits": c.hits} for c in recent_cells[:5000]],
+        "series": series(now_ns),
+        "latest_showers": [shower_summary(s) for s in showers.order_by("-t_ns")[:10]],
+    }
+
+
+def filter_showers(params: Any) -> QuerySet[Shower]:
+    """Showers filtered by since/until (ISO or ns), min_devices, min_sigma; newest first."""
+    qs = Shower.objects.all()
+    if params.get("since"):
+        qs = qs.filter(t_ns__gte=parse_time_ns(params["since"], "since"))
+    if params.get("until"):
+        qs = qs.filter(t_ns__lt=parse_time_ns(params["until"], "until"))
+    for name, field, cast in (
+        ("min_devices", "n_devices__gte", int),
+        ("min_sigma", "significance_sigma__gte", float),
+    ):
+        if params.get(name):
+            try:
+                qs = qs.filter(**{field: cast(params[name])})
+            except ValueError:
+                raise ValidationError({name: "must be a number"}) from None
+    return qs

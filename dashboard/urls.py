@@ -1,0 +1,16 @@
+from django.urls import path
+
+from dashboard import api, views
+
+urlpatterns = [
+    path("", views.network, name="network"),
+    path("showers/", views.showers, name="showers"),
+    path("showers/<str:shower_id>/", views.shower, name="shower"),
+    path("about/", views.about, name="about"),
+]
+
+api_urlpatterns = [
+    path("status", api.StatusView.as_view(), name="status"),
+    path("showers", api.ShowerListView.as_view(), name="showers-api"),
+    path("showers/<str:shower_id>", api.ShowerDetailView.as_view(), name="shower-api"),
+]

@@ -1,0 +1,102 @@
+"""Counters the dashboard reads, kept up to date in the upload transaction.
+
+The public pages never scan the hits table: per-minute hit counts, active
+devices per minute, live time per day and ~1 km activity cells are updated
+here with a handful of upserts per batch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from datetime import UTC, date, datetime
+from typing import Any
+
+from django.db import connection
+
+NS_PER_MIN = 60_000_000_000
+CELL_DEG = 0.01  # ~1.1 km of latitude
+
+
+def cell_of(lat: float, lon: float) -> tuple[str, float, float]:
+    """The ~1 km privacy cell of a position: its key and its centre (degrees).
+
+    Latitude rows are CELL_DEG tall; each row is cut into cells about as wide,
+    so no coordinate finer than the cell leaves the server.
+    """
+    row = min(math.floor((lat + 90) / CELL_DEG), int(180 / CELL_DEG) - 1)
+    centre_lat = -90 + (row + 0.5) * CELL_DEG
+    per_row = max(1, math.floor(360 * math.cos(math.radians(centre_lat)) / CELL_DEG))
+    col = min(math.floor((lon + 180) / 360 * per_row), per_row - 1)
+    centre_lon = -180 + (col + 0.5) * 360 / per_row
+    return f"{row}:{col}", round(centre_lat, 5), round(centre_lon, 5)
+
+
+def _upsert_add(table: str, key: str, value: str, rows: list[tuple[Any, Any]]) -> None:
+    if not rows:
+        return
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} ({key}, {value}) VALUES {values} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [v for row in rows for v in row])
+
+
+def record_hits(device: Any, t_ns: list[int], lat: list[float], lon: list[float]) -> None:
+    """Count newly stored hits of one device (call inside the upload transaction)."""
+    if not t_ns:
+        return
+    minutes = Counter(t // NS_PER_MIN for t in t_ns)
+    _upsert_add("ingest_hitminute", "minute", "hits", sorted(minutes.items()))
+    _mark_active(device, sorted(minutes), max(t_ns))
+    cells: dict[str, list[Any]] = {}
+    for t, a, b in zip(t_ns, lat, lon, strict=True):
+        key, clat, clon = cell_of(a, b)
+        entry = cells.setdefault(key, [clat, clon, t, 0])
+        entry[2] = max(entry[2], t)
+        entry[3] += 1
+    rows = [(k, *v) for k, v in sorted(cells.items())]
+    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO ingest_activecell (cell, lat, lon, last_seen_ns, hits) "
+            f"VALUES {values} ON CONFLICT (cell) DO UPDATE SET "
+            "hits = ingest_activecell.hits + excluded.hits, "
+            "last_seen_ns = CASE WHEN excluded.last_seen_ns > ingest_activecell.last_seen_ns "
+            "THEN excluded.last_seen_ns ELSE ingest_activecell.last_seen_ns END",
+            [v for row in rows for v in row],
+        )
+
+
+def record_blocks(device: Any, start_ns: list[int], end_ns: list[int]) -> None:
+    """Count newly stored exposure blocks: live time per day, active minutes."""
+    if not end_ns:
+        return
+    days: Counter[date] = Counter()
+    for a, b in zip(start_ns, end_ns, strict=True):
+        days[datetime.fromtimestamp(b / 1e9, UTC).date()] += (b - a) / 1e9
+    _upsert_add(
+        "ingest_liveday", "day", "seconds", [(d.isoformat(), v) for d, v in sorted(days.items())]
+    )
+    _mark_active(device, [max(end_ns) // NS_PER_MIN], max(end_ns))
+
+
+def _mark_active(device: Any, minutes: list[int], last_ns: int) -> None:
+    """A device's first row for a minute adds one to that minute's active devices."""
+    device_id = device.hex if connection.vendor == "sqlite" else device
+    values = ", ".join(["(%s, %s)"] * len(minutes))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO ingest_deviceminute (minute, device_id) VALUES {values} "
+            "ON CONFLICT (minute, device_id) DO NOTHING RETURNING minute",
+            [v for m in minutes for v in (m, device_id)],
+        )
+        new = [(row[0], 1) for row in cursor.fetchall()]
+        _upsert_add("ingest_activeminute", "minute", "devices", new)
+        cursor.execute(
+            "UPDATE ingest_device SET last_seen_ns = %s WHERE id = %s "
+            "AND (last_seen_ns IS NULL OR last_seen_ns < %s)",
+            [last_ns, device_id, last_ns],
+        )

@@ -1,0 +1,126 @@
+"""The pages in a real headless Chromium (Debian's), against a live server with data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from ingest.store import insert_hits
+from tests.factories import hit, make_device, make_shower
+from tests.plugin import require_or_skip
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+CITIES = [(46.2044, 6.1432), (50.0647, 19.945), (-18.1248, 178.4501)]
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        require_or_skip("Debian's chromium is not installed (make test installs it)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require_or_skip("playwright is not installed")
+    # Playwright runs an event loop in this thread; the ORM calls here are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=path, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    page = chromium.new_page(viewport={"width": 1280, "height": 900})
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    yield page
+    page.close()
+
+
+def seed_network() -> tuple[str, int]:
+    """Hits from phones in three cities in the last hour; returns a token and the hit count."""
+    now, total, token = time.time_ns(), 0, ""
+    for k, (lat, lon) in enumerate(CITIES):
+        device, token = make_device()
+        batch = [
+            hit(seq=s, lat=lat, lon=lon, t_ns=now - (s + 1) * 60 * 10**9) for s in range(5 + k)
+        ]
+        insert_hits(device.id, {name: [h[name] for h in batch] for name in batch[0]})
+        total += len(batch)
+    return token, total
+
+
+def shoot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def test_the_network_page_maps_cells_draws_the_chart_and_updates_itself(
+    live_server, transactional_db, page
+):
+    token, total = seed_network()
+    make_shower(shower_id="S1001", n_devices=7)
+    page.goto(f"{live_server.url}/?refresh=1")
+    page.wait_for_function("document.querySelectorAll('.leaflet-interactive').length === 3")
+    drawn = page.evaluate("crowdray.chart.data.datasets[0].data.reduce((a, b) => a + b, 0)")
+    assert drawn == total
+    assert page.evaluate("crowdray.chart.canvas.width") > 0
+    assert page.locator("#latest").inner_text().count("\n") >= 0
+    assert "S1001" in page.locator("#latest a").first.get_attribute("href")
+    shoot(page, "network")
+    before = int(page.locator('[data-field="hits_last_hour"]').inner_text())
+    reply = requests.post(
+        f"{live_server.url}/api/v1/hits",
+        json={"hits": [hit(seq=900 + s) for s in range(4)]},
+        headers={"Authorization": f"Token {token}"},
+        timeout=10,
+    )
+    assert reply.json()["accepted"] == 4
+    # The status API caches for 5 s; the page polls every second.
+    page.wait_for_function(
+        f"Number(document.querySelector('[data-field=hits_last_hour]').textContent) === {before + 4}",
+        timeout=15_000,
+    )
+    assert page.errors == []
+
+
+def test_the_shower_pages_show_the_list_the_core_and_member_cells(
+    live_server, transactional_db, page
+):
+    seed_network()
+    from ingest.models import Hit
+
+    shower = make_shower(shower_id="S42", hits_of=list(Hit.objects.all()[:6]), n_devices=2)
+    page.goto(f"{live_server.url}/showers/")
+    assert page.get_by_role("link", name=shower.shower_id).count() == 0  # linked by time
+    page.locator("tbody a").first.click()
+    page.wait_for_url(f"**/showers/{shower.shower_id}/")
+    page.wait_for_function("document.querySelectorAll('.leaflet-interactive').length >= 2")
+    assert page.get_by_role("heading", name="Shower S42").is_visible()
+    shoot(page, "shower")
+    page.goto(f"{live_server.url}/showers/")
+    shoot(page, "showers")
+    assert page.errors == []
+
+
+def test_the_about_page_fits_a_phone_screen(live_server, transactional_db, chromium):
+    page = chromium.new_page(viewport={"width": 390, "height": 844})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    for path, name in (("/about/", "about-phone"), ("/", "network-phone")):
+        page.goto(live_server.url + path)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        assert page.get_by_role("heading", level=1).count() == 1
+        shoot(page, name)
+    page.close()
+    assert errors == []

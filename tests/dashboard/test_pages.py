@@ -1,0 +1,55 @@
+"""Pages render on the server (no JavaScript needed for the essentials) and load nothing external."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from tests.factories import hits, make_shower
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    cache.clear()
+
+
+def test_the_network_page_shows_counters_and_latest_showers_without_scripts(device_client):
+    device_client.post("/api/v1/hits", {"hits": hits(4)}, format="json")
+    make_shower(shower_id="S77", n_devices=9)
+    page = Client().get("/").content.decode()
+    assert re.search(r'data-field="hits_last_hour">4<', page)
+    assert re.search(r'data-field="devices_active">1<', page)
+    assert "/showers/S77/" in page and "<td>9</td>" in page
+    assert 'id="status-data"' in page
+
+
+@pytest.mark.parametrize("url", ["/", "/showers/", "/about/"])
+def test_pages_load_nothing_from_outside_the_server(db, url):
+    page = Client().get(url)
+    assert page.status_code == 200
+    for ref in re.findall(r'(?:src|href)="([^"]+)"', page.content.decode()):
+        assert ref.startswith(("/", "?", "#")), ref
+    assert '<meta name="viewport"' in page.content.decode()
+
+
+def test_the_showers_list_filters_and_pages(db):
+    for k in range(30):
+        make_shower(n_devices=3 + k % 5)
+    page = Client().get("/showers/", {"min_devices": 7}).content.decode()
+    assert "6 showers" in page  # n_devices 3..7, one in five is 7
+    first = Client().get("/showers/").content.decode()
+    assert "Page 1 of 2" in first and "Older" in first
+    bad = Client().get("/showers/", {"min_devices": "many"}).content.decode()
+    assert "Bad filter" in bad
+
+
+def test_a_shower_page_shows_its_facts_and_search(db):
+    shower = make_shower(shower_id="S5", n_devices=6, significance_sigma=5.2)
+    page = Client().get(f"/showers/{shower.shower_id}/").content.decode()
+    assert "Shower S5" in page and "5.2 σ" in page and "window_ms" in page
+    assert Client().get("/showers/S404/").status_code == 404

@@ -1,0 +1,58 @@
+"""GET /api/v1/showers and /api/v1/showers/<id>: filters, cursor pages, detail."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from ingest.models import Hit
+from tests.factories import hits, make_device, make_shower
+
+pytestmark = pytest.mark.postgres
+T0 = 1_790_000_000_000_000_000
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    cache.clear()
+
+
+def test_filters_by_time_multiplicity_and_significance(db):
+    for k in range(6):
+        make_shower(t_ns=T0 + k * 10**9, n_devices=3 + k, significance_sigma=float(k))
+    api = APIClient()
+    assert len(api.get("/api/v1/showers", {"min_devices": 6}).json()["results"]) == 3
+    assert len(api.get("/api/v1/showers", {"min_sigma": 4.5}).json()["results"]) == 1
+    window = api.get("/api/v1/showers", {"since": T0 + 10**9, "until": T0 + 3 * 10**9}).json()
+    assert [s["t_ns"] for s in window["results"]] == [T0 + 2 * 10**9, T0 + 10**9]
+    bad = api.get("/api/v1/showers", {"min_sigma": "lots"})
+    assert bad.status_code == 400 and "min_sigma" in bad.json()
+
+
+def test_cursor_pages_give_every_shower_once_newest_first(db):
+    for k in range(12):
+        make_shower(t_ns=T0 + (k % 4) * 10**9)
+    seen, url, params = [], "/api/v1/showers", {"page_size": 5}
+    while url:
+        page = APIClient().get(url, params).json()
+        seen += page["results"]
+        url, params = page["next"], None
+    assert len({s["shower_id"] for s in seen}) == 12
+    assert [s["t_ns"] for s in seen] == sorted((s["t_ns"] for s in seen), reverse=True)
+
+
+def test_the_detail_lists_member_cells_and_the_search(client_for):
+    _, token = make_device()
+    client_for(token).post("/api/v1/hits", {"hits": hits(3) + hits(2, lat=46.3)}, format="json")
+    shower = make_shower(hits_of=list(Hit.objects.all()))
+    detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
+    assert sorted(c["hits"] for c in detail["member_cells"]) == [2, 3]
+    assert detail["search"]["params"]["window_ms"] == 50.0
+    assert APIClient().get("/api/v1/showers/S-none").status_code == 404
+
+
+def test_the_status_endpoints_are_in_the_openapi_schema(db):
+    paths = APIClient().get("/api/schema/?format=json").json()["paths"]
+    for path in ("/api/v1/status", "/api/v1/showers", "/api/v1/showers/{shower_id}"):
+        assert path in paths

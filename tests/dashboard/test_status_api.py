@@ -1,0 +1,110 @@
+"""GET /api/v1/status: counters and series from the rollups, cells only."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from ingest.models import Hit
+from tests.factories import block, hit, hits, make_device, make_shower
+
+pytestmark = pytest.mark.postgres
+MIN = 60 * 10**9
+
+
+@pytest.fixture(autouse=True)
+def _no_cached_replies():
+    cache.clear()
+
+
+def status() -> dict:
+    cache.clear()
+    return APIClient().get("/api/v1/status").json()
+
+
+def test_counters_follow_uploads_and_ignore_duplicates(device_client):
+    before = status()
+    assert before["hits_last_hour"] == 0 and before["devices_active"] == 0
+    batch = {"hits": hits(7)}
+    device_client.post("/api/v1/hits", batch, format="json")
+    device_client.post("/api/v1/hits", batch, format="json")  # a retry counts nothing
+    after = status()
+    assert after["hits_last_hour"] == 7
+    assert after["devices_active"] == 1
+    assert sum(after["series"]["hits"]) == 7
+    assert max(after["series"]["devices"]) == 1
+
+
+def test_the_series_covers_24_hours_minute_by_minute(device_client):
+    now = time.time_ns()
+    device_client.post("/api/v1/hits", {"hits": [hit(t_ns=now - 90 * MIN), hit(t_ns=now - 90 * MIN)]},
+                       format="json")  # fmt: skip
+    series = status()["series"]
+    assert len(series["minutes"]) == len(series["hits"]) == 1440
+    assert series["hits"][-91] == 2
+    assert status()["hits_last_hour"] == 0
+
+
+def test_exposures_count_as_activity_and_live_time(device_client):
+    reply = device_client.post("/api/v1/exposures", {"blocks": [block()]}, format="json")
+    assert reply.json()["accepted"] == 1
+    now = status()
+    assert now["devices_active"] == 1
+    assert (
+        now["live_hours_today"] == pytest.approx(600 / 3600, abs=0.01)
+        or now["live_hours_today"] == 0.0
+    )
+
+
+def test_showers_are_counted_over_24_hours_and_7_days(db):
+    day = 86400 * 10**9
+    now = time.time_ns()
+    for age in (0.5, 3, 10):
+        make_shower(t_ns=now - int(age * day))
+    body = status()
+    assert (body["showers_24h"], body["showers_7d"]) == (1, 2)
+    assert [s["t_ns"] for s in body["latest_showers"]] == sorted(
+        (s["t_ns"] for s in body["latest_showers"]), reverse=True
+    )
+
+
+def test_no_position_finer_than_a_cell_leaves_the_server(client_for):
+    _, token = make_device()
+    exact = (46.204391, 6.143158)
+    client_for(token).post(
+        "/api/v1/hits", {"hits": [hit(lat=exact[0], lon=exact[1])]}, format="json"
+    )
+    make_shower(hits_of=list(Hit.objects.all()), lat=exact[0], lon=exact[1])
+    cache.clear()
+    for url in (
+        "/api/v1/status",
+        "/api/v1/showers",
+        f"/api/v1/showers/{Hit.objects.get().showers.get().shower_id}",
+        "/",
+    ):
+        text = APIClient().get(url).content.decode()
+        for value in (str(exact[0]), str(exact[1]), "46.2043", "6.1431"):
+            assert value not in text, (url, value)
+    cells = status()["cells"]
+    assert len(cells) == 1
+    assert abs(cells[0]["lat"] - exact[0]) < 0.01 and abs(cells[0]["lon"] - exact[1]) < 0.02
+
+
+def test_replies_are_cached_for_a_few_seconds(device_client):
+    first = APIClient().get("/api/v1/status").json()
+    device_client.post("/api/v1/hits", {"hits": hits(3)}, format="json")
+    assert APIClient().get("/api/v1/status").json()["hits_last_hour"] == first["hits_last_hour"]
+    cache.clear()
+    assert APIClient().get("/api/v1/status").json()["hits_last_hour"] == first["hits_last_hour"] + 3
+
+
+def test_the_status_api_is_throttled_per_client(db, settings):
+    settings.CROWDRAY_PUBLIC_RATE = "3/minute"
+    client = APIClient(REMOTE_ADDR="192.0.2.9")
+    codes = []
+    for size in range(1, 5):  # distinct URLs, so no reply comes from the cache
+        codes.append(client.get("/api/v1/showers", {"page_size": size}).status_code)
+    assert codes == [200, 200, 200, 429]
