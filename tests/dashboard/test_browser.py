@@ -16,8 +16,10 @@ from tests.plugin import require_or_skip
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CITIES = [(46.2044, 6.1432), (50.0647, 19.945), (-18.1248, 178.4501)]
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +89,8 @@ def test_the_network_page_maps_cells_draws_the_chart_and_updates_itself(
     )
     assert reply.json()["accepted"] == 4
     # The status API caches for 5 s; the page polls every second.
-    page.wait_for_function(
-        f"Number(document.querySelector('[data-field=hits_last_hour]').textContent) === {before + 4}",
-        timeout=15_000,
-    )
+    counter = "document.querySelector('[data-field=hits_last_hour]').textContent"
+    page.wait_for_function(f"Number({counter}) === {before + 4}", timeout=15_000)
     assert page.errors == []
 
 

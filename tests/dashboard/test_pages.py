@@ -1,4 +1,4 @@
-"""Pages render on the server (no JavaScript needed for the essentials) and load nothing external."""
+"""Pages render on the server (no JavaScript needed for essentials) and load nothing external."""
 
 from __future__ import annotations
 
@@ -51,5 +51,5 @@ def test_the_showers_list_filters_and_pages(db):
 def test_a_shower_page_shows_its_facts_and_search(db):
     shower = make_shower(shower_id="S5", n_devices=6, significance_sigma=5.2)
     page = Client().get(f"/showers/{shower.shower_id}/").content.decode()
-    assert "Shower S5" in page and "5.2 σ" in page and "window_ms" in page
+    assert "Shower S5" in page and "5.2 \u03c3" in page and "window_ms" in page
     assert Client().get("/showers/S404/").status_code == 404
