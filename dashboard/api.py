@@ -21,7 +21,11 @@ from dashboard import queries
 from ingest.models import Shower
 from ingest.rollups import cell_of
 
-CACHE_S = 5
+
+def cached(view: type) -> type:
+    """Reuse GET replies for CROWDRAY_STATUS_CACHE_S seconds (read when the app loads)."""
+    seconds = settings.CROWDRAY_STATUS_CACHE_S
+    return method_decorator(cache_page(seconds), name="get")(view) if seconds > 0 else view
 
 
 class PublicThrottle(SimpleRateThrottle):
@@ -64,11 +68,10 @@ class PublicView(APIView):
     throttle_classes = [PublicThrottle]
 
 
-@method_decorator(cache_page(CACHE_S), name="get")
 class StatusView(PublicView):
     @extend_schema(responses=StatusOut, summary="The network now (public)")
     def get(self, request: Request) -> Response:
-        return Response(queries.status())
+        return Response(queries.cached_status())
 
 
 class ShowerCursor(CursorPagination):
@@ -78,7 +81,7 @@ class ShowerCursor(CursorPagination):
     max_page_size = 500
 
 
-@method_decorator(cache_page(CACHE_S), name="get")
+@cached
 class ShowerListView(PublicView):
     @extend_schema(
         responses=ShowerOut(many=True),
@@ -118,7 +121,7 @@ def shower_detail(shower: Shower) -> dict[str, Any]:
     }
 
 
-@method_decorator(cache_page(CACHE_S), name="get")
+@cached
 class ShowerDetailView(PublicView):
     @extend_schema(summary="One shower candidate with its member cells (public)")
     def get(self, request: Request, shower_id: str) -> Response:

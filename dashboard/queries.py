@@ -9,6 +9,8 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from rest_framework.exceptions import ValidationError
 
@@ -58,6 +60,14 @@ def series(now_ns: int) -> dict[str, list[Any]]:
         "hits": [hits.get(m, 0) for m in minutes],
         "devices": [devices.get(m, 0) for m in minutes],
     }
+
+
+def cached_status() -> dict[str, Any]:
+    """The status, reused for CROWDRAY_STATUS_CACHE_S seconds by the page and the API."""
+    seconds = settings.CROWDRAY_STATUS_CACHE_S
+    if seconds <= 0:
+        return status()
+    return cache.get_or_set("crowdray:status", status, seconds)
 
 
 def status(now_ns: int | None = None) -> dict[str, Any]:

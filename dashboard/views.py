@@ -13,7 +13,7 @@ from ingest.models import Shower
 
 
 def network(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/network.html", {"status": queries.status()})
+    return render(request, "dashboard/network.html", {"status": queries.cached_status()})
 
 
 def showers(request: HttpRequest) -> HttpResponse:

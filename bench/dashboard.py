@@ -1,0 +1,148 @@
+"""Dashboard benchmark: latency of /api/v1/status and / with 10^6 and 10^7 hits.
+
+Fills a throwaway PostgreSQL (server-side generate_series) with hits from 10,000
+phones over the last 24 h, plus their rollups, exposures and 1,000 showers,
+then serves it with `crowdray serve` (2 workers) and measures p50/p95 under 4
+concurrent clients, twice: with CROWDRAY_STATUS_CACHE_S=0, so every request
+runs the queries, and as served (the status reused for 5 s).
+Goal: p95 < 100 ms at 10^7 hits and no growth from 10^6 to 10^7.
+
+    .venv/bin/python bench/dashboard.py [--sizes 1e6 1e7] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psycopg
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from crowdray.testing.postgres import ThrowawayPostgres
+from crowdray.testing.service import crowdray, service_env, serving
+from ingest.rollups import cell_of
+
+DEVICES = 10_000
+CITIES = [(46.2, 6.14), (50.06, 19.94), (35.68, 139.65), (-18.12, 178.45), (33.68, -117.83)]
+
+
+def fill(dsn: str, n_hits: int, now_ns: int) -> None:
+    """Devices, hits over the last 24 h, rollups derived from them, exposures, showers."""
+    rng = np.random.default_rng(1)
+    city = rng.integers(0, len(CITIES), DEVICES)
+    lat = np.array([CITIES[c][0] for c in city]) + rng.normal(0, 0.03, DEVICES)
+    lon = np.array([CITIES[c][1] for c in city]) + rng.normal(0, 0.03, DEVICES)
+    day, minute = 86400 * 10**9, 60 * 10**9
+    device_cols = "id, token_hash, model, os, app_version, created_at, is_active, last_seen_ns"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with conn.cursor().copy(f"COPY ingest_device ({device_cols}) FROM STDIN") as copy:
+            for k in range(DEVICES):
+                seen = now_ns - int(rng.integers(0, 3600)) * 10**9
+                copy.write_row((f"00000000-0000-4000-8000-{k:012d}", f"{k:064x}", "bench",
+                                "", "", "2026-01-01T00:00:00Z", True, seen))  # fmt: skip
+        conn.execute("CREATE TEMP TABLE pos (k int, lat float8, lon float8)")
+        with conn.cursor().copy("COPY pos FROM STDIN") as copy:
+            for k in range(DEVICES):
+                copy.write_row((k, float(lat[k]), float(lon[k])))
+        conn.execute(
+            "INSERT INTO ingest_hit (device_id, seq, t_ns, lat, lon, received_at) "
+            "SELECT ('00000000-0000-4000-8000-' || lpad((g %% %(d)s)::text, 12, '0'))::uuid, "
+            "g / %(d)s, %(now)s - (g::numeric * %(day)s / %(n)s)::bigint, p.lat, p.lon, now() "
+            "FROM generate_series(0, %(n)s - 1) g JOIN pos p ON p.k = g %% %(d)s",
+            {"d": DEVICES, "now": now_ns, "day": day, "n": n_hits},
+        )
+        for sql in (
+            "INSERT INTO ingest_hitminute "
+            f"SELECT t_ns / {minute}, count(*) FROM ingest_hit GROUP BY 1",
+            "INSERT INTO ingest_deviceminute (minute, device_id) "
+            f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit",
+            "INSERT INTO ingest_activeminute "
+            "SELECT minute, count(*) FROM ingest_deviceminute GROUP BY 1",
+        ):
+            conn.execute(sql)
+        cells = {}
+        for a, b in zip(lat, lon, strict=True):
+            key, clat, clon = cell_of(float(a), float(b))
+            cells[key] = (clat, clon)
+        cell_cols = "cell, lat, lon, last_seen_ns, hits"
+        with conn.cursor().copy(f"COPY ingest_activecell ({cell_cols}) FROM STDIN") as copy:
+            for key, (clat, clon) in cells.items():
+                copy.write_row((key, clat, clon, now_ns, n_hits // len(cells)))
+        conn.execute("INSERT INTO ingest_liveday VALUES (current_date, %s)", [DEVICES * 3600.0])
+        conn.execute("INSERT INTO ingest_searchrun (params, created_at) VALUES ('{}', now())")
+        conn.execute(
+            "INSERT INTO ingest_shower SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, "
+            "3 + g %% 5, 5, 1e-3, 3.0, (SELECT max(id) FROM ingest_searchrun) "
+            "FROM generate_series(1, 1000) g",
+            [now_ns, day * 7 // 1000],
+        )
+        conn.execute("ANALYZE")
+
+
+def measure(url: str, path: str, seconds: float, clients: int = 4) -> list[float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(k: int) -> None:
+        session, i = requests.Session(), 0
+        while time.monotonic() < stop:
+            target = url + path
+            start = time.perf_counter()
+            reply = session.get(target, timeout=30)
+            elapsed = (time.perf_counter() - start) * 1000
+            assert reply.status_code == 200, reply.status_code
+            with lock:
+                latencies.append(elapsed)
+            i += 1
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
+    parser.add_argument("--seconds", type=float, default=10)
+    args = parser.parse_args()
+    results: dict[tuple[int, str, str], float] = {}
+    for size in (int(s) for s in args.sizes):
+        with ThrowawayPostgres(durable=False) as pg:
+            base = {"DATABASE_URL": pg.url, "SECRET_KEY": "bench",
+                    "CROWDRAY_PUBLIC_RATE": "1000000/minute"}  # fmt: skip
+            crowdray("migrate", "--verbosity", "0", env=service_env(**base))
+            started = time.perf_counter()
+            fill(pg.url, size, time.time_ns())
+            print(f"{size:,} hits: filled in {time.perf_counter() - started:.0f} s")
+            for cache_s in ("0", "5"):
+                with serving(service_env(**base, CROWDRAY_STATUS_CACHE_S=cache_s)) as url:
+                    for path in ("/api/v1/status", "/"):
+                        measure(url, path, 2)  # warm up
+                        lat = np.array(measure(url, path, args.seconds))
+                        p50, p95 = np.percentile(lat, [50, 95])
+                        results[(size, cache_s, path)] = p95
+                        print(
+                            f"  cache {cache_s} s  {path:16s} requests {len(lat):5d}  "
+                            f"p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  (goal p95 < 100 ms)"
+                        )
+    sizes = sorted({key[0] for key in results})
+    for cache_s in ("0", "5"):
+        for path in ("/api/v1/status", "/"):
+            if len(sizes) >= 2:
+                growth = results[(sizes[-1], cache_s, path)] / results[(sizes[0], cache_s, path)]
+                print(f"p95 growth {sizes[0]:,} -> {sizes[-1]:,} hits, cache {cache_s} s, "
+                      f"{path}: {growth:.2f}x (goal: none)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
