@@ -354,7 +354,12 @@ def main(
     started = time.time()
     output.mkdir(parents=True, exist_ok=True)
     hits = extract(spark, input_path, params).persist()
-    n_hits = hits.count()
+    bounds = hits.agg(F.count("*"), F.min("t_ns"), F.max("t_ns")).first()
+    n_hits = bounds[0]
+    span = [
+        params.since_ns if params.since_ns is not None else bounds[1],
+        params.until_ns if params.until_ns is not None else (bounds[2] + 1 if bounds[2] else None),
+    ]
     read_s = time.time() - started
     live = live_seconds(spark, exposures, params) if exposures else None
     n_showers = load(transform(hits, params, live), output)
@@ -365,6 +370,7 @@ def main(
         "output": str(output / "showers"),
         "parameters": params.as_dict(),
         "master": spark.sparkContext.master,
+        "span_ns": span,
         "counts": {"hits": n_hits, "showers": n_showers},
         "timings_s": {"read": round(read_s, 3), "total": round(time.time() - started, 3)},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

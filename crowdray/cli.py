@@ -31,15 +31,9 @@ def serve(argv: list[str]) -> None:
 
 
 def demo(argv: list[str]) -> None:
-    from django.core.management import call_command
+    from crowdray.demo import main as run
 
-    parser = argparse.ArgumentParser(prog="crowdray demo", description="The embedded demo.")
-    parser.add_argument("--bind", default="127.0.0.1:8000")
-    args = parser.parse_args(argv)
-    _setup_django()
-    call_command("migrate", interactive=False, verbosity=1)
-    print(f"crowdray is serving on http://{args.bind}/  (API docs: /api/docs/, Ctrl-C stops)")
-    serve(["--bind", args.bind])
+    run(argv)
 
 
 def _setup_django() -> None:
@@ -72,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     from django.core.management import execute_from_command_line
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    if argv and argv[0] == "load-showers":
+        argv[0] = "load_showers"
     if not argv or argv[0] in ("-h", "--help", "help"):
         print("crowdray commands: " + ", ".join(COMMANDS) + "; and Django's (below)\n")
     execute_from_command_line(["crowdray", *argv])

@@ -146,6 +146,8 @@ CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
 CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 # Requests per client address to the public status API.
 CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")
+# Hits are exported once they were received at least this many seconds ago.
+CROWDRAY_EXPORT_SETTLE_S = env_int("CROWDRAY_EXPORT_SETTLE_S", 60)
 # Seconds the public status and shower replies are reused (0: computed every time).
 CROWDRAY_STATUS_CACHE_S = env_int("CROWDRAY_STATUS_CACHE_S", 5)
 

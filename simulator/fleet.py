@@ -145,7 +145,9 @@ def _upload_round(up, pool, hits: pd.DataFrame, blocks: pd.DataFrame, phones, se
         f.result()
 
 
-def run_fleet(config: SimConfig, fleet: FleetConfig, out: Path | None) -> dict[str, Any]:
+def run_fleet(
+    config: SimConfig, fleet: FleetConfig, out: Path | None, report: bool = False
+) -> dict[str, Any]:
     """Simulate config's phones posting to fleet.url; returns the counts and rates."""
     up = Uploader(fleet)
     net, _, chunks = iter_chunks(config)
@@ -170,6 +172,11 @@ def run_fleet(config: SimConfig, fleet: FleetConfig, out: Path | None) -> dict[s
             in_round = hits[hits["round"] == r].drop(columns="round")
             _upload_round(up, pool, in_round, blocks[blocks["round"] == r].drop(columns="round"),
                           phones, sent)  # fmt: skip
+            if report and (r % 10 == 9 or r == n_rounds - 1):
+                c = up.counts
+                print(f"  round {r + 1}/{n_rounds}: sent {c['sent']}, "
+                      f"accepted {c['accepted']}, duplicates {c['duplicates']}, "
+                      f"rejected {c['rejected']}", flush=True)  # fmt: skip
     elapsed = time.monotonic() - started
     if out is not None:
         _write(out, sent, net.showers, hits)

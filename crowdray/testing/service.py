@@ -32,16 +32,21 @@ def crowdray(*argv: str, env: dict[str, str], timeout: float = 300) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], workers: int = 2, log: Path | None = None) -> Iterator[str]:
-    """`crowdray serve` on a free loopback port; yields its base URL."""
-    port = free_port()
+def serving(
+    env: dict[str, str],
+    workers: int = 2,
+    log: Path | None = None,
+    bind: tuple[str, int] | None = None,
+) -> Iterator[str]:
+    """`crowdray serve` on `bind` (default a free loopback port); yields its base URL."""
+    host, port = bind or ("127.0.0.1", free_port())
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "crowdray.cli", "serve",
-         "--bind", f"127.0.0.1:{port}", "--workers", str(workers)],
+         "--bind", f"{host}:{port}", "--workers", str(workers)],
         env=env, stdout=out, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:

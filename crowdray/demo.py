@@ -1,0 +1,147 @@
+"""`crowdray demo`: the whole system on the embedded default, from phones to showers.
+
+Migrates SQLite, starts the service, runs a fleet of virtual phones in a few
+towns (compressed time, injected showers) against the real API, exports the
+hits to the lake, runs the Spark search, loads the candidates, prints what was
+found and keeps the dashboard running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+DEMO_TOWNS = (
+    ("Geneva", 46.2044, 6.1432),
+    ("Krakow", 50.0647, 19.9450),
+    ("Suva", -18.1248, 178.4501),
+)
+
+
+def _step(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="crowdray demo", description=__doc__.splitlines()[0])
+    p.add_argument("--bind", default="127.0.0.1:8000", help="where to serve (default %(default)s)")
+    p.add_argument("--devices", type=int, default=300, help="virtual phones (default 300)")
+    p.add_argument("--minutes", type=float, default=2.0, help="wall-clock minutes of uploads (2)")
+    p.add_argument("--speedup", type=float, default=60.0, help="simulated s per wall s (60)")
+    p.add_argument("--showers-per-hour", type=float, default=30.0, help="injected (30)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--no-serve", action="store_true", help="exit after the summary")
+    args = p.parse_args(argv)
+    if args.devices < 3 or args.minutes <= 0 or args.speedup <= 0:
+        p.error("--devices must be >= 3; --minutes and --speedup positive")
+    return args
+
+
+def simulation(args: argparse.Namespace) -> Any:
+    from simulator.generate import SimConfig
+    from simulator.network import Place
+
+    towns = tuple(Place(name, lat, lon, 1, 400) for name, lat, lon in DEMO_TOWNS)
+    duration_s = args.minutes * 60 * args.speedup
+    return SimConfig(
+        seed=args.seed, devices=args.devices, hours=duration_s / 3600,
+        start_ns=time.time_ns() - int(duration_s * 1e9), places=towns, always_on=True,
+        mean_rate_hz=0.2 / 60, inject_per_hour=args.showers_per_hour,
+        energy_min_ev=1e19, energy_max_ev=1e21,
+        # Phones are tiny detectors: a boosted effective area lets a few hundred of
+        # them see showers within minutes (physics.SENSOR_AREA_M2 is the real one).
+        sensor_area_m2=5e-3,
+    )  # fmt: skip
+
+
+def run_pipeline(args: argparse.Namespace, url: str, data: Path, spark: Any = None) -> dict:
+    """Fleet -> API -> export -> Spark -> load; returns the summary."""
+    from coincidence import job
+    from coincidence.params import Params
+    from ingest.export import export
+    from ingest.load import load_result
+    from simulator.fleet import FleetConfig, run_fleet
+
+    _step(f"{args.devices} virtual phones upload for {args.minutes:g} min ({args.speedup:g}x time)")
+    sent_dir = data / "fleet"
+    fleet = run_fleet(simulation(args), FleetConfig(url, args.speedup), sent_dir, report=True)
+    _step("export the hits to the lake")
+    exported = export(data / "lake")
+    print(f"exported {exported['hits']} hits in {exported['files']} files")
+    _step("search for showers with Spark (local[*])")
+    own = spark is None
+    if own:
+        from coincidence.session import build_session
+
+        spark = build_session("local[*]")
+    try:
+        search = job.main(spark, str(data / "lake"), data / "search", Params())
+    finally:
+        if own:
+            spark.stop()
+    print(f"{search['counts']['showers']} candidates in {search['timings_s']['total']} s")
+    _step("load the candidates for the dashboard")
+    loaded = load_result(data / "search")
+    print(f"loaded {loaded['showers']} showers")
+    return {"fleet": fleet, **score(sent_dir)}
+
+
+def score(sent_dir: Path) -> dict[str, int]:
+    """Injected showers found, missed, and chance candidates, from what was sent."""
+    import pyarrow.parquet as pq
+
+    from ingest.models import Shower
+
+    sent = pq.read_table(sent_dir / "sent.parquet").to_pandas()
+    sent = sent[sent.stored]
+    shower_of = {(d.replace("-", ""), int(s)): int(sh) for d, s, sh in
+                 zip(sent.device_id, sent.seq, sent.shower, strict=True)}  # fmt: skip
+    visible = sent[sent.shower >= 0].groupby("shower").device_id.nunique()
+    injected = set(visible[visible >= 3].index)
+    found, chance = set(), 0
+    for shower in Shower.objects.prefetch_related("hits"):
+        members = [shower_of.get((h.device_id.hex, h.seq), -1) for h in shower.hits.all()]
+        real = {m for m in members if m >= 0}
+        found |= real
+        chance += not real
+    return {"injected": len(injected), "found": len(injected & found),
+            "missed": len(injected - found), "chance": chance}  # fmt: skip
+
+
+def main(argv: list[str]) -> None:
+    args = parse(argv)
+    os.environ.setdefault("CROWDRAY_REGISTER_RATE", "100000/hour")
+    os.environ.setdefault("CROWDRAY_EXPORT_SETTLE_S", "0")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from crowdray.testing.service import service_env, serving
+
+    django.setup()
+    _step("migrate the embedded SQLite database")
+    call_command("migrate", interactive=False, verbosity=0)
+    data = Path(settings.DATA_DIR) / "demo"
+    host, port = args.bind.rsplit(":", 1)
+    with serving(service_env(), bind=(host, int(port))) as url:
+        summary = run_pipeline(args, url, data)
+        fleet = summary["fleet"]
+        _step("summary")
+        print(f"hits sent {fleet.get('sent', 0)}, accepted {fleet.get('accepted', 0)}, "
+              f"duplicates {fleet.get('duplicates', 0)}, rejected {fleet.get('rejected', 0)}, "
+              f"errors {fleet.get('errors', 0)}")  # fmt: skip
+        print(f"showers injected (>= 3 phones fired) {summary['injected']}, "
+              f"found {summary['found']}, missed {summary['missed']}; "
+              f"chance candidates {summary['chance']}")  # fmt: skip
+        if args.no_serve:
+            return
+        print(f"\nThe dashboard is at {url}/  (Ctrl-C stops)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopped")

@@ -1,0 +1,63 @@
+"""crowdray load-showers: candidates into the database, linked to hits, replaced on rerun."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from coincidence.schema import SHOWER_SCHEMA
+from ingest.load import load_result
+from ingest.models import Hit, Shower
+from ingest.store import insert_hits
+from tests.factories import make_device
+
+pytestmark = pytest.mark.postgres
+T0 = 1_790_000_000_000_000_000
+
+
+def write_result(path, showers: list[dict], span=(T0, T0 + 10**12)) -> None:
+    (path / "showers").mkdir(parents=True, exist_ok=True)
+    pq.write_table(
+        pa.Table.from_pylist(showers, SHOWER_SCHEMA), path / "showers" / "part-0.parquet"
+    )
+    (path / "summary.json").write_text(
+        json.dumps({"parameters": {"window_ms": 50.0}, "span_ns": list(span)})
+    )
+
+
+def shower(shower_id: str, hit_ids: list[int], t: int = T0 + 5) -> dict:
+    return {
+        "shower_id": shower_id, "t_ns": t, "t_spread_ns": 10, "lat": 46.2, "lon": 6.1,
+        "radius_m": 5.0, "n_devices": 3, "n_hits": len(hit_ids), "hit_ids": hit_ids,
+        "device_ids": ["a", "b", "c"], "expected_background": 0.1, "significance_sigma": 1.2,
+    }  # fmt: skip
+
+
+def test_loading_links_showers_to_their_hits_and_a_rerun_replaces_them(db, tmp_path):
+    device, _ = make_device()
+    insert_hits(
+        device.id, {"seq": [1, 2, 3], "t_ns": [T0] * 3, "lat": [46.2] * 3, "lon": [6.1] * 3}
+    )
+    ids = sorted(Hit.objects.values_list("id", flat=True))
+    write_result(tmp_path, [shower(f"S{ids[0]}", [*ids, 999_999])])
+    first = load_result(tmp_path)
+    assert (first["showers"], first["links"]) == (1, 3)  # the unknown hit id is skipped
+    assert sorted(Shower.objects.get().hits.values_list("id", flat=True)) == ids
+    again = load_result(tmp_path)
+    assert Shower.objects.count() == 1 and again["search"] != first["search"]
+
+
+def test_a_new_search_of_the_same_span_replaces_old_candidates(db, tmp_path):
+    write_result(tmp_path, [shower("S1", []), shower("S2", [])])
+    load_result(tmp_path)
+    write_result(tmp_path, [shower("S3", [])])
+    load_result(tmp_path)
+    assert list(Shower.objects.values_list("shower_id", flat=True)) == ["S3"]
+
+
+def test_a_directory_that_is_not_a_result_is_a_clear_error(db, tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"summary\.json not found"):
+        load_result(tmp_path)
