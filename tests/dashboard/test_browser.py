@@ -113,12 +113,19 @@ def test_the_shower_pages_show_the_list_the_core_and_member_cells(
     assert page.errors == []
 
 
-def test_the_about_page_fits_a_phone_screen(live_server, transactional_db, chromium):
+def test_the_pages_fit_a_phone_screen(live_server, transactional_db, chromium):
+    seed_network()
+    make_shower(shower_id="S7", n_devices=4)
     page = chromium.new_page(viewport={"width": 390, "height": 844})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    for path, name in (("/about/", "about-phone"), ("/", "network-phone")):
+    for path, name in (
+        ("/about/", "about-phone"),
+        ("/", "network-phone"),
+        ("/showers/", "showers-phone"),
+    ):
         page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
         assert page.get_by_role("heading", level=1).count() == 1
         shoot(page, name)
