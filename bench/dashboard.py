@@ -58,23 +58,28 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
             {"d": DEVICES, "now": now_ns, "day": day, "n": n_hits},
         )
         for sql in (
-            "INSERT INTO ingest_hitminute "
-            f"SELECT t_ns / {minute}, count(*) FROM ingest_hit GROUP BY 1",
+            "INSERT INTO ingest_hitminute (minute, shard, hits) "
+            f"SELECT t_ns / {minute}, abs(hashtext(device_id::text)) %% 16, count(*) "
+            "FROM ingest_hit GROUP BY 1, 2",
             "INSERT INTO ingest_deviceminute (minute, device_id) "
             f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit",
-            "INSERT INTO ingest_activeminute "
-            "SELECT minute, count(*) FROM ingest_deviceminute GROUP BY 1",
+            "INSERT INTO ingest_activeminute (minute, shard, devices) "
+            "SELECT minute, abs(hashtext(device_id::text)) %% 16, count(*) "
+            "FROM ingest_deviceminute GROUP BY 1, 2",
         ):
             conn.execute(sql)
         cells = {}
         for a, b in zip(lat, lon, strict=True):
             key, clat, clon = cell_of(float(a), float(b))
             cells[key] = (clat, clon)
-        cell_cols = "cell, lat, lon, last_seen_ns, hits"
+        cell_cols = "cell, shard, lat, lon, last_seen_ns, hits"
         with conn.cursor().copy(f"COPY ingest_activecell ({cell_cols}) FROM STDIN") as copy:
             for key, (clat, clon) in cells.items():
-                copy.write_row((key, clat, clon, now_ns, n_hits // len(cells)))
-        conn.execute("INSERT INTO ingest_liveday VALUES (current_date, %s)", [DEVICES * 3600.0])
+                copy.write_row((key, 0, clat, clon, now_ns, n_hits // len(cells)))
+        conn.execute(
+            "INSERT INTO ingest_liveday (day, shard, seconds) VALUES (current_date, 0, %s)",
+            [DEVICES * 3600.0],
+        )
         conn.execute("INSERT INTO ingest_searchrun (params, created_at) VALUES ('{}', now())")
         conn.execute(
             "INSERT INTO ingest_shower SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, "

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import QuerySet, Sum
+from django.db.models import Max, QuerySet, Sum
 from rest_framework.exceptions import ValidationError
 
 from ingest.models import ActiveCell, ActiveMinute, Device, HitMinute, LiveDay, Shower
@@ -40,6 +40,18 @@ def shower_summary(shower: Shower) -> dict[str, Any]:
 
 def iso(t_ns: int) -> str:
     return datetime.fromtimestamp(t_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def _per_minute(model: Any, field: str, first: int, last: int) -> dict[int, int]:
+    """Sum over the shards of a per-minute rollup."""
+    rows = model.objects.filter(minute__gte=first, minute__lte=last).values("minute")
+    return dict(rows.annotate(n=Sum(field)).values_list("minute", "n"))
+
+
+def _cells(since_ns: int) -> list[dict[str, Any]]:
+    rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).values("cell").order_by("cell")
+    rows = rows.annotate(clat=Max("lat"), clon=Max("lon"), n=Sum("hits"))
+    return [{"lat": r["clat"], "lon": r["clon"], "hits": r["n"]} for r in rows[:5000]]
 
 
 def series(now_ns: int) -> dict[str, list[Any]]:
@@ -75,7 +87,6 @@ def status(now_ns: int | None = None) -> dict[str, Any]:
     this_min = now_ns // NS_PER_MIN
     today = datetime.fromtimestamp(now_ns / 1e9, UTC).date()
     day_ns = DAY_MIN * NS_PER_MIN
-    recent_cells = ActiveCell.objects.filter(last_seen_ns__gte=now_ns - day_ns).order_by("cell")
     hits_hour = HitMinute.objects.filter(minute__gt=this_min - 60, minute__lte=this_min)
     showers = Shower.objects.filter(t_ns__lte=now_ns)
     return {
@@ -89,7 +100,7 @@ def status(now_ns: int | None = None) -> dict[str, Any]:
         ),
         "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
         "showers_7d": showers.filter(t_ns__gte=now_ns - 7 * day_ns).count(),
-        "cells": [{"lat": c.lat, "lon": c.lon, "hits": c.hits} for c in recent_cells[:5000]],
+        "cells": _cells(now_ns - day_ns),
         "series": series(now_ns),
         "latest_showers": [shower_summary(s) for s in showers.order_by("-t_ns")[:10]],
     }

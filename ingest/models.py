@@ -116,11 +116,18 @@ class Shower(models.Model):
         return f"{self.shower_id}: {self.n_devices} devices"
 
 
-class HitMinute(models.Model):
-    """Hits per UTC minute of hit time, counted as they are stored."""
+SHARDS = 16  # counters are split by device so concurrent uploads do not queue on one row
 
-    minute = models.BigIntegerField(primary_key=True, help_text="epoch minutes")
+
+class HitMinute(models.Model):
+    """Hits per UTC minute of hit time (one row per minute and shard), counted as stored."""
+
+    minute = models.BigIntegerField(help_text="epoch minutes")
+    shard = models.SmallIntegerField(default=0)
     hits = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["minute", "shard"], name="hitminute_key")]
 
 
 class DeviceMinute(models.Model):
@@ -136,22 +143,34 @@ class DeviceMinute(models.Model):
 
 
 class ActiveMinute(models.Model):
-    minute = models.BigIntegerField(primary_key=True, help_text="epoch minutes")
+    minute = models.BigIntegerField(help_text="epoch minutes")
+    shard = models.SmallIntegerField(default=0)
     devices = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["minute", "shard"], name="activeminute_key")]
 
 
 class LiveDay(models.Model):
     """Exposure (live time) per UTC day of the blocks' ends, in seconds."""
 
-    day = models.DateField(primary_key=True)
+    day = models.DateField()
+    shard = models.SmallIntegerField(default=0)
     seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "shard"], name="liveday_key")]
 
 
 class ActiveCell(models.Model):
     """A ~1 km cell where hits were seen: the only positions the public pages show."""
 
-    cell = models.CharField(max_length=32, primary_key=True)
+    cell = models.CharField(max_length=32)
+    shard = models.SmallIntegerField(default=0)
     lat = models.FloatField(help_text="cell centre")
     lon = models.FloatField(help_text="cell centre")
     last_seen_ns = models.BigIntegerField(db_index=True)
     hits = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cell", "shard"], name="activecell_key")]

@@ -8,11 +8,14 @@ here with a handful of upserts per batch.
 from __future__ import annotations
 
 import math
+import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
 from django.db import connection
+
+from ingest.models import SHARDS
 
 NS_PER_MIN = 60_000_000_000
 CELL_DEG = 0.01  # ~1.1 km of latitude
@@ -32,24 +35,30 @@ def cell_of(lat: float, lon: float) -> tuple[str, float, float]:
     return f"{row}:{col}", round(centre_lat, 5), round(centre_lon, 5)
 
 
-def _upsert_add(table: str, key: str, value: str, rows: list[tuple[Any, Any]]) -> None:
+def shard_of(device: Any) -> int:
+    """A device always counts in the same shard of the rollup rows."""
+    return uuid.UUID(str(device)).int % SHARDS
+
+
+def _upsert_add(table: str, key: str, value: str, rows: list[tuple[Any, Any]], shard: int) -> None:
     if not rows:
         return
-    values = ", ".join(["(%s, %s)"] * len(rows))
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
     sql = (
-        f"INSERT INTO {table} ({key}, {value}) VALUES {values} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
+        f"INSERT INTO {table} ({key}, shard, {value}) VALUES {values} "
+        f"ON CONFLICT ({key}, shard) DO UPDATE SET {value} = {table}.{value} + excluded.{value}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [v for row in rows for v in row])
+        cursor.execute(sql, [v for k, n in rows for v in (k, shard, n)])
 
 
 def record_hits(device: Any, t_ns: list[int], lat: list[float], lon: list[float]) -> None:
     """Count newly stored hits of one device (call inside the upload transaction)."""
     if not t_ns:
         return
+    shard = shard_of(device)
     minutes = Counter(t // NS_PER_MIN for t in t_ns)
-    _upsert_add("ingest_hitminute", "minute", "hits", sorted(minutes.items()))
+    _upsert_add("ingest_hitminute", "minute", "hits", sorted(minutes.items()), shard)
     _mark_active(device, sorted(minutes), max(t_ns))
     cells: dict[str, list[Any]] = {}
     for t, a, b in zip(t_ns, lat, lon, strict=True):
@@ -57,12 +66,12 @@ def record_hits(device: Any, t_ns: list[int], lat: list[float], lon: list[float]
         entry = cells.setdefault(key, [clat, clon, t, 0])
         entry[2] = max(entry[2], t)
         entry[3] += 1
-    rows = [(k, *v) for k, v in sorted(cells.items())]
-    values = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
+    rows = [(k, shard, *v) for k, v in sorted(cells.items())]
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO ingest_activecell (cell, lat, lon, last_seen_ns, hits) "
-            f"VALUES {values} ON CONFLICT (cell) DO UPDATE SET "
+            "INSERT INTO ingest_activecell (cell, shard, lat, lon, last_seen_ns, hits) "
+            f"VALUES {values} ON CONFLICT (cell, shard) DO UPDATE SET "
             "hits = ingest_activecell.hits + excluded.hits, "
             "last_seen_ns = CASE WHEN excluded.last_seen_ns > ingest_activecell.last_seen_ns "
             "THEN excluded.last_seen_ns ELSE ingest_activecell.last_seen_ns END",
@@ -77,9 +86,8 @@ def record_blocks(device: Any, start_ns: list[int], end_ns: list[int]) -> None:
     days: Counter[date] = Counter()
     for a, b in zip(start_ns, end_ns, strict=True):
         days[datetime.fromtimestamp(b / 1e9, UTC).date()] += (b - a) / 1e9
-    _upsert_add(
-        "ingest_liveday", "day", "seconds", [(d.isoformat(), v) for d, v in sorted(days.items())]
-    )
+    live = [(d.isoformat(), v) for d, v in sorted(days.items())]
+    _upsert_add("ingest_liveday", "day", "seconds", live, shard_of(device))
     _mark_active(device, [max(end_ns) // NS_PER_MIN], max(end_ns))
 
 
@@ -94,7 +102,7 @@ def _mark_active(device: Any, minutes: list[int], last_ns: int) -> None:
             [v for m in minutes for v in (m, device_id)],
         )
         new = [(row[0], 1) for row in cursor.fetchall()]
-        _upsert_add("ingest_activeminute", "minute", "devices", new)
+        _upsert_add("ingest_activeminute", "minute", "devices", new, shard_of(device))
         cursor.execute(
             "UPDATE ingest_device SET last_seen_ns = %s WHERE id = %s "
             "AND (last_seen_ns IS NULL OR last_seen_ns < %s)",

@@ -47,3 +47,11 @@ def spark():
     session = build_session("local[1]", shuffle_partitions=1, ui=False, adaptive=False)
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Replies and throttle counts are cached per process; no test sees another's."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -7,7 +7,7 @@ import pytest
 
 from coincidence.geo import haversine_m
 from ingest.models import ActiveCell, ActiveMinute, DeviceMinute, HitMinute
-from ingest.rollups import cell_of
+from ingest.rollups import cell_of, shard_of
 from ingest.store import insert_hits
 from tests.factories import make_device
 
@@ -42,6 +42,7 @@ def test_counters_count_each_new_hit_once_and_each_device_once_per_minute(db):
     minute = t0 // 60_000_000_000
     assert dict(HitMinute.objects.values_list("minute", "hits")) == {minute: 2, minute + 1: 1}
     assert dict(ActiveMinute.objects.values_list("minute", "devices")) == {minute: 1, minute + 1: 1}
+    assert set(HitMinute.objects.values_list("shard", flat=True)) == {shard_of(device.id)}
     assert DeviceMinute.objects.count() == 2
     assert ActiveCell.objects.get().hits == 3
     device.refresh_from_db()
