@@ -58,14 +58,8 @@ def series(now_ns: int) -> dict[str, list[Any]]:
     """Hits and active devices per minute over the last 24 hours (zeros filled in)."""
     last = now_ns // NS_PER_MIN
     first = last - DAY_MIN + 1
-    hits = dict(
-        HitMinute.objects.filter(minute__gte=first, minute__lte=last).values_list("minute", "hits")
-    )
-    devices = dict(
-        ActiveMinute.objects.filter(minute__gte=first, minute__lte=last).values_list(
-            "minute", "devices"
-        )
-    )
+    hits = _per_minute(HitMinute, "hits", first, last)
+    devices = _per_minute(ActiveMinute, "devices", first, last)
     minutes = range(first, last + 1)
     return {
         "minutes": [m * 60 for m in minutes],
@@ -94,9 +88,7 @@ def status(now_ns: int | None = None) -> dict[str, Any]:
         "devices_active": Device.objects.filter(last_seen_ns__gte=now_ns - ACTIVE_NS).count(),
         "hits_last_hour": hits_hour.aggregate(n=Sum("hits"))["n"] or 0,
         "live_hours_today": round(
-            (LiveDay.objects.filter(day=today).values_list("seconds", flat=True).first() or 0)
-            / 3600,
-            2,
+            (LiveDay.objects.filter(day=today).aggregate(s=Sum("seconds"))["s"] or 0) / 3600, 2
         ),
         "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
         "showers_7d": showers.filter(t_ns__gte=now_ns - 7 * day_ns).count(),

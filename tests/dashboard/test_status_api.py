@@ -108,3 +108,19 @@ def test_the_status_api_is_throttled_per_client(db, settings):
     for size in range(1, 5):  # distinct URLs, so no reply comes from the cache
         codes.append(client.get("/api/v1/showers", {"page_size": size}).status_code)
     assert codes == [200, 200, 200, 429]
+
+
+def test_counters_add_up_across_many_phones(client_for):
+    now = time.time_ns()
+    clients = [client_for() for _ in range(6)]  # six phones land in several counter shards
+    for client in clients:
+        client.post("/api/v1/hits", {"hits": [hit(t_ns=now - 2 * MIN), hit(t_ns=now - 2 * MIN)]},
+                    format="json")  # fmt: skip
+        client.post("/api/v1/exposures", {"blocks": [block()]}, format="json")
+    body = status()
+    assert body["hits_last_hour"] == 12
+    assert body["series"]["hits"][-3] == 12
+    assert body["series"]["devices"][-3] == 6
+    assert body["devices_active"] == 6
+    assert body["live_hours_today"] == pytest.approx(6 * 600 / 3600, abs=0.01)
+    assert sum(c["hits"] for c in body["cells"]) == 12 and len(body["cells"]) == 1
