@@ -14,10 +14,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from dashboard import queries
+from ingest.auth import AddressThrottle
 from ingest.models import Shower
 from ingest.rollups import cell_of
 
@@ -28,14 +28,9 @@ def cached(view: type) -> type:
     return method_decorator(cache_page(seconds), name="get")(view) if seconds > 0 else view
 
 
-class PublicThrottle(SimpleRateThrottle):
+class PublicThrottle(AddressThrottle):
     scope = "public"
-
-    def get_rate(self) -> str:
-        return settings.CROWDRAY_PUBLIC_RATE
-
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+    rate_setting = "CROWDRAY_PUBLIC_RATE"
 
 
 class ShowerOut(serializers.Serializer):

@@ -54,13 +54,18 @@ class IsResearcher(BasePermission):
         return user.is_staff or user.groups.filter(name=RESEARCHER_GROUP).exists()
 
 
-class RegistrationThrottle(SimpleRateThrottle):
-    """Registrations per client address; the rate is CROWDRAY_REGISTER_RATE."""
+class AddressThrottle(SimpleRateThrottle):
+    """Requests per client address, at the rate the setting `rate_setting` names."""
 
-    scope = "register"
+    rate_setting = ""
 
     def get_rate(self) -> str:
-        return settings.CROWDRAY_REGISTER_RATE
+        return getattr(settings, self.rate_setting)
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class RegistrationThrottle(AddressThrottle):
+    scope = "register"
+    rate_setting = "CROWDRAY_REGISTER_RATE"
