@@ -116,9 +116,6 @@ class Shower(models.Model):
         return f"{self.shower_id}: {self.n_devices} devices"
 
 
-SHARDS = 16  # counters are split by device so concurrent uploads do not queue on one row
-
-
 class HitMinute(models.Model):
     """Hits per UTC minute of hit time (one row per minute and shard), counted as stored."""
 
