@@ -59,12 +59,12 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
         )
         for sql in (
             "INSERT INTO ingest_hitminute (minute, shard, hits) "
-            f"SELECT t_ns / {minute}, abs(hashtext(device_id::text)) %% 16, count(*) "
+            f"SELECT t_ns / {minute}, abs(hashtext(device_id::text)) % 16, count(*) "
             "FROM ingest_hit GROUP BY 1, 2",
             "INSERT INTO ingest_deviceminute (minute, device_id) "
             f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit",
             "INSERT INTO ingest_activeminute (minute, shard, devices) "
-            "SELECT minute, abs(hashtext(device_id::text)) %% 16, count(*) "
+            "SELECT minute, abs(hashtext(device_id::text)) % 16, count(*) "
             "FROM ingest_deviceminute GROUP BY 1, 2",
         ):
             conn.execute(sql)
