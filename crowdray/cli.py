@@ -36,13 +36,6 @@ def demo(argv: list[str]) -> None:
     run(argv)
 
 
-def _setup_django() -> None:
-    import django
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
-    django.setup()
-
-
 def coincidence(argv: list[str]) -> None:
     from coincidence.cli import main as run
 

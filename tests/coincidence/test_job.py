@@ -59,7 +59,6 @@ def test_spark_and_the_reference_find_identical_candidates(spark_job, reference,
 
 def test_components_that_cross_partitions_are_merged(spark_job, reference, many_partitions):
     params = Params(cell_m=2000, bucket_s=1)  # tiny cells and buckets: many crossings
-    rng = np.random.default_rng(3)
     rows = []
     for k in range(30):  # a 4 km line of phones firing over 300 ms: one chained shower
         rows.append((f"d{k}", T0 + 900 * MS + k * 10 * MS, *offset(46.2, 6.14, 0, 140 * k)))
@@ -68,7 +67,6 @@ def test_components_that_cross_partitions_are_merged(spark_job, reference, many_
     assert len(out) == 1 and out.iloc[0].n_devices == 30
     data = simulated(seed=9, centres=PLACES["geneva"], rate_hz=0.05)
     assert_same(spark_job(data, params), reference(data, params))
-    assert rng is not None
 
 
 def test_connected_components_label_every_vertex_with_its_smallest_member(spark):
