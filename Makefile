@@ -24,19 +24,21 @@ test: $(STAMP)
 	  echo "chromium could not be installed: browser tests will skip (fail with CI=true)"
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 	$(PY) -m pytest --db=postgres -m postgres
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	$(PY) bench/ingest.py
+	$(PY) bench/bench_ingest.py
 
 clean:
 	rm -rf $(VENV) var test-output

@@ -8,7 +8,7 @@ import pandas as pd
 from coincidence.background import expected_clusters, significance_sigma
 from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
-from coincidence.schema import SHOWER_SCHEMA, shower_id
+from vocab.contracts import SHOWER_SCHEMA, shower_id
 
 MEMBER_COLUMNS = ["label", "hit_id", "device_id", "t_ns", "lat", "lon"]
 NEIGHBOURHOOD_COLUMNS = ["nb_hits", "nb_rate_hz", "nb_sum_sq"]
@@ -65,8 +65,11 @@ def add_background(showers: pd.DataFrame, params: Params) -> pd.DataFrame:
     out = showers.drop(columns=NEIGHBOURHOOD_COLUMNS)
     out["expected_background"] = np.asarray(expected, dtype=np.float64)
     out["significance_sigma"] = [significance_sigma(e) for e in expected]
-    return out[SHOWER_SCHEMA.names]
+    ordered: pd.DataFrame = out[SHOWER_SCHEMA.names]
+    return ordered
 
 
 def empty_showers() -> pd.DataFrame:
-    return SHOWER_SCHEMA.empty_table().to_pandas()
+    """No candidates, with the shower contract's columns and types."""
+    empty: pd.DataFrame = SHOWER_SCHEMA.empty_table().to_pandas()
+    return empty

@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from coincidence.params import Params
+from vocab.times import TimeFormatError, parse_time_ns
+
+if TYPE_CHECKING:  # the job imports pyspark: only when a search runs
+    from coincidence.job import SearchSummary
+
+log = logging.getLogger(__name__)
+DEFAULTS = Params()
 
 
 def parse_time(text: str) -> int:
-    """ISO 8601 (naive means UTC) or integer epoch ns -> epoch ns."""
-    if text.strip().lstrip("-").isdigit():
-        return int(text)
+    """ISO 8601 (naive means UTC) or integer epoch ns -> epoch ns, for argparse."""
     try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time or epoch ns") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000
+        return parse_time_ns(text)
+    except TimeFormatError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,9 +36,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--output", required=True, type=Path, help="directory for showers/ and summary.json"
     )
-    p.add_argument("--window-ms", type=float, default=50.0, help="time link, ms (default 50)")
-    p.add_argument("--radius-m", type=float, default=1000.0, help="distance link, m (default 1000)")
-    p.add_argument("--min-devices", type=int, default=3, help="distinct devices (default 3)")
+    p.add_argument(
+        "--window-ms",
+        type=float,
+        default=DEFAULTS.window_ms,
+        help="time link, ms (default %(default)g)",
+    )
+    p.add_argument(
+        "--radius-m",
+        type=float,
+        default=DEFAULTS.radius_m,
+        help="distance link, m (default %(default)g)",
+    )
+    p.add_argument("--min-devices", type=int, default=DEFAULTS.min_devices,
+                   help="distinct devices (default %(default)d)")  # fmt: skip
     p.add_argument("--since", type=parse_time, help="start of the span, ISO 8601 or epoch ns")
     p.add_argument("--until", type=parse_time, help="end of the span (exclusive)")
     p.add_argument("--exposures", help="exposure blocks (Parquet: device_id, start_ns, end_ns)")
@@ -45,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> SearchSummary:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -67,7 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
         driver_memory=args.driver_memory,
     )
     try:
-        print(f"coincidence: reading {args.input} on {args.master}", file=sys.stderr)
+        log.info("reading %s on %s", args.input, args.master)
         summary = job.main(spark, args.input, args.output, params, exposures=args.exposures)
     except AnalysisException as exc:
         print(f"crowdray coincidence: {exc.getMessage()}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Distances and spatial cells on a 6,371 km sphere, correct across the antimeridian and poles.
 
 At shower scales (<= a few km) the haversine differs from the WGS84 geodesic by
-< 0.6% (shared/DESIGN.md), far below phone GPS error.
+< 0.6% (docs/physics.md), far below phone GPS error.
 """
 
 from __future__ import annotations
@@ -21,13 +21,16 @@ def wrap_lon(delta_deg: Floats | float) -> Floats | float:
     return (np.asarray(delta_deg) + 180.0) % 360.0 - 180.0
 
 
-def haversine_m(lat1: Floats, lon1: Floats, lat2: Floats, lon2: Floats) -> Floats:
+def haversine_m(
+    lat1: Floats | float, lon1: Floats | float, lat2: Floats | float, lon2: Floats | float
+) -> Floats:
     """Great-circle distance in metres between points given in degrees (vectorised)."""
     p1, p2 = np.radians(lat1), np.radians(lat2)
     dphi = p2 - p1
     dlmb = np.radians(wrap_lon(np.asarray(lon2) - np.asarray(lon1)))
     a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    distance: Floats = 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    return distance
 
 
 def to_unit(lat: Floats, lon: Floats) -> tuple[Floats, Floats, Floats]:
@@ -72,7 +75,8 @@ class CellGrid:
 
     def lon_index(self, band: Ints, lon: Floats) -> Ints:
         n = self.n_lon[band]
-        return np.floor((wrap_lon(lon) + 180.0) / 360.0 * n).astype(np.int64) % n
+        index: Ints = np.floor((wrap_lon(lon) + 180.0) / 360.0 * n).astype(np.int64) % n
+        return index
 
     def home(self, lat: Floats, lon: Floats) -> Ints:
         """The cell id of each point."""

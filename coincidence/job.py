@@ -13,10 +13,11 @@ from per-device counts joined through the same cells.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -28,9 +29,11 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from coincidence.candidates import MEMBER_COLUMNS, NEIGHBOURHOOD_COLUMNS, add_background, summarize
 from coincidence.geo import EARTH_RADIUS_M, CellGrid
 from coincidence.params import Params
-from coincidence.schema import HIT_COLUMNS, SHOWER_SCHEMA
 from coincidence.sweep import linked_pairs, local_components
+from vocab.contracts import HIT_COLUMNS, SHOWER_SCHEMA, lake_partition
+from vocab.units import NS_PER_S
 
+log = logging.getLogger(__name__)
 _KEYED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat double, lon double"
 _LABELS = "hit_id long, label long"
 _MEMBERS = "label long, hit_id long, device_id string, t_ns long, lat double, lon double"
@@ -38,7 +41,7 @@ _CELLS = "cid string, cell long"
 
 
 def halo_rows(params: Params) -> Any:
-    """mapInArrow function: each hit once per (cell, bucket) that needs it."""
+    """MapInArrow function: each hit once per (cell, bucket) that needs it."""
     grid = CellGrid(params.cell_m)
     window, bucket_ns = params.window_ns, params.bucket_ns
 
@@ -67,7 +70,7 @@ def halo_rows(params: Params) -> Any:
 
 
 def sweep_rows(params: Params) -> Any:
-    """mapInArrow over partitions sorted by (cell, bucket, t_ns, hit_id): local components.
+    """MapInArrow over partitions sorted by (cell, bucket, t_ns, hit_id): local components.
 
     Emits (hit_id, label) for every linked hit, label being the smallest hit_id of
     its component among the pairs found in this partition.
@@ -169,7 +172,7 @@ def device_stats(hits: DataFrame) -> DataFrame:
 
 
 def cell_column(params: Params, reach: bool) -> Any:
-    """mapInArrow over (cid, lat, lon): the home cell, or every cell within radius."""
+    """MapInArrow over (cid, lat, lon): the home cell, or every cell within radius."""
     grid = CellGrid(params.cell_m)
 
     def cells(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -248,7 +251,7 @@ def span_seconds(hits: DataFrame, params: Params) -> DataFrame:
     lo = F.lit(params.since_ns) if params.since_ns is not None else F.min("t_ns")
     hi = F.lit(params.until_ns) if params.until_ns is not None else F.max("t_ns")
     return hits.agg(
-        (F.greatest(hi - lo, F.lit(params.window_ns)).cast("double") / 1e9).alias("span_s")
+        (F.greatest(hi - lo, F.lit(params.window_ns)).cast("double") / NS_PER_S).alias("span_s")
     )
 
 
@@ -303,8 +306,6 @@ def extract(spark: SparkSession, path: str, params: Params) -> DataFrame:
 
 def _partition_filter(params: Params) -> Any:
     """Keep lake partitions (date, hour) that can hold hits in [since, until)."""
-    from coincidence.schema import lake_partition
-
     keep = F.lit(True)
     day, hour = F.col("date").cast("string"), F.col("hour").cast("int")
     if params.since_ns is not None:
@@ -338,9 +339,33 @@ def live_seconds(spark: SparkSession, path: str, params: Params) -> DataFrame:
         start = F.greatest(start, F.lit(params.since_ns))
     if params.until_ns is not None:
         end = F.least(end, F.lit(params.until_ns))
-    overlap = F.greatest(end - start, F.lit(0)).cast("double") / 1e9
+    overlap = F.greatest(end - start, F.lit(0)).cast("double") / NS_PER_S
     live = blocks.groupBy(F.col("device_id").cast("string").alias("device_id"))
     return live.agg(F.sum(overlap).alias("live_s")).where(F.col("live_s") > 0)
+
+
+class Counts(TypedDict):
+    hits: int
+    showers: int
+
+
+class Timings(TypedDict):
+    read: float
+    total: float
+
+
+class SearchSummary(TypedDict):
+    """OUTPUT/summary.json: what was searched, how, and what came out."""
+
+    input: str
+    exposures: str | None
+    output: str
+    parameters: dict[str, Any]
+    master: str
+    span_ns: list[int | None]
+    counts: Counts
+    timings_s: Timings
+    finished_at: str
 
 
 def main(
@@ -349,13 +374,13 @@ def main(
     output: Path,
     params: Params,
     exposures: str | None = None,
-) -> dict[str, Any]:
+) -> SearchSummary:
     """Run the search; write OUTPUT/showers and OUTPUT/summary.json; return the summary."""
     started = time.time()
     output.mkdir(parents=True, exist_ok=True)
     hits = extract(spark, input_path, params).persist()
-    bounds = hits.agg(F.count("*"), F.min("t_ns"), F.max("t_ns")).first()
-    n_hits = bounds[0]
+    bounds = hits.agg(F.count("*"), F.min("t_ns"), F.max("t_ns")).collect()[0]
+    n_hits = int(bounds[0])
     span = [
         params.since_ns if params.since_ns is not None else bounds[1],
         params.until_ns if params.until_ns is not None else (bounds[2] + 1 if bounds[2] else None),
@@ -364,16 +389,18 @@ def main(
     live = live_seconds(spark, exposures, params) if exposures else None
     n_showers = load(transform(hits, params, live), output)
     hits.unpersist()
-    summary = {
+    summary: SearchSummary = {
         "input": input_path,
         "exposures": exposures,
         "output": str(output / "showers"),
         "parameters": params.as_dict(),
-        "master": spark.sparkContext.master,
+        "master": str(spark.sparkContext.master),
         "span_ns": span,
         "counts": {"hits": n_hits, "showers": n_showers},
         "timings_s": {"read": round(read_s, 3), "total": round(time.time() - started, 3)},
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("search %s on %s: %d hits -> %d candidates in %.1f s", input_path,
+             summary["master"], n_hits, n_showers, summary["timings_s"]["total"])  # fmt: skip
     return summary

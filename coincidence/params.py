@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from vocab.units import NS_PER_MS, s_to_ns
+
 
 @dataclass(frozen=True)
 class Params:
@@ -43,11 +45,11 @@ class Params:
 
     @property
     def window_ns(self) -> int:
-        return round(self.window_ms * 1_000_000)
+        return round(self.window_ms * NS_PER_MS)
 
     @property
     def bucket_ns(self) -> int:
-        return round(self.bucket_s * 1_000_000_000)
+        return s_to_ns(self.bucket_s)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

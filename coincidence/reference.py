@@ -15,8 +15,9 @@ from scipy.sparse.csgraph import connected_components
 from coincidence.candidates import add_background, empty_showers, summarize
 from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
-from coincidence.schema import HIT_COLUMNS
 from coincidence.sweep import linked_pairs
+from vocab.contracts import HIT_COLUMNS
+from vocab.units import NS_PER_S
 
 
 def select_span(hits: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -32,7 +33,7 @@ def span_seconds(t_min: int, t_max: int, params: Params) -> float:
     """The analysed span: [since, until) when given, else first to last hit (>= one window)."""
     lo = params.since_ns if params.since_ns is not None else t_min
     hi = params.until_ns if params.until_ns is not None else t_max
-    return max(hi - lo, params.window_ns) / 1e9
+    return max(hi - lo, params.window_ns) / NS_PER_S
 
 
 def device_table(df: pd.DataFrame, span_s: float, live_s: pd.Series | None = None) -> pd.DataFrame:

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+SHIPPED_PACKAGES = ("coincidence", "vocab")  # what the job imports besides libraries
+
 
 def _package_zip() -> str:
-    """The coincidence package as a zip, so executors on a cluster can import it."""
-    package = Path(__file__).resolve().parent
-    path = Path(tempfile.mkdtemp(prefix="crowdray-spark-")) / "coincidence.zip"
+    """The job's packages as one zip, so executors on a cluster can import them."""
+    root = Path(__file__).resolve().parent.parent
+    path = Path(tempfile.mkdtemp(prefix="crowdray-spark-")) / "crowdray-job.zip"
     with zipfile.ZipFile(path, "w") as zf:
-        for file in package.rglob("*.py"):
-            zf.write(file, Path("coincidence") / file.relative_to(package))
+        for name in SHIPPED_PACKAGES:
+            for file in (root / name).rglob("*.py"):
+                zf.write(file, file.relative_to(root))
     return str(path)
 
 

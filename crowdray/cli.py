@@ -6,6 +6,9 @@ import argparse
 import os
 import sys
 
+from crowdray.datadir import prepare as prepare_data_dir
+from crowdray.logs import configure as configure_logging
+
 
 def _serve_argv(bind: str, workers: int, threads: int) -> list[str]:
     # Threaded workers keep connections alive and overlap one request's wait
@@ -27,7 +30,7 @@ def serve(argv: list[str]) -> None:
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
     # gunicorn takes over this process so Ctrl-C and signals reach it directly.
-    os.execv(sys.executable, _serve_argv(args.bind, args.workers, args.threads))
+    os.execv(sys.executable, _serve_argv(args.bind, args.workers, args.threads))  # noqa: S606
 
 
 def demo(argv: list[str]) -> None:
@@ -39,12 +42,14 @@ def demo(argv: list[str]) -> None:
 def coincidence(argv: list[str]) -> None:
     from coincidence.cli import main as run
 
+    configure_logging()
     run(argv)
 
 
 def simulate(argv: list[str]) -> None:
     from simulator.cli import main as run
 
+    configure_logging()
     run(argv)
 
 
@@ -53,6 +58,8 @@ COMMANDS = {"serve": serve, "demo": demo, "coincidence": coincidence, "simulate"
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in ("coincidence", "simulate"):  # these need no data folder
+        prepare_data_dir()
     if argv and argv[0] in COMMANDS:
         COMMANDS[argv[0]](argv[1:])
         return

@@ -43,12 +43,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
 def simulation(args: argparse.Namespace) -> Any:
     from simulator.generate import SimConfig
     from simulator.network import Place
+    from vocab.units import s_to_ns
 
     towns = tuple(Place(name, lat, lon, 1, 400) for name, lat, lon in DEMO_TOWNS)
     duration_s = args.minutes * 60 * args.speedup
     return SimConfig(
         seed=args.seed, devices=args.devices, hours=duration_s / 3600,
-        start_ns=time.time_ns() - int(duration_s * 1e9), places=towns, always_on=True,
+        start_ns=time.time_ns() - s_to_ns(duration_s), places=towns, always_on=True,
         mean_rate_hz=0.2 / 60, inject_per_hour=args.showers_per_hour,
         energy_min_ev=1e19, energy_max_ev=1e21,
         # Phones are tiny detectors: a boosted effective area lets a few hundred of
@@ -57,7 +58,9 @@ def simulation(args: argparse.Namespace) -> Any:
     )  # fmt: skip
 
 
-def run_pipeline(args: argparse.Namespace, url: str, data: Path, spark: Any = None) -> dict:
+def run_pipeline(
+    args: argparse.Namespace, url: str, data: Path, spark: Any = None
+) -> dict[str, Any]:
     """Fleet -> API -> export -> Spark -> load; returns the summary."""
     from coincidence import job
     from coincidence.params import Params
@@ -120,7 +123,7 @@ def main(argv: list[str]) -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from crowdray.testing.service import service_env, serving
+    from crowdray.process import service_env, serving
 
     django.setup()
     _step("migrate the embedded SQLite database")

@@ -11,12 +11,19 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
+from crowdray import logs
+from crowdray.datadir import SECRET_KEY_FILE, data_dir
 from crowdray.env import env_bool, env_int, env_list, env_str
+from vocab import limits
+
+# Lets classes the type checker sees as generic (ModelAdmin[Hit]) be subscripted at run time.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("CROWDRAY_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+DATA_DIR = data_dir()
 
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -26,13 +33,13 @@ EMBEDDED = not _database_url
 
 
 def _local_secret_key() -> str:
-    """The embedded default keeps a generated key beside its database."""
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+    """The embedded default's key, kept beside its database by `crowdray` (crowdray.datadir).
+
+    Settings only read it: importing them writes nothing. A process that was not
+    started through `crowdray` (a bare test run) gets a key of its own.
+    """
+    path = DATA_DIR / SECRET_KEY_FILE
+    return path.read_text().strip() if path.exists() else secrets.token_urlsafe(50)
 
 
 SECRET_KEY = env_str("SECRET_KEY", "")
@@ -40,14 +47,13 @@ if not SECRET_KEY:
     if EMBEDDED:
         SECRET_KEY = _local_secret_key()
     elif DEBUG:
-        SECRET_KEY = "insecure-debug-only-key"
+        SECRET_KEY = "insecure-debug-only-key"  # noqa: S105 - DEBUG only, never in production
     else:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off"
         )
 
 if EMBEDDED:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
     _database_url = f"sqlite:///{DATA_DIR / 'crowdray.sqlite3'}"
 try:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
@@ -109,7 +115,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Static files (vendored assets included) are served by WhiteNoise from the apps'
 # folders, so `crowdray serve` needs no collectstatic step and no CDN.
 WHITENOISE_USE_FINDERS = True
@@ -125,6 +130,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.BasicAuthentication",
     ],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "crowdray.api_errors.handle",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -138,10 +144,10 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Upload limits (each configurable, see .env.example).
-CROWDRAY_MAX_BATCH = env_int("CROWDRAY_MAX_BATCH", 1000, minimum=1)
-CROWDRAY_MAX_BODY_BYTES = env_int("CROWDRAY_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
-CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", 30 * 24 * 3600, minimum=1)
-CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", 300)
+CROWDRAY_MAX_BATCH = env_int("CROWDRAY_MAX_BATCH", limits.MAX_BATCH, minimum=1)
+CROWDRAY_MAX_BODY_BYTES = env_int("CROWDRAY_MAX_BODY_BYTES", limits.MAX_BODY_BYTES, minimum=1024)
+CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", limits.MAX_AGE_S, minimum=1)
+CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", limits.MAX_FUTURE_S)
 CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
 CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 # Requests per client address to the public status API.
@@ -160,9 +166,7 @@ for _name in ("CROWDRAY_REGISTER_RATE", "CROWDRAY_PUBLIC_RATE"):
 # Django refuses larger bodies itself; ours answers 413 first with a clear message.
 DATA_UPLOAD_MAX_MEMORY_SIZE = CROWDRAY_MAX_BODY_BYTES + 1
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+try:
+    LOGGING = logs.django_config()
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None

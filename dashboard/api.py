@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from dashboard import queries
 from ingest.auth import AddressThrottle
 from ingest.models import Shower
-from ingest.rollups import cell_of
+from vocab.cells import cell_of
 
 
 def cached(view: type) -> type:
@@ -33,7 +33,7 @@ class PublicThrottle(AddressThrottle):
     rate_setting = "CROWDRAY_PUBLIC_RATE"
 
 
-class ShowerOut(serializers.Serializer):
+class ShowerOut(serializers.Serializer[Any]):
     shower_id = serializers.CharField()
     t_ns = serializers.IntegerField()
     time = serializers.CharField()
@@ -45,7 +45,7 @@ class ShowerOut(serializers.Serializer):
     lon = serializers.FloatField(help_text="core, as the centre of its ~1 km cell")
 
 
-class StatusOut(serializers.Serializer):
+class StatusOut(serializers.Serializer[Any]):
     generated_at = serializers.CharField()
     devices_active = serializers.IntegerField(help_text="a hit or exposure in the last 15 min")
     hits_last_hour = serializers.IntegerField()
@@ -90,17 +90,34 @@ class ShowerListView(PublicView):
     )
     def get(self, request: Request) -> Response:
         paginator = ShowerCursor()
-        page = paginator.paginate_queryset(
-            queries.filter_showers(request.query_params), request, self
+        page = (
+            paginator.paginate_queryset(queries.filter_showers(request.query_params), request, self)
+            or []
         )
         return paginator.get_paginated_response([queries.shower_summary(s) for s in page])
 
 
-def shower_detail(shower: Shower) -> dict[str, Any]:
-    cells: dict[str, dict[str, Any]] = {}
+class SearchInfo(TypedDict):
+    params: dict[str, Any]
+    since_ns: int | None
+    until_ns: int | None
+    run_at: str
+
+
+class ShowerDetail(queries.ShowerSummary):
+    """GET /api/v1/showers/<id> and the shower page."""
+
+    t_spread_ns: int
+    radius_m: float
+    member_cells: list[queries.Cell]
+    search: SearchInfo
+
+
+def shower_detail(shower: Shower) -> ShowerDetail:
+    cells: dict[str, queries.Cell] = {}
     for lat, lon in shower.hits.values_list("lat", "lon"):
         key, clat, clon = cell_of(lat, lon)
-        cells.setdefault(key, {"lat": clat, "lon": clon, "hits": 0})["hits"] += 1
+        cells.setdefault(key, queries.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
     search = shower.search
     return {
         **queries.shower_summary(shower),

@@ -1,34 +1,75 @@
 """What the public sees, from indexed queries and the ingest rollups (never a hits scan).
 
-Positions leave the server only as ~1 km cell centres (ingest.rollups.cell_of).
+Positions leave the server only as ~1 km cell centres (vocab.cells.cell_of).
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max, QuerySet, Sum
-from rest_framework.exceptions import ValidationError
 
 from ingest.models import ActiveCell, ActiveMinute, Device, HitMinute, LiveDay, Shower
-from ingest.query import parse_time_ns
-from ingest.rollups import NS_PER_MIN, cell_of
+from ingest.query import QueryError, query_time_ns
+from vocab.cells import cell_of
+from vocab.times import iso_utc
+from vocab.units import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 
 ACTIVE_NS = 15 * NS_PER_MIN
 DAY_MIN = 24 * 60
 
 
-def shower_summary(shower: Shower) -> dict[str, Any]:
+class ShowerSummary(TypedDict):
+    """A shower as the public sees it (lists, the status reply, the shower page)."""
+
+    shower_id: str
+    t_ns: int
+    time: str
+    n_devices: int
+    n_hits: int
+    significance_sigma: float
+    expected_background: float
+    lat: float
+    lon: float
+
+
+class Cell(TypedDict):
+    lat: float
+    lon: float
+    hits: int
+
+
+class Series(TypedDict):
+    minutes: list[int]
+    hits: list[int]
+    devices: list[int]
+
+
+class Status(TypedDict):
+    """GET /api/v1/status and the network page."""
+
+    generated_at: str
+    devices_active: int
+    hits_last_hour: int
+    live_hours_today: float
+    showers_24h: int
+    showers_7d: int
+    cells: list[Cell]
+    series: Series
+    latest_showers: list[ShowerSummary]
+
+
+def shower_summary(shower: Shower) -> ShowerSummary:
     """A shower for the public: its core only as a cell centre."""
     _, lat, lon = cell_of(shower.lat, shower.lon)
     return {
         "shower_id": shower.shower_id,
         "t_ns": shower.t_ns,
-        "time": iso(shower.t_ns),
+        "time": iso_utc(shower.t_ns),
         "n_devices": shower.n_devices,
         "n_hits": shower.n_hits,
         "significance_sigma": round(shower.significance_sigma, 2),
@@ -38,23 +79,19 @@ def shower_summary(shower: Shower) -> dict[str, Any]:
     }
 
 
-def iso(t_ns: int) -> str:
-    return datetime.fromtimestamp(t_ns / 1e9, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
-
-
 def _per_minute(model: Any, field: str, first: int, last: int) -> dict[int, int]:
     """Sum over the shards of a per-minute rollup."""
     rows = model.objects.filter(minute__gte=first, minute__lte=last).values("minute")
     return dict(rows.annotate(n=Sum(field)).values_list("minute", "n"))
 
 
-def _cells(since_ns: int) -> list[dict[str, Any]]:
+def _cells(since_ns: int) -> list[Cell]:
     rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).values("cell").order_by("cell")
     rows = rows.annotate(clat=Max("lat"), clon=Max("lon"), n=Sum("hits"))
     return [{"lat": r["clat"], "lon": r["clon"], "hits": r["n"]} for r in rows[:5000]]
 
 
-def series(now_ns: int) -> dict[str, list[Any]]:
+def series(now_ns: int) -> Series:
     """Hits and active devices per minute over the last 24 hours (zeros filled in)."""
     last = now_ns // NS_PER_MIN
     first = last - DAY_MIN + 1
@@ -68,23 +105,27 @@ def series(now_ns: int) -> dict[str, list[Any]]:
     }
 
 
-def cached_status() -> dict[str, Any]:
+def cached_status() -> Status:
     """The status, reused for CROWDRAY_STATUS_CACHE_S seconds by the page and the API."""
     seconds = settings.CROWDRAY_STATUS_CACHE_S
     if seconds <= 0:
         return status()
-    return cache.get_or_set("crowdray:status", status, seconds)
+    reply = cache.get("crowdray:status")
+    if reply is None:
+        reply = status()
+        cache.set("crowdray:status", reply, seconds)
+    return reply  # type: ignore[no-any-return]  # the cache holds what status() built
 
 
-def status(now_ns: int | None = None) -> dict[str, Any]:
+def status(now_ns: int | None = None) -> Status:
     now_ns = now_ns or time.time_ns()
     this_min = now_ns // NS_PER_MIN
-    today = datetime.fromtimestamp(now_ns / 1e9, UTC).date()
-    day_ns = DAY_MIN * NS_PER_MIN
+    today = datetime.fromtimestamp(now_ns // NS_PER_S, UTC).date()
+    day_ns = NS_PER_DAY
     hits_hour = HitMinute.objects.filter(minute__gt=this_min - 60, minute__lte=this_min)
     showers = Shower.objects.filter(t_ns__lte=now_ns)
     return {
-        "generated_at": iso(now_ns),
+        "generated_at": iso_utc(now_ns),
         "devices_active": Device.objects.filter(last_seen_ns__gte=now_ns - ACTIVE_NS).count(),
         "hits_last_hour": hits_hour.aggregate(n=Sum("hits"))["n"] or 0,
         "live_hours_today": round(
@@ -102,9 +143,9 @@ def filter_showers(params: Any) -> QuerySet[Shower]:
     """Showers filtered by since/until (ISO or ns), min_devices, min_sigma; newest first."""
     qs = Shower.objects.all()
     if params.get("since"):
-        qs = qs.filter(t_ns__gte=parse_time_ns(params["since"], "since"))
+        qs = qs.filter(t_ns__gte=query_time_ns(params["since"], "since"))
     if params.get("until"):
-        qs = qs.filter(t_ns__lt=parse_time_ns(params["until"], "until"))
+        qs = qs.filter(t_ns__lt=query_time_ns(params["until"], "until"))
     for name, field, cast in (
         ("min_devices", "n_devices__gte", int),
         ("min_sigma", "significance_sigma__gte", float),
@@ -113,5 +154,5 @@ def filter_showers(params: Any) -> QuerySet[Shower]:
             try:
                 qs = qs.filter(**{field: cast(params[name])})
             except ValueError:
-                raise ValidationError({name: "must be a number"}) from None
+                raise QueryError({name: "must be a number"}) from None
     return qs

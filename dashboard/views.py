@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from rest_framework.exceptions import ValidationError
 
 from dashboard import queries
 from dashboard.api import shower_detail
 from ingest.models import Shower
+from ingest.query import QueryError
 
 
 def network(request: HttpRequest) -> HttpResponse:
@@ -20,8 +20,8 @@ def showers(request: HttpRequest) -> HttpResponse:
     try:
         qs = queries.filter_showers(request.GET).order_by("-t_ns", "shower_id")
         error = None
-    except ValidationError as exc:
-        qs, error = Shower.objects.none(), exc.detail
+    except QueryError as exc:
+        qs, error = Shower.objects.none(), exc.errors
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
     rows = [queries.shower_summary(s) for s in page]
     query = request.GET.copy()

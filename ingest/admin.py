@@ -4,7 +4,7 @@ from ingest.models import Device, ExposureBlock, Hit
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(admin.ModelAdmin[Device]):
     list_display = ["id", "model", "os", "app_version", "created_at", "is_active"]
     list_filter = ["is_active", "os"]
     search_fields = ["id", "model"]
@@ -12,7 +12,7 @@ class DeviceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Hit)
-class HitAdmin(admin.ModelAdmin):
+class HitAdmin(admin.ModelAdmin[Hit]):
     list_display = ["id", "device", "seq", "t_ns", "lat", "lon", "value", "received_at"]
     search_fields = ["device__id"]
     raw_id_fields = ["device"]
@@ -21,7 +21,7 @@ class HitAdmin(admin.ModelAdmin):
 
 
 @admin.register(ExposureBlock)
-class ExposureBlockAdmin(admin.ModelAdmin):
+class ExposureBlockAdmin(admin.ModelAdmin[ExposureBlock]):
     list_display = ["block_id", "device", "start_ns", "end_ns", "frames", "n_hits"]
     raw_id_fields = ["device"]
     show_full_result_count = False

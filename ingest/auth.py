@@ -60,7 +60,8 @@ class AddressThrottle(SimpleRateThrottle):
     rate_setting = ""
 
     def get_rate(self) -> str:
-        return getattr(settings, self.rate_setting)
+        rate: str = getattr(settings, self.rate_setting)
+        return rate
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

@@ -14,6 +14,7 @@ file of their own in that hour.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,12 +27,15 @@ import pyarrow.parquet as pq
 from django.conf import settings
 from django.db.models import Max
 
-from coincidence.schema import HIT_SCHEMA, lake_partition
 from ingest.models import Hit
+from vocab.contracts import HIT_SCHEMA, lake_partition
 
+log = logging.getLogger(__name__)
+Row = tuple[Any, ...]  # one hit as FIELDS
 STATE = "_state.json"
 CHUNK = 200_000
-FIELDS = ["id", "device_id", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m"]
+# The hit contract's columns as Hit model fields (hit_id is the row id).
+FIELDS = ["id" if name == "hit_id" else name for name in HIT_SCHEMA.names]
 
 
 def read_state(lake: Path) -> dict[str, Any]:
@@ -52,13 +56,13 @@ def settled_max_id(after: int) -> int:
     return found or after
 
 
-def _rows(lo: int, hi: int, since: int | None, until: int | None) -> Iterator[list[tuple]]:
+def _rows(lo: int, hi: int, since: int | None, until: int | None) -> Iterator[list[Row]]:
     qs = Hit.objects.filter(id__gt=lo, id__lte=hi)
     if since is not None:
         qs = qs.filter(t_ns__gte=since)
     if until is not None:
         qs = qs.filter(t_ns__lt=until)
-    batch: list[tuple] = []
+    batch: list[Row] = []
     for row in qs.order_by("id").values_list(*FIELDS).iterator(chunk_size=CHUNK):
         batch.append(row)
         if len(batch) >= CHUNK:
@@ -68,16 +72,16 @@ def _rows(lo: int, hi: int, since: int | None, until: int | None) -> Iterator[li
         yield batch
 
 
-def _table(rows: list[tuple]) -> pa.Table:
+def _table(rows: list[Row]) -> pa.Table:
     cols = list(zip(*rows, strict=True))
     data = dict(zip(HIT_SCHEMA.names, cols, strict=True))
     data["device_id"] = [str(d) for d in data["device_id"]]
     return pa.table(data, schema=HIT_SCHEMA)
 
 
-def _write_partitions(lake: Path, rows: list[tuple], name: str) -> list[Path]:
+def _write_partitions(lake: Path, rows: list[Row], name: str) -> list[Path]:
     """Write rows into their hour partitions, aside first; return the temporary files."""
-    by_part: dict[tuple[str, int], list[tuple]] = {}
+    by_part: dict[tuple[str, int], list[Row]] = {}
     for row in rows:
         by_part.setdefault(lake_partition(row[2]), []).append(row)
     staged = []
@@ -99,7 +103,7 @@ def export(
     lake: Path,
     since: int | None = None,
     until: int | None = None,
-    progress: Callable[[int], None] = lambda n: None,
+    progress: Callable[[int], object] = lambda _: None,
 ) -> dict[str, Any]:
     """Export new hits (or, with since/until, that time range once); returns counts."""
     lake.mkdir(parents=True, exist_ok=True)
@@ -116,6 +120,8 @@ def export(
         write_state(lake, {"last_id": lo, "pending": {"lo": lo, "hi": hi}})
     counts = _export_range(lake, lo, hi, None, None, "part", progress)
     write_state(lake, {"last_id": hi, "pending": None})
+    log.info("export to %s: ids %d..%d, %d hits in %d files", lake, lo + 1, hi, counts["hits"],
+             counts["files"])  # fmt: skip
     return {**counts, "last_id": hi}
 
 
@@ -126,7 +132,7 @@ def _export_range(
     since: int | None,
     until: int | None,
     prefix: str,
-    progress: Callable[[int], None],
+    progress: Callable[[int], object],
 ) -> dict[str, Any]:
     hits = files = 0
     for rows in _rows(lo, hi, since, until):

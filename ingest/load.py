@@ -8,6 +8,7 @@ linked to its member hits that exist in this database.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,9 @@ import pyarrow.parquet as pq
 from django.db import transaction
 
 from ingest.models import Hit, SearchRun, Shower
+from vocab.contracts import SHOWER_SCALARS
 
-FIELDS = ["t_ns", "t_spread_ns", "lat", "lon", "radius_m", "n_devices", "n_hits",
-          "expected_background", "significance_sigma"]  # fmt: skip
+log = logging.getLogger(__name__)
 
 
 def load_result(result: Path) -> dict[str, Any]:
@@ -35,13 +36,15 @@ def load_result(result: Path) -> dict[str, Any]:
         run = SearchRun.objects.create(params=summary["parameters"], since_ns=lo, until_ns=hi)
         Shower.objects.bulk_create(
             [
-                Shower(shower_id=r["shower_id"], search=run, **{f: r[f] for f in FIELDS})
+                Shower(shower_id=r["shower_id"], search=run, **{f: r[f] for f in SHOWER_SCALARS})
                 for r in rows
             ],
             batch_size=1000,
         )
         links = _links(rows)
         Shower.hits.through.objects.bulk_create(links, batch_size=5000)
+    log.info("load %s: %d showers (%d hit links), replaced %d, search run %d", result, len(rows),
+             len(links), replaced, run.pk)  # fmt: skip
     return {"showers": len(rows), "links": len(links), "replaced": replaced, "search": run.pk}
 
 

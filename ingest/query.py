@@ -1,28 +1,34 @@
-"""Query-string filters of the researchers' hit listing, with clear errors."""
+"""Query-string filters shared by the API and the pages, with clear errors.
+
+Parsers raise QueryError ({parameter: message}); the API answers it with 400
+(crowdray.api_errors) and the pages show the messages next to the form.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from rest_framework.exceptions import ValidationError
+
+from ingest.models import Hit
+from vocab.times import TimeFormatError, parse_time_ns
 
 
-def parse_time_ns(value: str, name: str) -> int:
-    """An ISO 8601 time (naive means UTC) or an integer of UTC epoch nanoseconds."""
-    text = value.strip()
-    if text.lstrip("-").isdigit():
-        return int(text)
+class QueryError(ValueError):
+    """Bad query parameters: one message per parameter."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def query_time_ns(value: str, name: str) -> int:
+    """The query parameter `name`: an ISO 8601 time or integer UTC epoch nanoseconds."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationError({name: "must be an ISO 8601 time or UTC epoch nanoseconds"}) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    seconds = int(moment.timestamp())
-    return seconds * 1_000_000_000 + moment.microsecond * 1000
+        return parse_time_ns(value)
+    except TimeFormatError:
+        raise QueryError({name: "must be an ISO 8601 time or UTC epoch nanoseconds"}) from None
 
 
 def parse_bbox(value: str) -> tuple[float, float, float, float]:
@@ -30,21 +36,21 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
     try:
         min_lon, min_lat, max_lon, max_lat = (float(v) for v in value.split(","))
     except ValueError:
-        raise ValidationError(
+        raise QueryError(
             {"bbox": "must be four numbers: min_lon,min_lat,max_lon,max_lat"}
         ) from None
     if not (-90 <= min_lat <= max_lat <= 90):
-        raise ValidationError({"bbox": "latitudes must satisfy -90 <= min_lat <= max_lat <= 90"})
+        raise QueryError({"bbox": "latitudes must satisfy -90 <= min_lat <= max_lat <= 90"})
     if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise ValidationError({"bbox": "longitudes must be between -180 and 180"})
+        raise QueryError({"bbox": "longitudes must be between -180 and 180"})
     return min_lon, min_lat, max_lon, max_lat
 
 
-def filter_hits(queryset: QuerySet, params: Any) -> QuerySet:
+def filter_hits(queryset: QuerySet[Hit], params: Any) -> QuerySet[Hit]:
     if "since" in params:
-        queryset = queryset.filter(t_ns__gte=parse_time_ns(params["since"], "since"))
+        queryset = queryset.filter(t_ns__gte=query_time_ns(params["since"], "since"))
     if "until" in params:
-        queryset = queryset.filter(t_ns__lt=parse_time_ns(params["until"], "until"))
+        queryset = queryset.filter(t_ns__lt=query_time_ns(params["until"], "until"))
     if "bbox" in params:
         min_lon, min_lat, max_lon, max_lat = parse_bbox(params["bbox"])
         queryset = queryset.filter(lat__gte=min_lat, lat__lte=max_lat)
@@ -56,5 +62,5 @@ def filter_hits(queryset: QuerySet, params: Any) -> QuerySet:
         try:
             queryset = queryset.filter(device_id=uuid.UUID(params["device"]))
         except ValueError:
-            raise ValidationError({"device": "must be a device id (UUID)"}) from None
+            raise QueryError({"device": "must be a device id (UUID)"}) from None
     return queryset

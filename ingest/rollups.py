@@ -7,7 +7,6 @@ here with a handful of upserts per batch.
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -15,23 +14,11 @@ from typing import Any
 
 from django.db import connection
 
-NS_PER_MIN = 60_000_000_000
-CELL_DEG = 0.01  # ~1.1 km of latitude
+from ingest.models import ActiveCell, ActiveMinute, Device, DeviceMinute, HitMinute, LiveDay
+from vocab.cells import cell_of
+from vocab.units import NS_PER_MIN, NS_PER_S
+
 SHARDS = 16  # counters are split by device so concurrent uploads do not queue on one row
-
-
-def cell_of(lat: float, lon: float) -> tuple[str, float, float]:
-    """The ~1 km privacy cell of a position: its key and its centre (degrees).
-
-    Latitude rows are CELL_DEG tall; each row is cut into cells about as wide,
-    so no coordinate finer than the cell leaves the server.
-    """
-    row = min(math.floor((lat + 90) / CELL_DEG), int(180 / CELL_DEG) - 1)
-    centre_lat = -90 + (row + 0.5) * CELL_DEG
-    per_row = max(1, math.floor(360 * math.cos(math.radians(centre_lat)) / CELL_DEG))
-    col = min(math.floor((lon + 180) / 360 * per_row), per_row - 1)
-    centre_lon = -180 + (col + 0.5) * 360 / per_row
-    return f"{row}:{col}", round(centre_lat, 5), round(centre_lon, 5)
 
 
 def shard_of(device: Any) -> int:
@@ -57,9 +44,9 @@ def record_hits(device: Any, t_ns: list[int], lat: list[float], lon: list[float]
         return
     shard = shard_of(device)
     minutes = Counter(t // NS_PER_MIN for t in t_ns)
-    _upsert_add("ingest_hitminute", "minute", "hits", sorted(minutes.items()), shard)
+    _upsert_add(HitMinute._meta.db_table, "minute", "hits", sorted(minutes.items()), shard)
     _mark_active(device, sorted(minutes), max(t_ns))
-    cells: dict[str, list[Any]] = {}
+    cells: dict[str, list[Any]] = {}  # [lat, lon, last t_ns, hits]
     for t, a, b in zip(t_ns, lat, lon, strict=True):
         key, clat, clon = cell_of(a, b)
         entry = cells.setdefault(key, [clat, clon, t, 0])
@@ -67,13 +54,14 @@ def record_hits(device: Any, t_ns: list[int], lat: list[float], lon: list[float]
         entry[3] += 1
     rows = [(k, shard, *v) for k, v in sorted(cells.items())]
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    cells_table = ActiveCell._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            "INSERT INTO ingest_activecell (cell, shard, lat, lon, last_seen_ns, hits) "
+            f"INSERT INTO {cells_table} (cell, shard, lat, lon, last_seen_ns, hits) "
             f"VALUES {values} ON CONFLICT (cell, shard) DO UPDATE SET "
-            "hits = ingest_activecell.hits + excluded.hits, "
-            "last_seen_ns = CASE WHEN excluded.last_seen_ns > ingest_activecell.last_seen_ns "
-            "THEN excluded.last_seen_ns ELSE ingest_activecell.last_seen_ns END",
+            f"hits = {cells_table}.hits + excluded.hits, "
+            f"last_seen_ns = CASE WHEN excluded.last_seen_ns > {cells_table}.last_seen_ns "
+            f"THEN excluded.last_seen_ns ELSE {cells_table}.last_seen_ns END",
             [v for row in rows for v in row],
         )
 
@@ -82,11 +70,12 @@ def record_blocks(device: Any, start_ns: list[int], end_ns: list[int]) -> None:
     """Count newly stored exposure blocks: live time per day, active minutes."""
     if not end_ns:
         return
-    days: Counter[date] = Counter()
+    days: dict[date, float] = {}
     for a, b in zip(start_ns, end_ns, strict=True):
-        days[datetime.fromtimestamp(b / 1e9, UTC).date()] += (b - a) / 1e9
+        day = datetime.fromtimestamp(b // NS_PER_S, UTC).date()
+        days[day] = days.get(day, 0.0) + (b - a) / NS_PER_S
     live = [(d.isoformat(), v) for d, v in sorted(days.items())]
-    _upsert_add("ingest_liveday", "day", "seconds", live, shard_of(device))
+    _upsert_add(LiveDay._meta.db_table, "day", "seconds", live, shard_of(device))
     _mark_active(device, [max(end_ns) // NS_PER_MIN], max(end_ns))
 
 
@@ -96,14 +85,14 @@ def _mark_active(device: Any, minutes: list[int], last_ns: int) -> None:
     values = ", ".join(["(%s, %s)"] * len(minutes))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO ingest_deviceminute (minute, device_id) VALUES {values} "
+            f"INSERT INTO {DeviceMinute._meta.db_table} (minute, device_id) VALUES {values} "
             "ON CONFLICT (minute, device_id) DO NOTHING RETURNING minute",
             [v for m in minutes for v in (m, device_id)],
         )
         new = [(row[0], 1) for row in cursor.fetchall()]
-        _upsert_add("ingest_activeminute", "minute", "devices", new, shard_of(device))
+        _upsert_add(ActiveMinute._meta.db_table, "minute", "devices", new, shard_of(device))
         cursor.execute(
-            "UPDATE ingest_device SET last_seen_ns = %s WHERE id = %s "
+            f"UPDATE {Device._meta.db_table} SET last_seen_ns = %s WHERE id = %s "
             "AND (last_seen_ns IS NULL OR last_seen_ns < %s)",
             [last_ns, device_id, last_ns],
         )

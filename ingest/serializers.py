@@ -6,24 +6,30 @@ serializers are built from the same field specs only to document them.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from ingest.models import Device, Hit
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.validation import Field
 
-_KINDS = {"int": serializers.IntegerField, "float": serializers.FloatField}
+
+def _field(f: Field) -> serializers.Field[Any, Any, Any, Any]:
+    if f.kind == "uuid":
+        return serializers.UUIDField(required=f.required, help_text=f.help)
+    if f.kind == "int":
+        lo, hi = (None if v is None else int(v) for v in (f.lo, f.hi))
+        return serializers.IntegerField(
+            required=f.required, min_value=lo, max_value=hi, help_text=f.help
+        )
+    return serializers.FloatField(
+        required=f.required, min_value=f.lo, max_value=f.hi, help_text=f.help
+    )
 
 
-def _documented(name: str, fields: tuple[Field, ...]) -> type[serializers.Serializer]:
-    attrs: dict[str, serializers.Field] = {}
-    for f in fields:
-        if f.kind == "uuid":
-            attrs[f.name] = serializers.UUIDField(required=f.required, help_text=f.help)
-        else:
-            attrs[f.name] = _KINDS[f.kind](
-                required=f.required, min_value=f.lo, max_value=f.hi, help_text=f.help
-            )
+def _documented(name: str, fields: tuple[Field, ...]) -> type[serializers.Serializer[Any]]:
+    attrs = {f.name: _field(f) for f in fields}
     return type(name, (serializers.Serializer,), attrs)
 
 
@@ -31,37 +37,38 @@ HitIn = _documented("HitIn", HIT_FIELDS)
 ExposureIn = _documented("ExposureIn", EXPOSURE_FIELDS)
 
 
-class HitBatch(serializers.Serializer):
+class HitBatch(serializers.Serializer[Any]):
     hits = HitIn(many=True)
 
 
-class ExposureBatch(serializers.Serializer):
+class ExposureBatch(serializers.Serializer[Any]):
     blocks = ExposureIn(many=True)
 
 
-class Rejection(serializers.Serializer):
+class Rejection(serializers.Serializer[Any]):
     index = serializers.IntegerField()
-    errors = serializers.DictField(child=serializers.CharField())
+    # The reply's key is "errors"; this schema-only serializer never uses Serializer.errors.
+    errors = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]
 
 
-class UploadResult(serializers.Serializer):
+class UploadResult(serializers.Serializer[Any]):
     accepted = serializers.IntegerField(help_text="newly stored")
     duplicates = serializers.IntegerField(help_text="already stored by an earlier upload")
     rejected = Rejection(many=True)
 
 
-class DeviceIn(serializers.ModelSerializer):
+class DeviceIn(serializers.ModelSerializer[Device]):
     class Meta:
         model = Device
         fields = ["model", "os", "app_version"]
 
 
-class DeviceOut(serializers.Serializer):
+class DeviceOut(serializers.Serializer[Any]):
     device_id = serializers.UUIDField()
     token = serializers.CharField(help_text="shown once; send as 'Authorization: Token <token>'")
 
 
-class HitOut(serializers.ModelSerializer):
+class HitOut(serializers.ModelSerializer[Hit]):
     hit_id = serializers.IntegerField(source="id")
 
     class Meta:

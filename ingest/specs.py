@@ -1,11 +1,12 @@
-"""The upload contract (shared/DESIGN.md) as field specifications.
+"""The upload contract (README, "Upload") as field specifications.
 
 The same specs drive validation and the OpenAPI schema, so the two cannot drift.
 """
 
 from __future__ import annotations
 
-from ingest.validation import INT32_MAX, INT64_MAX, Field
+from ingest.validation import Field
+from vocab.limits import INT32_MAX, INT64_MAX
 
 HIT_FIELDS: tuple[Field, ...] = (
     Field("seq", "int", lo=0, hi=INT64_MAX, help="per-device sequence number; idempotency key"),

@@ -14,9 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-NS_PER_S = 1_000_000_000
+from vocab.units import NS_PER_S
 
 
 @dataclass(frozen=True)
@@ -57,7 +55,7 @@ def _range_message(field: Field) -> str:
         return f"must be between {_bound(field.lo)} and {_bound(field.hi)}"
     if field.lo is not None:
         return f"must be at least {_bound(field.lo)}"
-    return f"must be at most {_bound(field.hi)}"
+    return f"must be at most {_bound(field.hi or 0)}"
 
 
 def _check_number(value: Any, field: Field) -> str | None:
@@ -138,7 +136,7 @@ def time_window_check(name: str, max_age_s: int, max_future_s: int) -> CrossChec
 
 
 def ordered_check(start: str, end: str) -> CrossCheck:
-    """end must come after start."""
+    """End must come after start."""
 
     def check(columns: Columns, errors: Errors) -> None:
         for i, (a, b) in enumerate(zip(columns[start], columns[end], strict=True)):

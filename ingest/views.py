@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -26,6 +27,8 @@ from ingest.query import filter_hits
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.store import insert_exposures, insert_hits
 from ingest.validation import CrossCheck, Field, ordered_check, time_window_check, validate_batch
+
+log = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(APIException):
@@ -65,7 +68,7 @@ def read_items(request: Request, key: str) -> list[Any]:
         raise ParseError(f"body is not valid JSON: {exc}") from None
     if not isinstance(body, dict) or not isinstance(body.get(key), list):
         raise ParseError(f"body must be a JSON object with a '{key}' list")
-    items = body[key]
+    items: list[Any] = body[key]
     if len(items) > settings.CROWDRAY_MAX_BATCH:
         raise PayloadTooLarge(
             f"batch of {len(items)} {key} is over the limit of {settings.CROWDRAY_MAX_BATCH}"
@@ -80,8 +83,11 @@ def _upload(
     checks: Sequence[CrossCheck],
     insert: Callable[[Any, dict[str, list[Any]]], int],
 ) -> Response:
+    device = cast("Device", request.auth).id  # IsDevice let only device tokens through
     batch = validate_batch(read_items(request, key), fields, checks)
-    accepted = insert(request.auth.id, batch.columns) if batch.n_valid else 0
+    accepted = insert(device, batch.columns) if batch.n_valid else 0
+    log.info("upload %s device=%s accepted=%d duplicates=%d rejected=%d", key, device,
+             accepted, batch.n_valid - accepted, len(batch.rejected))  # fmt: skip
     body = {
         "accepted": accepted,
         "duplicates": batch.n_valid - accepted,
@@ -127,7 +133,7 @@ _HIT_FILTERS = [
 ]
 
 
-class HitsView(ListAPIView):
+class HitsView(ListAPIView[Hit]):
     """POST: a device uploads a batch of hits. GET: researchers page through hits."""
 
     authentication_classes = [

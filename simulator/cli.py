@@ -6,8 +6,10 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from simulator.generate import DEFAULT_START_NS, SimConfig
+from vocab.units import s_to_ns
 
 
 def _box(text: str) -> tuple[float, float, float, float]:
@@ -53,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> dict:
+def main(argv: list[str] | None = None) -> dict[str, Any]:
     from simulator.output import simulate_to_dir
 
     parser = build_parser()
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict:
     return summary
 
 
-def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
     import time
 
     from simulator.fleet import FleetConfig, run_fleet
@@ -92,7 +94,7 @@ def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     if args.speedup <= 0 or args.connections < 1 or duration <= 0:
         parser.error("--speedup, --connections and --duration must be positive")
     # The phones' data end now, so every hit is inside the server's time window.
-    start = time.time_ns() - int(duration * 1e9)
+    start = time.time_ns() - s_to_ns(duration)
     config = SimConfig(
         seed=args.seed, devices=args.devices, hours=duration / 3600, start_ns=start,
         box=args.box, always_on=True, inject_per_hour=args.inject_per_hour,

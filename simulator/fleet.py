@@ -10,6 +10,7 @@ are in flight. It writes what it sent to sent.parquet (one row per hit, with
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -25,8 +26,12 @@ import pyarrow.parquet as pq
 import requests
 
 from simulator.generate import SimConfig, iter_chunks
+from vocab.contracts import UPLOAD_HIT_FIELDS, UPLOAD_HIT_INTS
+from vocab.limits import MAX_BATCH
+from vocab.units import s_to_ns
 
-MAX_BATCH = 1000
+log = logging.getLogger(__name__)
+
 RETRIES = 8
 
 
@@ -51,9 +56,12 @@ class Uploader:
     def _session(self) -> requests.Session:
         if not hasattr(self.local, "session"):
             self.local.session = requests.Session()
-        return self.local.session
+        session: requests.Session = self.local.session
+        return session
 
-    def post(self, path: str, body: dict[str, Any], token: str | None = None) -> dict | None:
+    def post(
+        self, path: str, body: dict[str, Any], token: str | None = None
+    ) -> dict[str, Any] | None:
         """The reply's JSON, or None after the retries ran out or on a 4xx refusal."""
         headers = {"Authorization": f"Token {token}"} if token else {}
         delay = 0.25
@@ -66,7 +74,8 @@ class Uploader:
                 self._count("network_errors")
             else:
                 if reply.status_code in (200, 201):
-                    return reply.json()
+                    answer: dict[str, Any] = reply.json()
+                    return answer
                 if reply.status_code != 429 and reply.status_code < 500:
                     self._count(f"refused_{reply.status_code}")
                     return None
@@ -94,53 +103,59 @@ def _register(up: Uploader, n: int) -> list[tuple[str, str]]:
 
 
 def _hit_json(df: pd.DataFrame) -> list[dict[str, Any]]:
-    cols = [
-        "seq",
-        "t_ns",
-        "t_err_ns",
-        "lat",
-        "lon",
-        "alt_m",
-        "loc_err_m",
-        "x",
-        "y",
-        "value",
-        "n_pixels",
-    ]
-    records = df[cols].to_dict("records")
+    fields = list(UPLOAD_HIT_FIELDS)
+    records: list[dict[str, Any]] = df[fields].to_dict("records")  # type: ignore[assignment]
     for r in records:
-        for key in ("seq", "t_ns", "t_err_ns", "x", "y", "value", "n_pixels"):
-            r[key] = int(r[key])
+        for key in UPLOAD_HIT_INTS:
+            r[key] = int(r[key])  # JSON needs Python ints, not numpy's
     return records
 
 
-def _upload_round(up, pool, hits: pd.DataFrame, blocks: pd.DataFrame, phones, sent) -> None:
-    def send_hits(device: int, batch: pd.DataFrame) -> None:
-        reply = up.post("/api/v1/hits", {"hits": _hit_json(batch)}, phones[device][1])
-        stored = np.zeros(len(batch), dtype=bool)
-        if reply is not None:
-            stored[:] = True
-            stored[[r["index"] for r in reply["rejected"]]] = False
-            for key in ("accepted", "duplicates"):
-                up._count(key, reply[key])
-            up._count("rejected", len(reply["rejected"]))
-        up._count("sent", len(batch))
-        sent.append(batch.assign(stored=stored, device_id=phones[device][0]))
+def _index(key: Any) -> int:
+    """A groupby key over an integer column, as an int."""
+    return int(key)
 
-    def send_blocks(device: int, group: pd.DataFrame) -> None:
-        body = group.drop(columns=["device", "device_id"]).to_dict("records")
-        for b in body:
-            for key in ("start_ns", "end_ns", "frames", "l1_threshold", "l2_threshold", "n_hits"):
-                b[key] = int(b[key])
-        if up.post("/api/v1/exposures", {"blocks": body}, phones[device][1]) is not None:
-            up._count("blocks", len(body))
 
+def _send_hits(
+    up: Uploader, phone: tuple[str, str], batch: pd.DataFrame, sent: list[pd.DataFrame]
+) -> None:
+    reply = up.post("/api/v1/hits", {"hits": _hit_json(batch)}, phone[1])
+    stored = np.zeros(len(batch), dtype=bool)
+    if reply is not None:
+        stored[:] = True
+        stored[[r["index"] for r in reply["rejected"]]] = False
+        for key in ("accepted", "duplicates"):
+            up._count(key, reply[key])
+        up._count("rejected", len(reply["rejected"]))
+    up._count("sent", len(batch))
+    sent.append(batch.assign(stored=stored, device_id=phone[0]))
+
+
+def _send_blocks(up: Uploader, phone: tuple[str, str], group: pd.DataFrame) -> None:
+    body = group.drop(columns=["device", "device_id"]).to_dict("records")
+    for b in body:
+        for key in ("start_ns", "end_ns", "frames", "l1_threshold", "l2_threshold", "n_hits"):
+            b[key] = int(b[key])
+    if up.post("/api/v1/exposures", {"blocks": body}, phone[1]) is not None:
+        up._count("blocks", len(body))
+
+
+def _upload_round(
+    up: Uploader,
+    pool: ThreadPoolExecutor,
+    hits: pd.DataFrame,
+    blocks: pd.DataFrame,
+    phones: list[tuple[str, str]],
+    sent: list[pd.DataFrame],
+) -> None:
     futures = []
     for device, group in hits.groupby("device", sort=True):
+        phone = phones[_index(device)]
         for start in range(0, len(group), MAX_BATCH):
-            futures.append(pool.submit(send_hits, device, group.iloc[start : start + MAX_BATCH]))
+            batch = group.iloc[start : start + MAX_BATCH]
+            futures.append(pool.submit(_send_hits, up, phone, batch, sent))
     for device, group in blocks.groupby("device", sort=True):
-        futures.append(pool.submit(send_blocks, device, group))
+        futures.append(pool.submit(_send_blocks, up, phones[_index(device)], group))
     for f in futures:
         f.result()
 
@@ -155,7 +170,7 @@ def run_fleet(
     hits = pd.concat([c.hits for c in chunks], ignore_index=True)
     hits = hits.sort_values(["device", "t_ns"], kind="stable")
     hits["seq"] = hits.groupby("device").cumcount()  # seq in time order per phone
-    step = int(fleet.upload_every_s * 1e9)
+    step = s_to_ns(fleet.upload_every_s)
     hits["round"] = (hits.t_ns - config.start_ns).clip(lower=0) // step
     blocks = net.blocks.drop(columns=["n_hits"]).assign(n_hits=0)
     blocks["round"] = (blocks.end_ns - config.start_ns) // step
@@ -174,20 +189,20 @@ def run_fleet(
                           phones, sent)  # fmt: skip
             if report and (r % 10 == 9 or r == n_rounds - 1):
                 c = up.counts
-                print(f"  round {r + 1}/{n_rounds}: sent {c['sent']}, "
-                      f"accepted {c['accepted']}, duplicates {c['duplicates']}, "
-                      f"rejected {c['rejected']}", flush=True)  # fmt: skip
+                log.info("fleet round %d/%d: sent %d, accepted %d, duplicates %d, rejected %d",
+                         r + 1, n_rounds, c["sent"], c["accepted"], c["duplicates"],
+                         c["rejected"])  # fmt: skip
     elapsed = time.monotonic() - started
     if out is not None:
-        _write(out, sent, net.showers, hits)
-    counts = dict(up.counts)
+        _write(out, sent, net.showers)
+    counts: dict[str, Any] = dict(up.counts)
     counts["phones"] = len(phones)
     counts["seconds"] = round(elapsed, 1)
     counts["hits_per_s"] = round(counts.get("sent", 0) / elapsed) if elapsed else 0
     return counts
 
 
-def _write(out: Path, sent: list[pd.DataFrame], showers: pd.DataFrame, hits: pd.DataFrame) -> None:
+def _write(out: Path, sent: list[pd.DataFrame], showers: pd.DataFrame) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cols = ["device_id", "seq", "t_ns", "lat", "lon", "shower", "stored"]
     table = pd.concat(sent, ignore_index=True)[cols] if sent else pd.DataFrame(columns=cols)

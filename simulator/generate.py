@@ -10,8 +10,10 @@ import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy.spatial import cKDTree
 
@@ -22,15 +24,15 @@ from simulator.network import (
     DEFAULT_PLACES,
     FPS,
     MEAN_RATE_HZ,
-    NS,
     Devices,
     Place,
     exposure_blocks,
     make_devices,
     schedule,
 )
+from vocab.units import NS_PER_S
 
-DEFAULT_START_NS = 1_790_000_000 * NS  # 2026-09-21T14:13:20Z: fixed, so runs repeat
+DEFAULT_START_NS = 1_790_000_000 * NS_PER_S  # 2026-09-21T14:13:20Z: fixed, so runs repeat
 SHOWER_REACH_M = 3000.0  # phones further from the core than this are not considered
 
 
@@ -56,7 +58,7 @@ class SimConfig:
 
     @property
     def end_ns(self) -> int:
-        return self.start_ns + int(self.hours * 3600 * NS)
+        return self.start_ns + int(self.hours * 3600 * NS_PER_S)
 
 
 @dataclass
@@ -103,7 +105,7 @@ def _cores(rng: np.random.Generator, config: SimConfig, n: int) -> tuple[np.ndar
     lon0 = np.array([config.places[w].lon for w in which])
     lat = np.clip(lat0 + np.degrees(r * np.cos(bearing) / EARTH_RADIUS_M), -90, 90)
     lon = lon0 + np.degrees(r * np.sin(bearing) / (EARTH_RADIUS_M * np.cos(np.radians(lat0))))
-    return lat, wrap_lon(lon)
+    return lat, np.asarray(wrap_lon(lon))
 
 
 def make_showers(rng: np.random.Generator, config: SimConfig) -> pd.DataFrame:
@@ -135,24 +137,29 @@ def build_network(config: SimConfig) -> tuple[Network, np.random.Generator]:
     devices = make_devices(rng, config.devices, config.places, config.box, config.mean_rate_hz)
     dev, lo, hi = schedule(rng, devices, config.start_ns, config.end_ns, config.always_on)
     blocks = exposure_blocks(rng, devices, dev, lo, hi)
-    pieces = np.maximum(np.ceil((hi - lo) / (BLOCK_S * NS)).astype(np.int64), 1)
+    pieces = np.maximum(np.ceil((hi - lo) / (BLOCK_S * NS_PER_S)).astype(np.int64), 1)
     showers = make_showers(rng, config)
     tree = cKDTree(np.column_stack(to_unit(devices.lat, devices.lon)))
     first = np.cumsum(pieces) - pieces
     return Network(devices, dev, lo, hi, blocks, first, showers, tree), rng
 
 
-def _background(rng: np.random.Generator, net: Network, c0: int, c1: int) -> tuple:
+Ints = npt.NDArray[np.int64]
+
+
+def _background(rng: np.random.Generator, net: Network, c0: int, c1: int) -> tuple[Ints, Ints]:
     """(stretch index, true time) of background hits in [c0, c1)."""
     lo = np.maximum(net.stretch_lo, c0)
     hi = np.minimum(net.stretch_hi, c1)
     length = np.maximum(hi - lo, 0)
-    counts = rng.poisson(net.devices.rate_hz[net.stretch_dev] * length / NS)
+    counts = rng.poisson(net.devices.rate_hz[net.stretch_dev] * length / NS_PER_S)
     s = np.repeat(np.arange(len(lo)), counts)
     return s, lo[s] + (rng.random(len(s)) * length[s]).astype(np.int64)
 
 
-def _shower_hits(rng: np.random.Generator, net: Network, shower: pd.Series, config: SimConfig):
+def _shower_hits(
+    rng: np.random.Generator, net: Network, shower: Any, config: SimConfig
+) -> tuple[Ints, Ints]:
     """(stretch index, true time) of the hits one shower makes on active phones."""
     t, lat0, lon0 = int(shower.t_ns), shower.core_lat, shower.core_lon
     centre = np.array(to_unit(np.array([lat0]), np.array([lon0]))).ravel()
@@ -187,10 +194,10 @@ def _shower_hits(rng: np.random.Generator, net: Network, shower: pd.Series, conf
 def _chunk_bounds(net: Network, config: SimConfig) -> list[tuple[int, int]]:
     """Time chunks holding about config.chunk_hits hits each (at least a minute long)."""
     live_ns = (net.stretch_hi - net.stretch_lo).astype(np.float64)
-    expected = float((net.devices.rate_hz[net.stretch_dev] * live_ns / NS).sum())
+    expected = float((net.devices.rate_hz[net.stretch_dev] * live_ns / NS_PER_S).sum())
     span = config.end_ns - config.start_ns
     n = max(1, math.ceil(expected / config.chunk_hits))
-    step = max(span // n, 60 * NS)
+    step = max(span // n, 60 * NS_PER_S)
     edges = [*list(range(config.start_ns, config.end_ns, step)), config.end_ns]
     return list(itertools.pairwise(edges))
 
@@ -202,7 +209,7 @@ def _finish(rng: np.random.Generator, net: Network, s: np.ndarray, t_true: np.nd
     d = net.stretch_dev[s]
     n = len(s)
     drift = dev.drift_ppm[d] * 1e-6 * (t_true - config.start_ns)
-    frame = (rng.random(n) * NS / FPS).astype(np.int64)  # the frame opened before the hit
+    frame = (rng.random(n) * NS_PER_S / FPS).astype(np.int64)  # the frame opened before the hit
     t_ns = t_true + dev.clock_offset_ns[d] + drift.astype(np.int64) - frame
     err = dev.loc_err_m[d]
     north, east = rng.normal(0, 1, (2, n)) * err
@@ -229,7 +236,7 @@ def _finish(rng: np.random.Generator, net: Network, s: np.ndarray, t_true: np.nd
             "shower": shower,
         }
     )
-    offset = ((t_true - net.stretch_lo[s]) // int(BLOCK_S * NS)).astype(np.int64)
+    offset = ((t_true - net.stretch_lo[s]) // int(BLOCK_S * NS_PER_S)).astype(np.int64)
     block = net.block_first[s] + offset
     order = rng.permutation(n)  # hits come out in no particular order
     return Chunk(hits.iloc[order].reset_index(drop=True), block[order])
@@ -248,7 +255,7 @@ def iter_chunks(config: SimConfig) -> tuple[Network, list[tuple[int, int]], Iter
             parts_s, parts_t, parts_sh = [s], [t], [np.full(len(s), -1)]
             in_chunk = net.showers[(net.showers.t_ns >= c0) & (net.showers.t_ns < c1)]
             for shower in in_chunk.itertuples(index=False):
-                ss, tt = _shower_hits(crng, net, pd.Series(shower._asdict()), config)
+                ss, tt = _shower_hits(crng, net, shower, config)
                 parts_s.append(ss)
                 parts_t.append(tt)
                 parts_sh.append(np.full(len(ss), shower.shower_id))

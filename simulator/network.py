@@ -3,7 +3,7 @@
 Sources: CRAYFIS targets ~20 first-level (L1) triggers per minute per phone and
 recalibrates its threshold to hold that (crayfis-android CFConfig.java); phone
 clocks are NTP-synced, milliseconds at best (CREDO syncs every 15 s). Both from
-shared/DESIGN.md. Values marked "assumed" are this simulator's choices.
+docs/physics.md. Values marked "assumed" are this simulator's choices.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ import numpy.typing as npt
 import pandas as pd
 from geopy.distance import geodesic
 
-NS = 1_000_000_000
+from vocab.units import NS_PER_S
+
 L1_PER_MIN = 20.0  # CRAYFIS trigger target (CFConfig.java)
 L2_PASS = 0.025  # assumed: a second-level cut keeps ~1 in 40 L1 triggers
 MEAN_RATE_HZ = L1_PER_MIN * L2_PASS / 60.0  # ~0.5 hits/min after L2
-CLOCK_SIGMA_NS = 5_000_000  # NTP: a few ms (DESIGN.md)
+CLOCK_SIGMA_NS = 5_000_000  # NTP: a few ms (docs/physics.md)
 DRIFT_SIGMA_PPM = 0.1  # assumed: residual drift between 15 s NTP syncs
 HOT_FRACTION = 0.02  # assumed: phones with a hot pixel ...
 HOT_RATE_FACTOR = 10.0  # ... fire ten times as often, always at one (x, y)
@@ -75,10 +76,13 @@ class Devices:
         return len(self.device_id)
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({k: v for k, v in self.__dict__.items()})
+        return pd.DataFrame(dict(self.__dict__.items()))
 
 
-def place_devices(rng: np.random.Generator, places: tuple[Place, ...], n: int) -> tuple:
+Positions = tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]
+
+
+def place_devices(rng: np.random.Generator, places: tuple[Place, ...], n: int) -> Positions:
     """Positions of n phones around the places (geodesic offsets: right at any latitude)."""
     weights = np.array([p.weight for p in places], dtype=np.float64)
     which = rng.choice(len(places), size=n, p=weights / weights.sum())
@@ -94,7 +98,9 @@ def place_devices(rng: np.random.Generator, places: tuple[Place, ...], n: int) -
     return lat, lon, alt + rng.normal(0, 10, n)
 
 
-def box_devices(rng: np.random.Generator, box: tuple[float, float, float, float], n: int) -> tuple:
+def box_devices(
+    rng: np.random.Generator, box: tuple[float, float, float, float], n: int
+) -> Positions:
     """Uniform over the area of (min_lon, min_lat, max_lon, max_lat); min_lon > max_lon wraps."""
     min_lon, min_lat, max_lon, max_lat = box
     s0, s1 = math.sin(math.radians(min_lat)), math.sin(math.radians(max_lat))
@@ -112,7 +118,7 @@ def make_devices(
     mean_rate_hz: float = MEAN_RATE_HZ,
     clock_sigma_ns: float = CLOCK_SIGMA_NS,
 ) -> Devices:
-    """n phones with their positions, clocks, background rates and hot pixels."""
+    """N phones with their positions, clocks, background rates and hot pixels."""
     lat, lon, alt = box_devices(rng, box, n) if box else place_devices(rng, places, n)
     hot = rng.random(n) < HOT_FRACTION
     # Rates scatter around the mean (gamma, shape 4: +-50%) as thresholds self-calibrate.
@@ -145,15 +151,17 @@ def schedule(
     n = len(devices)
     if always_on:
         return np.arange(n), np.full(n, start_ns), np.full(n, end_ns)
-    offset_ns = (devices.lon / 15.0 * 3600 * NS).astype(np.int64)  # local = UTC + offset
-    day_ns = 86400 * NS
+    offset_ns = (devices.lon / 15.0 * 3600 * NS_PER_S).astype(np.int64)  # local = UTC + offset
+    day_ns = 86400 * NS_PER_S
     first_day = (start_ns + offset_ns.min()) // day_ns - 1
     last_day = (end_ns + offset_ns.max()) // day_ns + 1
     devs, starts, ends = [], [], []
     for day in range(int(first_day), int(last_day) + 1):
         on = rng.random(n) < 0.7
-        begin = day * day_ns + int(22 * 3600 * NS) + rng.normal(0, 3600 * NS, n) - offset_ns
-        stop = begin + rng.normal(9 * 3600 * NS, 1800 * NS, n)
+        begin = (
+            day * day_ns + int(22 * 3600 * NS_PER_S) + rng.normal(0, 3600 * NS_PER_S, n) - offset_ns
+        )
+        stop = begin + rng.normal(9 * 3600 * NS_PER_S, 1800 * NS_PER_S, n)
         keep = on & (stop > start_ns) & (begin < end_ns)
         devs.append(np.nonzero(keep)[0])
         starts.append(np.maximum(begin[keep], start_ns).astype(np.int64))
@@ -167,11 +175,11 @@ def exposure_blocks(
     rng: np.random.Generator, devices: Devices, dev: np.ndarray, lo: np.ndarray, hi: np.ndarray
 ) -> pd.DataFrame:
     """Cut the active stretches into blocks of at most BLOCK_S (n_hits filled in later)."""
-    pieces = np.maximum(np.ceil((hi - lo) / (BLOCK_S * NS)).astype(np.int64), 1)
+    pieces = np.maximum(np.ceil((hi - lo) / (BLOCK_S * NS_PER_S)).astype(np.int64), 1)
     d = np.repeat(dev, pieces)
     k = np.arange(pieces.sum()) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    start = np.repeat(lo, pieces) + k * int(BLOCK_S * NS)
-    end = np.minimum(start + int(BLOCK_S * NS), np.repeat(hi, pieces))
+    start = np.repeat(lo, pieces) + k * int(BLOCK_S * NS_PER_S)
+    end = np.minimum(start + int(BLOCK_S * NS_PER_S), np.repeat(hi, pieces))
     ids = [str(uuid.UUID(bytes=rng.bytes(16), version=4)) for _ in range(len(d))]
     return pd.DataFrame(
         {
@@ -183,7 +191,7 @@ def exposure_blocks(
             "lat": devices.lat[d],
             "lon": devices.lon[d],
             "loc_err_m": devices.loc_err_m[d],
-            "frames": ((end - start) / NS * FPS).astype(np.int64),
+            "frames": ((end - start) / NS_PER_S * FPS).astype(np.int64),
             "l1_threshold": devices.l1_threshold[d],
             "l2_threshold": devices.l1_threshold[d] * 2,
             "n_hits": np.zeros(len(d), dtype=np.int64),

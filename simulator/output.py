@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from coincidence.schema import HIT_SCHEMA
 from simulator.generate import SimConfig, iter_chunks
+from vocab.contracts import HIT_SCHEMA
+from vocab.units import NS_PER_S
 
 HIT_FILE_SCHEMA = pa.schema(
     [*HIT_SCHEMA, pa.field("x", pa.int32()), pa.field("y", pa.int32()),
@@ -84,9 +85,9 @@ def simulate_to_dir(
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     net, bounds, chunks = iter_chunks(config)
-    live_s = float((net.stretch_hi - net.stretch_lo).sum()) / 1e9
+    live_s = float((net.stretch_hi - net.stretch_lo).sum()) / NS_PER_S
     expected = float(
-        np.sum(net.devices.rate_hz[net.stretch_dev] * (net.stretch_hi - net.stretch_lo) / 1e9)
+        np.sum(net.devices.rate_hz[net.stretch_dev] * (net.stretch_hi - net.stretch_lo) / NS_PER_S)
     )
     writer = HitWriter(out / "hits.parquet", rows_per_file, dataset=expected > rows_per_file)
     block_hits = np.zeros(len(net.blocks), dtype=np.int64)
@@ -100,8 +101,9 @@ def simulate_to_dir(
         np.add.at(block_hits, chunk.block_index, 1)
         from_showers = chunk.hits[chunk.hits.shower >= 0]
         for sid, group in from_showers.groupby("shower"):
-            shower_hits.setdefault(int(sid), []).append(group.hit_id.to_numpy())
-            shower_devices.setdefault(int(sid), set()).update(group.device.tolist())
+            key = int(sid)  # type: ignore[arg-type]  # groupby keys of an int column are ints
+            shower_hits.setdefault(key, []).append(group.hit_id.to_numpy())
+            shower_devices.setdefault(key, set()).update(group.device.tolist())
     writer.close()
     _write_truth(out, net.showers, shower_hits, shower_devices)
     _write_devices(out, net)
@@ -116,7 +118,12 @@ def simulate_to_dir(
     }  # fmt: skip
 
 
-def _write_truth(out: Path, showers: pd.DataFrame, hits: dict, devices: dict) -> None:
+def _write_truth(
+    out: Path,
+    showers: pd.DataFrame,
+    hits: dict[int, list[np.ndarray]],
+    devices: dict[int, set[int]],
+) -> None:
     truth = showers.copy()
     truth["n_devices"] = [len(devices.get(int(s), ())) for s in truth.shower_id]
     truth["hit_ids"] = [

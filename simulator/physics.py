@@ -13,12 +13,12 @@ import numpy.typing as npt
 Floats = npt.NDArray[np.float64]
 
 C_M_PER_NS = 0.299792458
-# HiSPARC sapphire's NKG defaults (shared/DESIGN.md): age s and Moliere radius r0.
+# HiSPARC sapphire's NKG defaults (docs/physics.md): age s and Moliere radius r0.
 NKG_AGE = 1.7
 NKG_R0_M = 30.0
-# Cosmic-ray spectral index over 1e14-1e21 eV (sapphire defaults, shared/DESIGN.md).
+# Cosmic-ray spectral index over 1e14-1e21 eV (sapphire defaults, docs/physics.md).
 SPECTRAL_INDEX = 2.75
-# UHECR flux: about 1 per km^2 per century above 1e19 eV (shared/DESIGN.md).
+# UHECR flux: about 1 per km^2 per century above 1e19 eV (docs/physics.md).
 UHECR_FLUX_PER_KM2_CENTURY = 1.0
 UHECR_REF_EV = 1e19
 # Assumed phone sensor: a ~4.5 x 3.4 mm CMOS chip, half the crossing particles seen.
@@ -51,7 +51,8 @@ def sample_energy(
     """Energies (eV) from dN/dE ~ E^-index on [e_min, e_max], by inverting the CDF."""
     a = 1.0 - index
     u = rng.random(n)
-    return (e_min**a + u * (e_max**a - e_min**a)) ** (1.0 / a)
+    energy: Floats = (e_min**a + u * (e_max**a - e_min**a)) ** (1.0 / a)
+    return energy
 
 
 def sample_zenith(rng: np.random.Generator, n: int, max_zenith: float = math.radians(60)) -> Floats:
@@ -83,7 +84,8 @@ def front_delay_ns(enu_m: Floats, zenith: float, azimuth: float) -> Floats:
 def axis_distance_m(enu_m: Floats, zenith: float, azimuth: float) -> Floats:
     """Distance (m) of points from the shower axis through the core."""
     along = enu_m @ axis(zenith, azimuth)
-    return np.sqrt(np.maximum((enu_m**2).sum(axis=1) - along**2, 0.0))
+    distance: Floats = np.sqrt(np.maximum((enu_m**2).sum(axis=1) - along**2, 0.0))
+    return distance
 
 
 def fire_probability(
@@ -105,4 +107,4 @@ def physical_rate_hz(area_km2: float, e_min: float) -> float:
     Integral flux J(>E) = 1 / (km^2 century) (E / 1e19 eV)^-(index - 1).
     """
     per_km2_s = UHECR_FLUX_PER_KM2_CENTURY / (100 * 365.25 * 86400)
-    return area_km2 * per_km2_s * (e_min / UHECR_REF_EV) ** (1.0 - SPECTRAL_INDEX)
+    return float(area_km2 * per_km2_s * (e_min / UHECR_REF_EV) ** (1.0 - SPECTRAL_INDEX))

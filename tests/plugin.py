@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Generator
 from typing import Any
 
 import pytest
 
-from crowdray.testing.postgres import PostgresUnavailable, ThrowawayPostgres
+from crowdray.datadir import prepare as prepare_data_dir
+from crowdray.testing.postgres import PostgresUnavailableError, ThrowawayPostgres
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 _state: dict[str, Any] = {}
@@ -40,13 +40,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_load_initial_conftests(early_config: pytest.Config, parser: Any, args: Any) -> Any:
     os.environ.setdefault("CROWDRAY_DATA_DIR", tempfile.mkdtemp(prefix="crowdray-test-"))
+    prepare_data_dir()  # what the crowdray command does before Django starts
     os.environ.pop("DATABASE_URL", None)
     if early_config.known_args_namespace.db == "postgres":
         try:
             _state["pg"] = ThrowawayPostgres().start()
             os.environ["DATABASE_URL"] = _state["pg"].url
             os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
-        except PostgresUnavailable as exc:
+        except PostgresUnavailableError as exc:
             if IN_CI:
                 raise pytest.UsageError(f"CI=true but PostgreSQL could not start: {exc}") from exc
             _state["pg_missing"] = str(exc)
@@ -71,7 +72,6 @@ def on_postgres() -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _postgres_only(request: pytest.FixtureRequest) -> Generator[None]:
+def _postgres_only(request: pytest.FixtureRequest) -> None:
     if request.node.get_closest_marker("postgres_only") and "pg" not in _state:
         pytest.skip("runs only in the PostgreSQL pass (make test runs it with --db=postgres)")
-    yield

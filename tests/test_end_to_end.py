@@ -10,7 +10,7 @@ import sys
 import pyarrow.parquet as pq
 import requests
 
-from crowdray.testing.service import free_port, service_env, serving
+from crowdray.process import free_port, service_env, serving
 
 
 def test_injected_showers_reach_the_dashboard_api_with_their_multiplicities(tmp_path):

@@ -9,13 +9,14 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 
+from crowdray.process import free_port
 
-class PostgresUnavailable(RuntimeError):
+
+class PostgresUnavailableError(RuntimeError):
     pass
 
 
@@ -30,13 +31,9 @@ def find_bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         return Path(initdb).resolve().parent
-    raise PostgresUnavailable("no PostgreSQL server binaries (initdb) found; install postgresql")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    raise PostgresUnavailableError(
+        "no PostgreSQL server binaries (initdb) found; install postgresql"
+    )
 
 
 class ThrowawayPostgres:
@@ -46,7 +43,7 @@ class ThrowawayPostgres:
         self.bindir = find_bindir()
         self.durable = durable
         self.dbname = dbname
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="crowdray-pg-"))
         self.user = "postgres" if os.geteuid() == 0 else None
 
@@ -59,11 +56,12 @@ class ThrowawayPostgres:
             [str(self.bindir / argv[0]), *argv[1:]],
             user=self.user,
             capture_output=True,
+            check=False,
             text=True,
             cwd=self.root,
         )
         if result.returncode != 0:
-            raise PostgresUnavailable(f"{argv[0]} failed: {result.stderr.strip()[-2000:]}")
+            raise PostgresUnavailableError(f"{argv[0]} failed: {result.stderr.strip()[-2000:]}")
 
     def start(self) -> ThrowawayPostgres:
         if self.user:
@@ -87,7 +85,7 @@ class ThrowawayPostgres:
             self._run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> ThrowawayPostgres:
+    def __enter__(self) -> ThrowawayPostgres:  # noqa: PYI034 - final class
         try:
             return self.start()
         except BaseException:

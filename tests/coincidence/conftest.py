@@ -25,7 +25,7 @@ def spark_job(spark) -> Finder:
     from coincidence.job import transform
 
     def run(hits: pd.DataFrame, params: Params) -> pd.DataFrame:
-        from coincidence.schema import HIT_COLUMNS
+        from vocab.contracts import HIT_COLUMNS
 
         schema = "hit_id long, device_id string, t_ns long, lat double, lon double"
         frame = spark.createDataFrame(hits[list(HIT_COLUMNS)], schema=schema)

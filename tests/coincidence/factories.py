@@ -84,7 +84,7 @@ def showers(
     footprint_m: float = 400.0,
     jitter_ms: float = 3.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """n showers at random devices' places; every device within footprint_m fires once.
+    """N showers at random devices' places; every device within footprint_m fires once.
 
     Returns (hits with a 'shower' column, truth with one row per shower).
     """

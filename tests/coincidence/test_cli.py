@@ -19,8 +19,8 @@ import requests
 
 from coincidence.params import Params
 from coincidence.reference import find_showers
-from coincidence.schema import HIT_SCHEMA, SHOWER_SCHEMA, write_lake
 from tests.coincidence.factories import T0, S, background, network, showers, with_ids
+from vocab.contracts import HIT_SCHEMA, SHOWER_SCHEMA, write_lake
 
 
 def sample_hits(seed: int = 1, span_s: int = 3 * 3600) -> pd.DataFrame:

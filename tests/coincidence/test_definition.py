@@ -17,7 +17,7 @@ P = Params(window_ms=50, radius_m=1000, min_devices=3)
 
 
 def ring(centre: tuple[float, float], n: int, radius_m: float, t0: int = T0, dt: int = MS):
-    """n devices on a circle of radius_m around centre, firing dt apart."""
+    """N devices on a circle of radius_m around centre, firing dt apart."""
     rows = []
     for k in range(n):
         angle = 2 * np.pi * k / n
@@ -35,7 +35,7 @@ def test_a_shower_of_five_devices_is_one_candidate(find):
     assert list(row.hit_ids) == [1, 2, 3, 4, 5]
     assert list(row.device_ids) == ["dev0", "dev1", "dev2", "dev3", "dev4"]
     assert row.t_ns == T0 + 2 * MS and row.t_spread_ns == 4 * MS
-    assert haversine_m(row.lat, row.lon, *GENEVA) < 1.0
+    assert haversine_m(row.lat, row.lon, GENEVA[0], GENEVA[1]) < 1.0
     assert abs(row.radius_m - 200) < 1.0
 
 
@@ -101,7 +101,7 @@ def test_a_shower_across_the_antimeridian_is_one_candidate(find):
 
 def test_a_shower_at_the_pole_is_one_candidate(find):
     # Six phones 300 m from the South Pole, at longitudes all around the clock.
-    rows = [(f"d{k}", T0 + k * MS, -90 + 300 / 111_195, -180 + 60 * k) for k in range(6)]
+    rows = [(f"d{k}", T0 + k * MS, -90 + 300 / 111_195, -180.0 + 60 * k) for k in range(6)]
     out = find(hits(rows), P)
     assert len(out) == 1 and out.iloc[0].n_devices == 6
     assert out.iloc[0].lat < -89.99

@@ -59,9 +59,10 @@ def test_spark_and_the_reference_find_identical_candidates(spark_job, reference,
 
 def test_components_that_cross_partitions_are_merged(spark_job, reference, many_partitions):
     params = Params(cell_m=2000, bucket_s=1)  # tiny cells and buckets: many crossings
-    rows = []
-    for k in range(30):  # a 4 km line of phones firing over 300 ms: one chained shower
-        rows.append((f"d{k}", T0 + 900 * MS + k * 10 * MS, *offset(46.2, 6.14, 0, 140 * k)))
+    # A 4 km line of phones firing over 300 ms: one chained shower.
+    rows = [
+        (f"d{k}", T0 + 900 * MS + k * 10 * MS, *offset(46.2, 6.14, 0, 140 * k)) for k in range(30)
+    ]
     chain = hits(rows)
     out = spark_job(chain, params)
     assert len(out) == 1 and out.iloc[0].n_devices == 30
@@ -73,7 +74,7 @@ def test_connected_components_label_every_vertex_with_its_smallest_member(spark)
     chain = [(k, k + 1) for k in range(10, 40)]  # a path 10-11-...-40
     other = [(5, 7), (7, 6)]
     edges = spark.createDataFrame(chain + other, "src long, dst long")
-    labels = dict(connected_components(edges).toPandas().itertuples(index=False))
+    labels: dict[int, int] = dict(connected_components(edges).toPandas().itertuples(index=False))
     assert {v: labels[v] for v in (10, 25, 40)} == {10: 10, 25: 10, 40: 10}
     assert {v: labels[v] for v in (5, 6, 7)} == {5: 5, 6: 5, 7: 5}
 

@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from crowdray.testing.service import crowdray, service_env, serving
+from crowdray.process import crowdray, service_env, serving
 from tests.factories import hits
 
 

@@ -18,13 +18,31 @@ def load_settings(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_embedded_default_is_sqlite_with_debug_off_and_a_kept_secret_key(tmp_path):
-    first = load_settings(tmp_path)
+def test_the_embedded_default_is_sqlite_with_debug_off_and_importing_settings_writes_nothing(
+    tmp_path,
+):
+    data = tmp_path / "data"
+    first = load_settings(data)
     assert first.stdout.split() == ["django.db.backends.sqlite3", "False"]
-    key = (tmp_path / "secret_key").read_text()
+    assert not data.exists()
+
+
+def test_the_crowdray_command_makes_the_data_folder_and_keeps_its_secret_key(tmp_path):
+    data = tmp_path / "data"
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    environ["CROWDRAY_DATA_DIR"] = str(data)
+    code = "import crowdray.settings as s; print(s.SECRET_KEY)"
+    run = [sys.executable, "-m", "crowdray.cli", "check"]
+    subprocess.run(run, env=environ, check=True, capture_output=True, timeout=120)
+    key = (data / "secret_key").read_text()
     assert len(key) > 40
-    load_settings(tmp_path)
-    assert (tmp_path / "secret_key").read_text() == key
+    assert (data / "static").is_dir()
+    subprocess.run(run, env=environ, check=True, capture_output=True, timeout=120)
+    assert (data / "secret_key").read_text() == key
+    seen = subprocess.run(
+        [sys.executable, "-c", code], env=environ, capture_output=True, text=True, timeout=60
+    )
+    assert seen.stdout.strip() == key
 
 
 def test_a_production_database_without_a_secret_key_is_refused(tmp_path):
@@ -62,5 +80,5 @@ def test_env_example_lists_every_variable_the_settings_read():
 
     root = Path(__file__).resolve().parents[2]
     read = set(re.findall(r'env_\w+\("([A-Z_]+)"', (root / "crowdray/settings.py").read_text()))
-    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (root / ".env.example").read_text(), re.M))
+    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert read - listed == set()

@@ -33,7 +33,8 @@ def test_filters_by_time_multiplicity_and_significance(db):
 def test_cursor_pages_give_every_shower_once_newest_first(db):
     for k in range(12):
         make_shower(t_ns=T0 + (k % 4) * 10**9)
-    seen, url, params = [], "/api/v1/showers", {"page_size": 5}
+    seen, url = [], "/api/v1/showers"
+    params: dict[str, int] | None = {"page_size": 5}
     while url:
         page = APIClient().get(url, params).json()
         seen += page["results"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -20,7 +21,7 @@ def _no_cached_replies():
     cache.clear()
 
 
-def status() -> dict:
+def status() -> dict[str, Any]:
     cache.clear()
     return APIClient().get("/api/v1/status").json()
 
@@ -104,9 +105,8 @@ def test_replies_are_cached_for_a_few_seconds(device_client):
 def test_the_status_api_is_throttled_per_client(db, settings):
     settings.CROWDRAY_PUBLIC_RATE = "3/minute"
     client = APIClient(REMOTE_ADDR="192.0.2.9")
-    codes = []
-    for size in range(1, 5):  # distinct URLs, so no reply comes from the cache
-        codes.append(client.get("/api/v1/showers", {"page_size": size}).status_code)
+    # Distinct URLs, so no reply comes from the cache.
+    codes = [client.get("/api/v1/showers", {"page_size": s}).status_code for s in range(1, 5)]
     assert codes == [200, 200, 200, 429]
 
 

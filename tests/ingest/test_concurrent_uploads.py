@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import requests
@@ -30,7 +31,7 @@ def test_overlapping_retried_batches_from_many_threads_are_stored_exactly_once(
         plans.append((device, list(range(start, start + BATCH))))
     url = f"{live_server.url}/api/v1/hits"
 
-    def post(plan: tuple[int, list[int]]) -> dict:
+    def post(plan: tuple[int, list[int]]) -> dict[str, Any]:
         device, seqs = plan
         body = {"hits": [hit(seq=s, value=s % 1000) for s in seqs]}
         headers = {"Authorization": f"Token {tokens[device]}"}

@@ -7,11 +7,11 @@ import time
 import pyarrow.dataset as ds
 import pytest
 
-from coincidence.schema import HIT_SCHEMA
 from ingest import export as exporter
 from ingest.models import Hit
 from ingest.store import insert_hits
 from tests.factories import make_device
+from vocab.contracts import HIT_SCHEMA
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 HOUR = 3600 * 10**9

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
@@ -18,7 +20,7 @@ T0 = 1_790_000_000_000_000_000
 def store(points: list[tuple[int, float, float]]) -> None:
     """Store hits at (t_ns, lat, lon) for one device."""
     device, _ = make_device()
-    columns = {
+    columns: dict[str, list[Any]] = {
         "seq": list(range(len(points))),
         "t_ns": [p[0] for p in points],
         "lat": [p[1] for p in points],
@@ -90,7 +92,8 @@ def test_it_explains_a_bad_filter(researcher, params, field):
 def test_cursor_pages_visit_every_hit_exactly_once(researcher):
     store([(T0 + (i % 7) * 10**6, 0.0, 0.0) for i in range(53)])  # many equal times
     seen: list[int] = []
-    url, params = URL, {"page_size": 10}
+    url = URL
+    params: dict[str, int] | None = {"page_size": 10}
     while url:
         page = researcher.get(url, params).json()
         assert len(page["results"]) <= 10

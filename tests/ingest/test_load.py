@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from coincidence.schema import SHOWER_SCHEMA
 from ingest.load import load_result
 from ingest.models import Hit, Shower
 from ingest.store import insert_hits
 from tests.factories import make_device
+from vocab.contracts import SHOWER_SCHEMA
 
 pytestmark = pytest.mark.postgres
 T0 = 1_790_000_000_000_000_000
 
 
-def write_result(path, showers: list[dict], span=(T0, T0 + 10**12)) -> None:
+def write_result(path, showers: list[dict[str, Any]], span=(T0, T0 + 10**12)) -> None:
     (path / "showers").mkdir(parents=True, exist_ok=True)
     pq.write_table(
         pa.Table.from_pylist(showers, SHOWER_SCHEMA), path / "showers" / "part-0.parquet"
@@ -28,7 +29,7 @@ def write_result(path, showers: list[dict], span=(T0, T0 + 10**12)) -> None:
     )
 
 
-def shower(shower_id: str, hit_ids: list[int], t: int = T0 + 5) -> dict:
+def shower(shower_id: str, hit_ids: list[int], t: int = T0 + 5) -> dict[str, Any]:
     return {
         "shower_id": shower_id, "t_ns": t, "t_spread_ns": 10, "lat": 46.2, "lon": 6.1,
         "radius_m": 5.0, "n_devices": 3, "n_hits": len(hit_ids), "hit_ids": hit_ids,

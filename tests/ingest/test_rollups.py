@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from coincidence.geo import haversine_m
 from ingest.models import ActiveCell, ActiveMinute, DeviceMinute, HitMinute
-from ingest.rollups import cell_of, shard_of
+from ingest.rollups import shard_of
 from ingest.store import insert_hits
 from tests.factories import make_device
+from vocab.cells import cell_of
 
 pytestmark = pytest.mark.postgres
 
@@ -35,7 +38,7 @@ def test_nearby_phones_share_a_cell_and_distant_ones_do_not():
 def test_counters_count_each_new_hit_once_and_each_device_once_per_minute(db):
     device, _ = make_device()
     t0 = 1_790_000_000_000_000_000 // 60_000_000_000 * 60_000_000_000
-    columns = {"seq": [1, 2, 3], "t_ns": [t0, t0 + 1, t0 + 61 * 10**9],
+    columns: dict[str, list[Any]] = {"seq": [1, 2, 3], "t_ns": [t0, t0 + 1, t0 + 61 * 10**9],
                "lat": [46.2] * 3, "lon": [6.1] * 3}  # fmt: skip
     assert insert_hits(device.id, columns) == 3
     assert insert_hits(device.id, columns) == 0  # a retry changes no counter

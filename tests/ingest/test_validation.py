@@ -42,3 +42,10 @@ def test_an_empty_batch_is_valid_and_empty():
     result = validate_batch([], FIELDS)
     assert result.n_valid == 0
     assert result.rejected == []
+
+
+def test_the_validated_hit_fields_are_the_upload_contract():
+    from ingest.specs import HIT_FIELDS
+    from vocab.contracts import UPLOAD_HIT_FIELDS
+
+    assert tuple(f.name for f in HIT_FIELDS) == UPLOAD_HIT_FIELDS

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
 
-from crowdray.testing.service import crowdray, service_env, serving
+from crowdray.process import crowdray, service_env, serving
 from simulator.fleet import FleetConfig, Uploader
 
 

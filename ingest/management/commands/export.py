@@ -1,4 +1,4 @@
-"""crowdray export --out LAKE [--since ISO] [--until ISO]"""
+"""`crowdray export --out LAKE [--since ISO] [--until ISO]`: hits to the Parquet lake."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ingest.export import export
-from ingest.query import parse_time_ns
+from vocab.times import TimeFormatError, parse_time_ns
 
 
 class Command(BaseCommand):
@@ -23,10 +23,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
-            since = parse_time_ns(opts["since"], "since") if opts["since"] else None
-            until = parse_time_ns(opts["until"], "until") if opts["until"] else None
-        except Exception as exc:
-            raise CommandError(str(getattr(exc, "detail", exc))) from None
+            since = parse_time_ns(opts["since"]) if opts["since"] else None
+            until = parse_time_ns(opts["until"]) if opts["until"] else None
+        except TimeFormatError as exc:
+            raise CommandError(f"--since/--until: {exc}") from None
         with tqdm(unit="hit", disable=not sys.stderr.isatty(), desc="export") as bar:
             result = export(opts["out"], since, until, progress=bar.update)
         self.stdout.write(

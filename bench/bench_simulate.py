@@ -1,6 +1,6 @@
 """Simulator benchmark: time and peak memory to write about 10^7 hits.
 
-.venv/bin/python bench/simulate.py [--hits 1e7]
+.venv/bin/python bench/bench_simulate.py [--hits 1e7]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ concurrent clients, twice: with CROWDRAY_STATUS_CACHE_S=0, so every request
 runs the queries, and as served (the status reused for 5 s).
 Goal: p95 < 100 ms at 10^7 hits and no growth from 10^6 to 10^7.
 
-    .venv/bin/python bench/dashboard.py [--sizes 1e6 1e7] [--seconds 10]
+    .venv/bin/python bench/bench_dashboard.py [--sizes 1e6 1e7] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
-from crowdray.testing.service import crowdray, service_env, serving
-from ingest.rollups import cell_of
+from ingest.rollups import SHARDS
+from vocab.cells import cell_of
 
 DEVICES = 10_000
+# ingest.rollups.shard_of in SQL: uuid.int % SHARDS is the last byte's remainder (SHARDS | 256).
+SHARD_SQL = "get_byte(uuid_send({col}), 15) % " + str(SHARDS)
 CITIES = [(46.2, 6.14), (50.06, 19.94), (35.68, 139.65), (-18.12, 178.45), (33.68, -117.83)]
 
 
@@ -58,14 +61,20 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
             {"d": DEVICES, "now": now_ns, "day": day, "n": n_hits},
         )
         for sql in (
-            "INSERT INTO ingest_hitminute (minute, shard, hits) "
-            f"SELECT t_ns / {minute}, abs(hashtext(device_id::text)) % 16, count(*) "
-            "FROM ingest_hit GROUP BY 1, 2",
-            "INSERT INTO ingest_deviceminute (minute, device_id) "
-            f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit",
-            "INSERT INTO ingest_activeminute (minute, shard, devices) "
-            "SELECT minute, abs(hashtext(device_id::text)) % 16, count(*) "
-            "FROM ingest_deviceminute GROUP BY 1, 2",
+            (
+                "INSERT INTO ingest_hitminute (minute, shard, hits) "
+                f"SELECT t_ns / {minute}, {SHARD_SQL.format(col='device_id')}, count(*) "
+                "FROM ingest_hit GROUP BY 1, 2"
+            ),
+            (
+                "INSERT INTO ingest_deviceminute (minute, device_id) "
+                f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit"
+            ),
+            (
+                "INSERT INTO ingest_activeminute (minute, shard, devices) "
+                f"SELECT minute, {SHARD_SQL.format(col='device_id')}, count(*) "
+                "FROM ingest_deviceminute GROUP BY 1, 2"
+            ),
         ):
             conn.execute(sql)
         cells = {}
@@ -95,7 +104,7 @@ def measure(url: str, path: str, seconds: float, clients: int = 4) -> list[float
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
-    def client(k: int) -> None:
+    def client(_: int) -> None:
         session, i = requests.Session(), 0
         while time.monotonic() < stop:
             target = url + path

@@ -1,6 +1,6 @@
-"""The Parquet contracts (shared/DESIGN.md): hits in, showers out, and the lake layout.
+"""The Parquet contracts: hits in, showers out, and the lake layout (README, "Contracts").
 
-Defined once here and used by the exporter, the simulator and the job.
+Defined once here and used by the exporter, the loader, the simulator and the job.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pyarrow as pa
+
+from vocab.units import NS_PER_S
 
 HIT_SCHEMA = pa.schema(
     [
@@ -40,13 +42,23 @@ SHOWER_SCHEMA = pa.schema(
     ]
 )
 
+# The upload contract: the fields of one hit in POST /api/v1/hits, and which are integers.
+UPLOAD_HIT_FIELDS = ("seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m",
+                     "x", "y", "value", "n_pixels")  # fmt: skip
+UPLOAD_HIT_INTS = ("seq", "t_ns", "t_err_ns", "x", "y", "value", "n_pixels")
+
+# Shower columns that are one number each (the loader stores these as they are).
+SHOWER_SCALARS = tuple(
+    f.name for f in SHOWER_SCHEMA if f.name not in ("shower_id", "hit_ids", "device_ids")
+)
+
 # The lake: LAKE/date=YYYY-MM-DD/hour=HH/<file>.parquet, partitioned by the hit's UTC hour.
 LAKE_PARTITIONS = ("date", "hour")
 
 
 def lake_partition(t_ns: int) -> tuple[str, int]:
     """(date, hour) of the lake partition holding a hit at UTC epoch ns t_ns."""
-    moment = datetime.fromtimestamp(t_ns // 1_000_000_000, UTC)
+    moment = datetime.fromtimestamp(t_ns // NS_PER_S, UTC)
     return moment.strftime("%Y-%m-%d"), moment.hour
 
 
@@ -60,8 +72,8 @@ def write_lake(table: pa.Table, root: str, basename: str = "part-{i}.parquet") -
     import pyarrow.compute as pc
     import pyarrow.dataset as ds
 
-    seconds = pc.divide(table.column("t_ns"), 1_000_000_000)
-    stamps = pc.cast(pc.multiply(seconds, 1_000_000), pa.timestamp("us", tz="UTC"))
+    micros = pc.divide(table.column("t_ns"), 1000)  # integer division: whole microseconds
+    stamps = pc.cast(micros, pa.timestamp("us", tz="UTC"))
     table = table.append_column("date", pc.strftime(stamps, "%Y-%m-%d"))
     table = table.append_column("hour", pc.cast(pc.hour(stamps), pa.int32()))
     layout = pa.schema([("date", pa.string()), ("hour", pa.int32())])

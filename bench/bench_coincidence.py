@@ -6,7 +6,7 @@ runs both implementations on the same Parquet file, checks they agree, and
 prints wall time, hits/s, the Spark/reference ratio and the 10x scaling.
 Goals: Spark >= 50% of the reference's hits/s at 10^7; 10x hits <= 12x time.
 
-    .venv/bin/python bench/coincidence.py [--sizes 1e6 1e7] [--master local[2]]
+    .venv/bin/python bench/bench_coincidence.py [--sizes 1e6 1e7] [--master local[2]]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyspark.sql import SparkSession
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -29,6 +30,7 @@ from coincidence.geo import EARTH_RADIUS_M
 from coincidence.params import Params
 from coincidence.reference import find_showers
 from coincidence.session import build_session
+from vocab.units import s_to_ns
 
 T0 = 1_790_000_000_000_000_000
 RATE_HZ = 0.7 / 60
@@ -49,11 +51,11 @@ def make_hits(n_hits: int, seed: int = 1) -> pa.Table:
     lon = (lon + 180) % 360 - 180
     counts = rng.poisson(RATE_HZ * span_s, n_dev)
     dev = np.repeat(np.arange(n_dev), counts)
-    t = T0 + rng.integers(0, int(span_s * 1e9), len(dev))
+    t = T0 + rng.integers(0, s_to_ns(span_s), len(dev))
     # Showers: all phones within 500 m of a random phone fire within a few ms.
     n_showers = max(1, n_hits // 1000)
     cores = rng.integers(0, n_dev, n_showers)
-    t_sh = T0 + rng.integers(0, int(span_s * 1e9), n_showers)
+    t_sh = T0 + rng.integers(0, s_to_ns(span_s), n_showers)
     extra_dev, extra_t = [], []
     for core, tc in zip(cores, t_sh, strict=True):
         same = np.nonzero(city == city[core])[0]
@@ -83,7 +85,9 @@ def run_reference(path: Path, params: Params) -> tuple[float, list[str]]:
     return time.perf_counter() - start, sorted(showers.shower_id)
 
 
-def run_spark(spark, path: Path, out: Path, params: Params) -> tuple[float, list[str]]:
+def run_spark(
+    spark: SparkSession, path: Path, out: Path, params: Params
+) -> tuple[float, list[str]]:
     start = time.perf_counter()
     job.main(spark, str(path), out, params)
     elapsed = time.perf_counter() - start

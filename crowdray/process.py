@@ -1,4 +1,4 @@
-"""Start `crowdray serve` as a real gunicorn process, for tests, benchmarks and the demo."""
+"""Start `crowdray serve` (and other crowdray commands) as child processes: demo, tests, benches."""
 
 from __future__ import annotations
 
@@ -17,14 +17,15 @@ import requests
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def crowdray(*argv: str, env: dict[str, str], timeout: float = 300) -> str:
     """Run a crowdray command to completion; return its output, raise on failure."""
     result = subprocess.run(
         [sys.executable, "-m", "crowdray.cli", *argv],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
     if result.returncode != 0:
         raise RuntimeError(f"crowdray {' '.join(argv)} failed:\n{result.stderr[-3000:]}")
@@ -40,11 +41,11 @@ def serving(
 ) -> Iterator[str]:
     """`crowdray serve` on `bind` (default a free loopback port); yields its base URL."""
     host, port = bind or ("127.0.0.1", free_port())
-    out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115
+    out = open(log, "w") if log else None  # noqa: SIM115 - closed when the server stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "crowdray.cli", "serve",
          "--bind", f"{host}:{port}", "--workers", str(workers)],
-        env=env, stdout=out, stderr=subprocess.STDOUT,
+        env=env, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://{host}:{port}"
     try:
@@ -63,7 +64,7 @@ def serving(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-        if log:
+        if out:
             out.close()
 
 

@@ -7,7 +7,7 @@ same database, COPYs the same rows into a copy of the hits table from one
 Python process. Prints hits/s, p50/p99 batch latency, errors, the COPY rate and
 the ratio (goal: >= 40% with zero errors and every accepted hit stored once).
 
-    .venv/bin/python bench/ingest.py [--seconds 20] [--clients 8] [--devices 32]
+    .venv/bin/python bench/bench_ingest.py [--seconds 20] [--clients 8] [--devices 32]
 """
 
 from __future__ import annotations
@@ -29,23 +29,12 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
-from crowdray.testing.service import crowdray, service_env, serving
+from vocab.contracts import UPLOAD_HIT_FIELDS
 
 BATCH = 100
-COLUMNS = (
-    "seq",
-    "t_ns",
-    "t_err_ns",
-    "lat",
-    "lon",
-    "alt_m",
-    "loc_err_m",
-    "x",
-    "y",
-    "value",
-    "n_pixels",
-)
+COLUMNS = UPLOAD_HIT_FIELDS
 
 
 def make_batch(rng: np.random.Generator, seq0: int, t_ns: int) -> list[dict[str, Any]]:
@@ -97,7 +86,7 @@ def client_loop(
         seq += BATCH
 
 
-def drive(url: str, tokens: list[str], seconds: float, queue: mp.Queue) -> None:
+def drive(url: str, tokens: list[str], seconds: float, queue: mp.Queue[Any]) -> None:
     """The load generator process: one thread per client."""
     results: list[tuple[float, int, int]] = []
     stop_at = time.monotonic() + seconds
@@ -116,15 +105,15 @@ def drive(url: str, tokens: list[str], seconds: float, queue: mp.Queue) -> None:
 def copy_rate(dsn: str, n_rows: int) -> float:
     """Rows/s of one Python process COPYing n_rows hits into a copy of the hits table."""
     rng = np.random.default_rng(99)
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
-        device = conn.execute("SELECT id FROM ingest_device LIMIT 1").fetchone()[0]
+        device = scalar(conn, "SELECT id FROM ingest_device LIMIT 1")
         conn.execute("CREATE TABLE bench_copy (LIKE ingest_hit INCLUDING ALL)")
         conn.commit()
         for b in range(0, n_rows, BATCH):
-            for h in make_batch(rng, b, time.time_ns()):
-                rows.append((device, now, *(h[c] for c in COLUMNS)))
+            batch = make_batch(rng, b, time.time_ns())
+            rows.extend((device, now, *(h[c] for c in COLUMNS)) for h in batch)
         cols = ", ".join(("device_id", "received_at", *COLUMNS))
         start = time.perf_counter()
         with conn.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:
@@ -134,13 +123,21 @@ def copy_rate(dsn: str, n_rows: int) -> float:
         return len(rows) / (time.perf_counter() - start)
 
 
+def scalar(conn: psycopg.Connection[Any], sql: str) -> Any:
+    """The first column of the first row of a query."""
+    row = conn.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
+
+
 def check_table(dsn: str) -> tuple[int, int]:
     with psycopg.connect(dsn) as conn:
-        total = conn.execute("SELECT count(*) FROM ingest_hit").fetchone()[0]
-        dupes = conn.execute(
+        total = scalar(conn, "SELECT count(*) FROM ingest_hit")
+        dupes = scalar(
+            conn,
             "SELECT count(*) FROM (SELECT 1 FROM ingest_hit GROUP BY device_id, seq"
-            " HAVING count(*) > 1) d"
-        ).fetchone()[0]
+            " HAVING count(*) > 1) d",
+        )
     return total, dupes
 
 
@@ -153,7 +150,9 @@ def main() -> None:
 
     with ThrowawayPostgres(durable=True) as pg:
         env = service_env(
-            DATABASE_URL=pg.url, SECRET_KEY="bench-only", CROWDRAY_REGISTER_RATE="100000/hour"
+            DATABASE_URL=pg.url,
+            SECRET_KEY="bench-only",  # noqa: S106 - a throwaway server
+            CROWDRAY_REGISTER_RATE="100000/hour",
         )
         crowdray("migrate", "--verbosity", "0", env=env)
         with serving(env, workers=args.workers) as url:
@@ -161,7 +160,7 @@ def main() -> None:
                 requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
                 for _ in range(args.clients)
             ]
-            queue: mp.Queue = mp.get_context("spawn").Queue()
+            queue: mp.Queue[Any] = mp.get_context("spawn").Queue()
             driver = mp.get_context("spawn").Process(
                 target=drive, args=(url, tokens, args.seconds, queue)
             )
