@@ -1,25 +1,32 @@
-"""How many chance candidates to expect, and how significant a candidate is.
+"""How many chance cores to expect, and how significant a core is (a space-time scan statistic).
 
-Model (documented in the README). Around a candidate, take the devices whose
-mean position lies within `radius_m` of its centroid: their hits, N, are
-treated as one Poisson stream of rate L = sum(N_d / T_d), with T_d the device's
-live time (its exposure blocks when given, else the analysed span T). Hits are
-linked in time when consecutive gaps are <= W, so a chance cluster is a run of
-hits whose gaps are all <= W. With q = exp(-L W) (a gap is longer than W):
+The search scans cylinders: an anchor hit a, a disc of radius r around it (r
+from Params.radii_m) and the window [t_a, t_a + W]. A cylinder's size k is
+the number of distinct devices with hits in it, the anchor's own included.
 
-    runs started          = N q
-    P(run length = l)     = (1 - q)^(l-1) q
-    P(>= k devices | l)   = occupancy of l hits over n_eff equally busy devices,
-                            n_eff = (sum N_d)^2 / sum N_d^2
-    expected_background   = N q sum_{l>=k} (1 - q)^(l-1) q P(>= k devices | l)
+Model. Device j fires at a steady rate lambda_j = N_j / T_j (its hits in the
+analysed span over its live time: exposure blocks when given, else the span),
+so it fires at least once in a window with probability p_j = 1 - exp(-lambda_j W).
+For an anchor on device d, the other devices within r of d add up to
 
-This is the expected number of chance clusters with at least k distinct devices
-in that neighbourhood over the whole analysed span: the trials are the N q runs.
-It is exact for a compact group of devices (all within radius of each other)
-firing at steady rates, and approximate for spread-out networks (it ignores
-chains that reach beyond the radius) and for rates that vary in time.
-significance_sigma is the one-sided Gaussian equivalent of
-p = P(at least one such chance cluster) = 1 - exp(-expected_background).
+    Lambda_d(r) = sum_{j != d, |x_j - x_d| <= r} p_j
+
+chance devices in its cylinder, and the chance that the cylinder reaches k
+devices is the Poisson tail P(Poisson(Lambda_d(r)) >= k - 1) (devices fire
+independently and each p_j is small). Every hit is an anchor, so the number
+of chance cylinders of radius r with at least k devices anchored in the
+neighbourhood of d (the devices within radius_m of it, H_d hits in the span) is
+
+    E(k, r) = H_d * P(Poisson(Lambda_d(r)) >= k - 1)
+
+which assumes the devices around d are about as busy as d's own surroundings.
+A core is the most significant cylinder, so the radius is a trial too:
+
+    expected_background = n_radii * min over the scanned radii of E(k_r, r)
+
+(Bonferroni over the radii: conservative, since the radii are nested). The
+time trials are the anchors: one per hit in the span. significance_sigma is
+the one-sided Gaussian equivalent of p = 1 - exp(-expected_background).
 """
 
 from __future__ import annotations
@@ -28,52 +35,38 @@ import math
 from statistics import NormalDist
 
 import numpy as np
+import numpy.typing as npt
+from scipy.special import gammainc
 
-_MAX_RUN = 2000
-_TAIL = 1e-16
-
-
-def distinct_at_least(max_len: int, k: int, n_eff: float) -> np.ndarray:
-    """P(at least k distinct devices among l hits), l = 0..max_len, devices equally likely."""
-    probs = np.zeros(k + 1)  # probs[m]: m distinct so far; m = k means "k or more"
-    probs[0] = 1.0
-    out = np.zeros(max_len + 1)
-    stay = np.minimum(np.arange(k) / n_eff, 1.0)  # a hit from a device already seen
-    for length in range(1, max_len + 1):
-        new = np.zeros(k + 1)
-        new[:k] += probs[:k] * stay
-        new[1:] += probs[:k] * (1.0 - stay)
-        new[k] += probs[k]
-        probs = new
-        out[length] = probs[k]
-    return out
+Floats = npt.NDArray[np.float64]
 
 
-def expected_clusters(
-    n_hits: float, rate_hz: float, sum_sq_hits: float, window_s: float, k: int
-) -> float:
-    """Expected chance clusters with >= k distinct devices (see the module docstring).
+def fire_probability(rate_hz: Floats, window_s: float) -> Floats:
+    """P(a device firing at rate_hz (1/s) has at least one hit in window_s seconds)."""
+    p: Floats = -np.expm1(-np.asarray(rate_hz, dtype=np.float64) * window_s)
+    return p
 
-    n_hits: hits N of the neighbourhood's devices over the span; rate_hz: their
-    summed rate L (1/s); sum_sq_hits: sum of N_d squared; window_s: W in seconds.
+
+def poisson_tail(mean: Floats, at_least: npt.NDArray[np.int64]) -> Floats:
+    """P(Poisson(mean) >= at_least), elementwise; 1 where at_least <= 0."""
+    mean = np.asarray(mean, dtype=np.float64)
+    at_least = np.asarray(at_least)
+    safe = np.maximum(at_least, 1).astype(np.float64)
+    # The regularised lower incomplete gamma P(m, x) is P(Poisson(x) >= m) for integer m >= 1.
+    tail: Floats = np.where(at_least <= 0, 1.0, gammainc(safe, mean))
+    return tail
+
+
+def expected_chance(
+    hood_hits: Floats, chance_devices: Floats, k: npt.NDArray[np.int64], n_radii: int
+) -> Floats:
+    """expected_background of cylinders of k devices (see the module docstring).
+
+    hood_hits: H_d, hits in the span within radius_m of the anchor's device;
+    chance_devices: Lambda_d(r) at the cylinder's radius; n_radii: radii scanned.
     """
-    if n_hits <= 0 or rate_hz <= 0:
-        return 0.0
-    q = math.exp(-rate_hz * window_s)
-    p_link = 1.0 - q
-    n_eff = n_hits * n_hits / sum_sq_hits if sum_sq_hits > 0 else 1.0
-    if n_eff < k - 1e-9 or p_link == 0.0:
-        return 0.0
-    # Run lengths beyond max_len carry less than _TAIL of the probability.
-    if p_link < 1.0:
-        max_len = int(min(_MAX_RUN, k + math.log(_TAIL) / math.log(p_link) + 1))
-    else:
-        max_len = _MAX_RUN
-    max_len = max(max_len, k)
-    lengths = np.arange(k, max_len + 1)
-    p_len = p_link ** (lengths - 1) * q
-    p_devices = distinct_at_least(max_len, k, n_eff)[k:]
-    return float(n_hits * q * np.sum(p_len * p_devices))
+    expected: Floats = n_radii * np.asarray(hood_hits) * poisson_tail(chance_devices, k - 1)
+    return expected
 
 
 def significance_sigma(expected: float) -> float:

@@ -1,24 +1,22 @@
-"""Turning linked hits into shower rows: shared by the Spark job and the NumPy reference."""
+"""Turning a core's hits into a shower row: shared by the Spark job and the NumPy reference."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from coincidence.background import expected_clusters, significance_sigma
 from coincidence.geo import from_unit, haversine_m, to_unit
-from coincidence.params import Params
 from vocab.contracts import SHOWER_SCHEMA, shower_id
 
 MEMBER_COLUMNS = ["label", "hit_id", "device_id", "t_ns", "lat", "lon"]
-NEIGHBOURHOOD_COLUMNS = ["nb_hits", "nb_rate_hz", "nb_sum_sq"]
 
 
 def summarize(members: pd.DataFrame, min_devices: int) -> pd.DataFrame:
     """One row per label of `members` (MEMBER_COLUMNS) with >= min_devices devices.
 
     t_ns is the lower median member time; lat/lon the unit-vector centroid;
-    radius_m the largest member distance from it. Background columns are added later.
+    radius_m the largest member distance from it. Background and reconstruction
+    columns are added later.
     """
     df = members.sort_values(["label", "t_ns", "hit_id"], kind="stable").reset_index(drop=True)
     groups = df.groupby("label", sort=True)
@@ -52,24 +50,16 @@ def summarize(members: pd.DataFrame, min_devices: int) -> pd.DataFrame:
     )
 
 
-def add_background(showers: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Fill expected_background and significance_sigma from the NEIGHBOURHOOD_COLUMNS."""
-    window_s = params.window_ms / 1000.0
-    expected = [
-        expected_clusters(n, rate, sq, window_s, int(k))
-        for n, rate, sq, k in zip(
-            showers["nb_hits"], showers["nb_rate_hz"], showers["nb_sum_sq"], showers["n_devices"],
-            strict=True,
-        )
-    ]  # fmt: skip
-    out = showers.drop(columns=NEIGHBOURHOOD_COLUMNS)
-    out["expected_background"] = np.asarray(expected, dtype=np.float64)
-    out["significance_sigma"] = [significance_sigma(e) for e in expected]
-    ordered: pd.DataFrame = out[SHOWER_SCHEMA.names]
-    return ordered
-
-
 def empty_showers() -> pd.DataFrame:
     """No candidates, with the shower contract's columns and types."""
     empty: pd.DataFrame = SHOWER_SCHEMA.empty_table().to_pandas()
     return empty
+
+
+def with_contract_types(showers: pd.DataFrame) -> pd.DataFrame:
+    """The shower contract's columns, in order, nullable ones as float or Int64 (None -> NA)."""
+    out = showers.loc[:, list(SHOWER_SCHEMA.names)].copy()
+    for name in ("core_lat", "core_lon", "core_err_m", "log10_energy_ev", "log10_energy_err"):
+        out[name] = pd.to_numeric(out[name]).astype("float64")
+    out["n_silent"] = out["n_silent"].astype("Int64")
+    return out

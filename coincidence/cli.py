@@ -40,19 +40,47 @@ def build_parser() -> argparse.ArgumentParser:
         "--window-ms",
         type=float,
         default=DEFAULTS.window_ms,
-        help="time link, ms (default %(default)g)",
+        help="a core's time window, ms (default %(default)g)",
     )
     p.add_argument(
         "--radius-m",
         type=float,
         default=DEFAULTS.radius_m,
-        help="distance link, m (default %(default)g)",
+        help="a core's largest disc, m; discs of 1/8, 1/4, 1/2 of it are scanned "
+        "too (default %(default)g)",
     )
-    p.add_argument("--min-devices", type=int, default=DEFAULTS.min_devices,
-                   help="distinct devices (default %(default)d)")  # fmt: skip
+    p.add_argument(
+        "--min-devices",
+        type=int,
+        default=DEFAULTS.min_devices,
+        help="distinct devices in a core (default %(default)d)",
+    )
+    p.add_argument(
+        "--max-expected",
+        type=float,
+        default=DEFAULTS.max_expected,
+        help="keep cores with at most this many chance cores expected "
+        "(default %(default)g; inf keeps every core)",
+    )
+    p.add_argument(
+        "--sensor-area-m2",
+        type=float,
+        default=DEFAULTS.sensor_area_m2,
+        help="a phone's sensor area for the energy fit (default %(default)g)",
+    )
+    p.add_argument(
+        "--efficiency",
+        type=float,
+        default=DEFAULTS.efficiency,
+        help="share of crossing particles a sensor records (default %(default)g)",
+    )
+    p.add_argument("--scrambles", type=int, default=0,
+                   help="search N copies with each device's times scrambled, and report the "
+                        "chance rates in summary.json (default 0)")  # fmt: skip
     p.add_argument("--since", type=parse_time, help="start of the span, ISO 8601 or epoch ns")
     p.add_argument("--until", type=parse_time, help="end of the span (exclusive)")
-    p.add_argument("--exposures", help="exposure blocks (Parquet: device_id, start_ns, end_ns)")
+    p.add_argument("--exposures", help="exposure blocks (Parquet: device_id, start_ns, end_ns, "
+                   "lat, lon): live time, and the core and energy fit")  # fmt: skip
     p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     p.add_argument("--driver-memory", default="4g", help="Spark driver memory (default 4g)")
     p.add_argument("--shuffle-partitions", type=int, help="Spark shuffle partitions")
@@ -65,10 +93,13 @@ def main(argv: list[str] | None = None) -> SearchSummary:
     try:
         params = Params(
             window_ms=args.window_ms, radius_m=args.radius_m, min_devices=args.min_devices,
-            since_ns=args.since, until_ns=args.until,
+            max_expected=args.max_expected, since_ns=args.since, until_ns=args.until,
+            sensor_area_m2=args.sensor_area_m2, efficiency=args.efficiency,
         )  # fmt: skip
     except ValueError as exc:
         parser.error(str(exc))
+    if args.scrambles < 0:
+        parser.error("--scrambles must be 0 or more")
     from pyspark.errors import AnalysisException
 
     from coincidence import job
@@ -82,7 +113,8 @@ def main(argv: list[str] | None = None) -> SearchSummary:
     )
     try:
         log.info("reading %s on %s", args.input, args.master)
-        summary = job.main(spark, args.input, args.output, params, exposures=args.exposures)
+        summary = job.main(spark, args.input, args.output, params, exposures=args.exposures,
+                           scrambles=args.scrambles)  # fmt: skip
     except AnalysisException as exc:
         print(f"crowdray coincidence: {exc.getMessage()}", file=sys.stderr)
         sys.exit(2)

@@ -1,22 +1,34 @@
 """The single-process NumPy implementation of the search: the oracle for the Spark job.
 
 Same definition (coincidence/__init__.py), simplest algorithm: one global sort by
-time, one sweep, connected components with scipy, neighbourhoods by brute force.
+time, one sweep, connected components with scipy, device neighbourhoods with a
+k-d tree, and the cores (coincidence.cores) of all seed groups at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
-from coincidence.candidates import add_background, empty_showers, summarize
-from coincidence.geo import from_unit, haversine_m, to_unit
+from coincidence.background import fire_probability
+from coincidence.candidates import empty_showers, with_contract_types
+from coincidence.cores import core_input, find_cores, hood_columns, lam_columns
+from coincidence.geo import EARTH_RADIUS_M, from_unit, haversine_m, to_unit
 from coincidence.params import Params
-from coincidence.sweep import linked_pairs
-from vocab.contracts import HIT_COLUMNS
+from coincidence.reconstruct import (
+    FIT_INPUT,
+    NO_EXPOSURES,
+    fit_radius_m,
+    fit_rows,
+)
+from coincidence.sweep import linked_pairs, local_components
+from vocab.contracts import HIT_COLUMNS, RECONSTRUCTION
 from vocab.units import NS_PER_S
 
 
@@ -47,48 +59,140 @@ def device_table(df: pd.DataFrame, span_s: float, live_s: pd.Series | None = Non
     return out
 
 
-def neighbourhoods(showers: pd.DataFrame, devices: pd.DataFrame, radius_m: float) -> pd.DataFrame:
-    """Add nb_hits, nb_rate_hz, nb_sum_sq: sums over devices within radius of each centroid."""
+def device_neighbourhoods(devices: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Add each device's Lambda_d(r) and H_d(r) per scanned radius (coincidence.background).
+
+    devices: n (hits in the span), live_s, lat, lon (mean position), indexed by device_id.
+    """
+    lat, lon = devices["lat"].to_numpy(np.float64), devices["lon"].to_numpy(np.float64)
     n = devices["n"].to_numpy(np.float64)
-    rate = n / devices["live_s"].to_numpy(np.float64)
-    cols: dict[str, list[float]] = {"nb_hits": [], "nb_rate_hz": [], "nb_sum_sq": []}
-    for lat, lon in zip(showers["lat"], showers["lon"], strict=True):
-        near = (
-            haversine_m(lat, lon, devices["lat"].to_numpy(), devices["lon"].to_numpy()) <= radius_m
-        )
-        cols["nb_hits"].append(float(n[near].sum()))
-        cols["nb_rate_hz"].append(float(rate[near].sum()))
-        cols["nb_sum_sq"].append(float((n[near] ** 2).sum()))
-    return showers.assign(**cols)
+    p = fire_probability(n / devices["live_s"].to_numpy(np.float64), params.window_ms / 1000.0)
+    # Candidate pairs by chord length on the unit sphere (a little generous), then the haversine.
+    chord = 2 * np.sin(params.radius_m / (2 * EARTH_RADIUS_M)) * (1 + 1e-9)
+    pairs = cKDTree(np.column_stack(to_unit(lat, lon))).query_pairs(chord, output_type="ndarray")
+    a, b = pairs[:, 0], pairs[:, 1]
+    dist = haversine_m(lat[a], lon[a], lat[b], lon[b])
+    near = dist <= params.radius_m
+    a, b, dist = a[near], b[near], dist[near]
+    out = devices.copy()
+    names = zip(lam_columns(params), hood_columns(params), params.radii_m, strict=True)
+    for lam_name, hood_name, radius in names:
+        x, y = a[dist <= radius], b[dist <= radius]
+        out[lam_name] = np.bincount(x, p[y], len(n)) + np.bincount(y, p[x], len(n))
+        out[hood_name] = n + np.bincount(x, n[y], len(n)) + np.bincount(y, n[x], len(n))
+    return out
 
 
 def find_showers(
-    hits: pd.DataFrame | pa.Table, params: Params, live_s: pd.Series | None = None
+    hits: pd.DataFrame | pa.Table, params: Params, exposures: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Shower candidates (the shower contract) of hits (the hit contract).
 
-    live_s: optional live time in seconds per device_id (from exposure blocks).
+    exposures: optional exposure blocks (device_id, start_ns, end_ns, lat, lon): the
+    devices' live time, and the silent phones of the core and energy fit. Without
+    them the fit is not made. showers.attrs["fit_status"] counts the fits' outcomes.
     """
+    prep = prepare(hits, params, exposures)
+    if prep.members.empty:
+        return _with_status(empty_showers(), {})
+    df, devices = prep.hits, prep.devices
+    showers = find_cores(prep.members[core_input(params)], params)
+    if exposures is None or showers.empty:
+        return _with_status(showers, {NO_EXPOSURES: len(showers)} if len(showers) else {})
+    rate = devices["n"] / devices["live_s"]
+    fits = fit_rows(fit_input(showers, df, exposures, rate, params), params)
+    out = with_contract_types(
+        showers.drop(columns=list(RECONSTRUCTION)).merge(fits, on="shower_id", how="left")
+    )
+    return _with_status(out, fits["fit_status"].value_counts().to_dict())
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The hits in the span, their devices' neighbourhoods, and the seed groups' hits."""
+
+    hits: pd.DataFrame
+    devices: pd.DataFrame
+    members: pd.DataFrame
+    span_ns: tuple[int, int]
+
+
+def prepare(
+    hits: pd.DataFrame | pa.Table, params: Params, exposures: pd.DataFrame | None = None
+) -> Prepared:
+    """Everything the cores are found from (see find_showers)."""
     if isinstance(hits, pa.Table):
         hits = hits.select(list(HIT_COLUMNS)).to_pandas()
     df = select_span(hits, params)
-    if df.empty:
-        return empty_showers()
-    df = df.sort_values(["t_ns", "hit_id"], kind="stable").reset_index(drop=True)
-    t = df["t_ns"].to_numpy(np.int64)
-    key = np.zeros(len(df), dtype=np.int64)
-    i, j = linked_pairs(
-        key, t, df["lat"].to_numpy(), df["lon"].to_numpy(), params.window_ns, params.radius_m
+    members = seed_groups(df.sort_values(["t_ns", "hit_id"], kind="stable"), params)
+    t_min, t_max = (int(df["t_ns"].min()), int(df["t_ns"].max())) if len(df) else (0, 0)
+    span_ns = (
+        params.since_ns if params.since_ns is not None else t_min,
+        params.until_ns if params.until_ns is not None else t_max + 1,
     )
+    live = None if exposures is None else live_seconds(exposures, params)
+    devices = device_table(df, span_seconds(t_min, t_max, params), live)
+    if len(devices):
+        devices = device_neighbourhoods(devices, params)
+        extra = [*lam_columns(params), *hood_columns(params)]
+        members = members.join(devices[extra], on="device_id")
+    return Prepared(df, devices, members, span_ns)
+
+
+def _with_status(showers: pd.DataFrame, counts: Mapping[Any, int]) -> pd.DataFrame:
+    showers.attrs["fit_status"] = {str(k): int(v) for k, v in counts.items()}
+    return showers
+
+
+def live_seconds(exposures: pd.DataFrame, params: Params) -> pd.Series:
+    """Each device's exposure inside the span, in seconds, from its blocks."""
+    start = exposures["start_ns"].to_numpy(np.int64)
+    end = exposures["end_ns"].to_numpy(np.int64)
+    if params.since_ns is not None:
+        start = np.maximum(start, params.since_ns)
+    if params.until_ns is not None:
+        end = np.minimum(end, params.until_ns)
+    seconds = pd.Series(np.maximum(end - start, 0) / NS_PER_S, index=exposures["device_id"])
+    live = seconds.groupby(level=0).sum()
+    return live[live > 0]
+
+
+def fit_input(
+    showers: pd.DataFrame, df: pd.DataFrame, exposures: pd.DataFrame, rate: pd.Series,
+    params: Params,
+) -> pd.DataFrame:  # fmt: skip
+    """FIT_INPUT rows: each candidate's member hits, and the devices live at its time nearby."""
+    window_s = params.window_ms / 1000.0
+    members = showers[["shower_id", "hit_ids"]].explode("hit_ids")
+    members = members.astype({"hit_ids": np.int64}).merge(
+        df, left_on="hit_ids", right_on="hit_id"
+    )  # fmt: skip
+    fired = members[["shower_id", "device_id", "lat", "lon"]].assign(fired=True)
+    start = exposures["start_ns"].to_numpy(np.int64)
+    end = exposures["end_ns"].to_numpy(np.int64)
+    parts = [fired]
+    for shower_id, t, lat, lon in showers[["shower_id", "t_ns", "lat", "lon"]].to_numpy():
+        on = exposures[(start <= t) & (t < end)]
+        near = haversine_m(float(lat), float(lon), on["lat"].to_numpy(), on["lon"].to_numpy())
+        on = on[near <= fit_radius_m(params)]
+        parts.append(on[["device_id", "lat", "lon"]].assign(shower_id=shower_id, fired=False))
+    rows = pd.concat(parts, ignore_index=True)
+    rows["chance"] = rows["device_id"].map(rate).fillna(0.0).to_numpy() * window_s
+    return rows[FIT_INPUT]
+
+
+def seed_groups(df: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Hits of the connected groups of linked hits with >= min_devices devices, labelled.
+
+    df is sorted by (t_ns, hit_id); a label is its group's smallest hit_id.
+    """
+    i, j = linked_pairs(
+        np.zeros(len(df), dtype=np.int64), df["t_ns"].to_numpy(np.int64),
+        df["lat"].to_numpy(), df["lon"].to_numpy(), params.window_ns, params.radius_m,
+    )  # fmt: skip
     if len(i) == 0:
-        return empty_showers()
-    graph = coo_matrix((np.ones(len(i)), (i, j)), shape=(len(df), len(df)))
-    _, component = connected_components(graph, directed=False)
-    linked = np.zeros(len(df), dtype=bool)
-    linked[i] = linked[j] = True
-    members = df[linked].assign(label=component[linked])
-    showers = summarize(members, params.min_devices)
-    if showers.empty:
-        return showers
-    devices = device_table(df, span_seconds(int(t[0]), int(t[-1]), params), live_s)
-    return add_background(neighbourhoods(showers, devices, params.radius_m), params)
+        return df.iloc[:0].assign(label=np.empty(0, np.int64))
+    ids, label = local_components(df["hit_id"].to_numpy(np.int64), i, j)
+    members = df.set_index("hit_id").loc[ids].reset_index().assign(label=label)
+    devices = members.groupby("label")["device_id"].nunique()
+    return members[members["label"].isin(devices.index[devices >= params.min_devices])]

@@ -30,6 +30,7 @@ from simulator.network import (
     make_devices,
     schedule,
 )
+from vocab import shower as shower_physics
 from vocab.units import NS_PER_S
 
 DEFAULT_START_NS = 1_790_000_000 * NS_PER_S  # 2026-09-21T14:13:20Z: fixed, so runs repeat
@@ -52,8 +53,8 @@ class SimConfig:
     energy_min_ev: float = 1e16  # below this a phone at the core fires with p < 1e-3
     energy_max_ev: float = 1e21
     max_zenith_deg: float = 60.0
-    sensor_area_m2: float = physics.SENSOR_AREA_M2
-    efficiency: float = physics.SENSOR_EFFICIENCY
+    sensor_area_m2: float = shower_physics.SENSOR_AREA_M2
+    efficiency: float = shower_physics.SENSOR_EFFICIENCY
     chunk_hits: int = 1_000_000
 
     @property
@@ -182,8 +183,8 @@ def _shower_hits(
     east = np.radians(wrap_lon(dev.lon[d] - lon0)) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
     enu = np.column_stack([east, north, np.zeros(len(d))])
     zen, az = math.radians(shower.zenith_deg), math.radians(shower.azimuth_deg)
-    rho = physics.nkg_density(
-        physics.axis_distance_m(enu, zen, az), physics.electron_number(shower.energy_ev)
+    rho = shower_physics.nkg_density(
+        physics.axis_distance_m(enu, zen, az), shower_physics.electron_number(shower.energy_ev)
     )
     p = physics.fire_probability(rho, zen, config.sensor_area_m2, config.efficiency)
     fired = rng.random(len(d)) < p

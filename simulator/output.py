@@ -126,10 +126,9 @@ def _write_truth(
 ) -> None:
     truth = showers.copy()
     truth["n_devices"] = [len(devices.get(int(s), ())) for s in truth.shower_id]
-    truth["hit_ids"] = [
-        sorted(np.concatenate(hits[int(s)]).tolist()) if int(s) in hits else []
-        for s in truth.shower_id
-    ]
+    ids = [sorted(np.concatenate(hits[int(s)]).tolist()) if int(s) in hits else []
+           for s in truth.shower_id]  # fmt: skip
+    truth["hit_ids"] = pd.Series(ids, index=truth.index, dtype=object)  # lists, even when empty
     table = pa.Table.from_pandas(truth[TRUTH_SCHEMA.names], TRUTH_SCHEMA, preserve_index=False)
     pq.write_table(table, out / "truth.parquet")
 

@@ -1,6 +1,7 @@
 """Air-shower physics for the simulator. Sources are cited per function.
 
 Units: energies in eV, lengths in metres, times in nanoseconds, angles in radians.
+The footprint (NKG) and the sensor are shared with the search, in vocab.shower.
 """
 
 from __future__ import annotations
@@ -10,39 +11,16 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from vocab.shower import SENSOR_AREA_M2, SENSOR_EFFICIENCY
+
 Floats = npt.NDArray[np.float64]
 
 C_M_PER_NS = 0.299792458
-# HiSPARC sapphire's NKG defaults (docs/physics.md): age s and Moliere radius r0.
-NKG_AGE = 1.7
-NKG_R0_M = 30.0
 # Cosmic-ray spectral index over 1e14-1e21 eV (sapphire defaults, docs/physics.md).
 SPECTRAL_INDEX = 2.75
 # UHECR flux: about 1 per km^2 per century above 1e19 eV (docs/physics.md).
 UHECR_FLUX_PER_KM2_CENTURY = 1.0
 UHECR_REF_EV = 1e19
-# Assumed phone sensor: a ~4.5 x 3.4 mm CMOS chip, half the crossing particles seen.
-# Both are configurable; there is no single measured value for all phones.
-SENSOR_AREA_M2 = 1.5e-5
-SENSOR_EFFICIENCY = 0.5
-
-
-def electron_number(energy_ev: Floats) -> Floats:
-    """Shower size N_e = 10^(log10 E - 15 + 4.8) (sapphire's simple scaling), E in eV."""
-    return 10.0 ** (np.log10(energy_ev) - 15.0 + 4.8)
-
-
-def nkg_norm(age: float = NKG_AGE) -> float:
-    """C(s) = Gamma(4.5 - s) / (2 pi Gamma(s) Gamma(4.5 - 2s)), so the density integrates to N_e."""
-    return math.gamma(4.5 - age) / (2 * math.pi * math.gamma(age) * math.gamma(4.5 - 2 * age))
-
-
-def nkg_density(
-    r_m: Floats, n_e: Floats | float, age: float = NKG_AGE, r0_m: float = NKG_R0_M
-) -> Floats:
-    """Particles per m^2 at distance r_m (m) from the axis, in the shower plane (NKG)."""
-    x = np.maximum(np.asarray(r_m, dtype=np.float64), 1e-3) / r0_m
-    return n_e * nkg_norm(age) / r0_m**2 * x ** (age - 2) * (1 + x) ** (age - 4.5)
 
 
 def sample_energy(

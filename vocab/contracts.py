@@ -39,8 +39,17 @@ SHOWER_SCHEMA = pa.schema(
         pa.field("device_ids", pa.list_(pa.string()), nullable=False),
         pa.field("expected_background", pa.float64(), nullable=False),
         pa.field("significance_sigma", pa.float64(), nullable=False),
+        # Reconstruction: null without exposure blocks or when the fit did not converge.
+        pa.field("core_lat", pa.float64()),
+        pa.field("core_lon", pa.float64()),
+        pa.field("core_err_m", pa.float64()),
+        pa.field("log10_energy_ev", pa.float64()),
+        pa.field("log10_energy_err", pa.float64()),
+        pa.field("n_silent", pa.int64()),
     ]
 )
+RECONSTRUCTION = ("core_lat", "core_lon", "core_err_m", "log10_energy_ev", "log10_energy_err",
+                  "n_silent")  # fmt: skip
 
 # The upload contract: the fields of one hit in POST /api/v1/hits, and which are integers.
 UPLOAD_HIT_FIELDS = ("seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m",

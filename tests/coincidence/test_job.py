@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coincidence.job import connected_components
+from coincidence.links import connected_components
 from coincidence.params import Params
 from tests.coincidence.factories import MS, T0, background, hits, network, offset, showers, with_ids
 

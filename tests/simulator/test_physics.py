@@ -9,20 +9,21 @@ import pytest
 from scipy import integrate, stats
 
 from simulator import physics
+from vocab import shower
 
 
 @pytest.mark.parametrize("energy", [1e15, 1e18, 1e20])
 def test_the_nkg_density_integrates_to_the_electron_number(energy):
-    n_e = physics.electron_number(np.array(energy))
+    n_e = shower.electron_number(np.array(energy))
     total, _ = integrate.quad(
-        lambda r: 2 * math.pi * r * physics.nkg_density(np.array(r), n_e), 0, np.inf, limit=400
+        lambda r: 2 * math.pi * r * shower.nkg_density(np.array(r), n_e), 0, np.inf, limit=400
     )
     assert total == pytest.approx(float(n_e), rel=1e-3)
 
 
 def test_the_electron_number_follows_sapphire_scaling():
-    assert physics.electron_number(np.array(1e15)) == pytest.approx(10**4.8)
-    assert physics.electron_number(np.array(1e19)) == pytest.approx(10**8.8)
+    assert shower.electron_number(np.array(1e15)) == pytest.approx(10**4.8)
+    assert shower.electron_number(np.array(1e19)) == pytest.approx(10**8.8)
 
 
 def test_a_fit_recovers_the_spectral_index():

@@ -1,0 +1,61 @@
+"""Scoring a search against simulated truth: what was found, how significant, how well fitted.
+
+truth is the simulator's truth.parquet (shower_id, t_ns, core_lat, core_lon,
+energy_ev, n_devices, hit_ids); found is the shower contract.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from coincidence.geo import haversine_m
+
+
+def match(found: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """One row per true shower, with the candidate that holds most of its hits (if any).
+
+    Columns: the truth's, then found_id, sigma, n_found (devices in the candidate),
+    core_err_m (distance of the fitted core from the true one, metres), dlog10_e
+    (fitted minus true log10 energy) and split (other candidates holding its hits).
+    """
+    id_lists: list[Any] = truth["hit_ids"].to_list()
+    true_of = {
+        int(h): int(s)
+        for s, ids in zip(truth["shower_id"].to_list(), id_lists, strict=True)
+        for h in ids
+    }
+    rows = []
+    cand: Any
+    for cand in found.itertuples(index=False):
+        owners = pd.Series([true_of.get(int(h), -1) for h in cand.hit_ids])
+        for shower, hits in owners[owners >= 0].value_counts().items():
+            rows.append((shower, cand.shower_id, hits, cand.significance_sigma, cand.n_devices,
+                         cand.core_lat, cand.core_lon, cand.log10_energy_ev))  # fmt: skip
+    cols = ["shower_id", "found_id", "hits", "sigma", "n_found", "fit_lat", "fit_lon", "fit_lg"]
+    links = pd.DataFrame(rows, columns=cols).sort_values(["shower_id", "hits", "sigma"])
+    best = links.groupby("shower_id").tail(1).set_index("shower_id")
+    out = truth.join(best, on="shower_id")
+    out["split"] = out["shower_id"].map(links.groupby("shower_id").size()).fillna(0) - 1
+    out["split"] = out["split"].clip(lower=0).astype(int)
+    out["core_err_m"] = haversine_m(
+        out["core_lat"].to_numpy(), out["core_lon"].to_numpy(),
+        out["fit_lat"].to_numpy(np.float64), out["fit_lon"].to_numpy(np.float64),
+    )  # fmt: skip
+    out["dlog10_e"] = out["fit_lg"].astype(np.float64) - np.log10(out["energy_ev"])
+    return out
+
+
+def chance_candidates(found: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Candidates that hold no hit of any true shower."""
+    shower_hits = {int(h) for ids in truth.hit_ids for h in ids}
+    real = found.hit_ids.map(lambda ids: any(int(h) in shower_hits for h in ids))
+    return found[~real.astype(bool)]
+
+
+def half_width_68(values: pd.Series) -> float:
+    """Half the width of the central 68% of values (the 16th to the 84th percentile)."""
+    lo, hi = np.nanpercentile(values.to_numpy(np.float64), [16, 84])
+    return float(hi - lo) / 2

@@ -1,0 +1,151 @@
+"""The Spark job's core and energy fit and its scrambled copies, around the shared Python.
+
+- with_fits: each candidate's member hits and the devices live at its time
+  (exposure blocks within the fit radius, met through the same cells as the
+  background) go to coincidence.reconstruct.fit_rows, one candidate per group.
+- scrambled: every device's hit times shifted by coincidence.calibration.scramble_device.
+- counts: the chance report's counts (coincidence.calibration) from Spark frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from coincidence.calibration import (
+    COUNT_COLUMNS,
+    model_counts,
+    multiplicities,
+    observed_counts,
+    scramble_device,
+)
+from coincidence.cores import cylinders, lam_columns
+from coincidence.neighbours import CELLS, cell_column, haversine_col
+from coincidence.params import Params
+from coincidence.reconstruct import FIT_INPUT, FIT_OUTPUT, fit_radius_m, fit_rows
+from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
+
+FIT_SPARK = from_arrow_schema(
+    pa.schema([SHOWER_SCHEMA.field("shower_id"),
+               *(SHOWER_SCHEMA.field(c) for c in RECONSTRUCTION), ("fit_status", pa.string())])
+)  # fmt: skip
+COUNTS_SPARK = "radius_m double, k long, n double"
+
+
+def fit_input(
+    showers: DataFrame, hits: DataFrame, devices: DataFrame, blocks: DataFrame, params: Params
+) -> DataFrame:
+    """FIT_INPUT rows: members (fired) and devices live nearby at the candidate's time."""
+    window_s = params.window_ms / 1000.0
+    rate = devices.select("device_id", "rate")
+    fired = showers.select("shower_id", F.explode("hit_ids").alias("hit_id"))
+    fired = fired.join(hits.select("hit_id", "device_id", "lat", "lon"), "hit_id")
+    fired = fired.withColumn("fired", F.lit(True))
+    where = showers.select(
+        "shower_id", "t_ns", F.col("lat").alias("s_lat"), F.col("lon").alias("s_lon")
+    )
+    reach = showers.select(F.col("shower_id").alias("cid"), "lat", "lon").mapInArrow(
+        cell_column(params, reach=True), CELLS
+    )
+    where = where.join(reach.withColumnRenamed("cid", "shower_id"), "shower_id")
+    keyed = blocks.withColumn("cid", F.concat_ws(":", "device_id", "start_ns", "end_ns"))
+    home = keyed.select("cid", "lat", "lon").mapInArrow(cell_column(params, reach=False), CELLS)
+    live = where.join(keyed.join(home.dropDuplicates(["cid"]), "cid"), "cell").where(
+        (F.col("start_ns") <= F.col("t_ns")) & (F.col("t_ns") < F.col("end_ns"))
+        & (haversine_col(F.col("s_lat"), F.col("s_lon"), F.col("lat"), F.col("lon"))
+           <= fit_radius_m(params))
+    )  # fmt: skip
+    live = live.select("shower_id", "device_id", "lat", "lon", F.lit(False).alias("fired"))
+    rows = fired.select("shower_id", "device_id", "lat", "lon", "fired").unionByName(live)
+    rows = rows.join(rate, "device_id", "left")
+    return rows.select(*FIT_INPUT[:-1], (F.coalesce("rate", F.lit(0.0)) * window_s).alias("chance"))
+
+
+def _fits(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        return fit_rows(rows, params)[FIT_OUTPUT]
+
+    return run
+
+
+def with_fits(
+    showers: DataFrame, hits: DataFrame, devices: DataFrame, blocks: DataFrame, params: Params
+) -> DataFrame:
+    """Showers with the reconstruction columns filled (null where the fit did not converge)."""
+    rows = fit_input(showers, hits, devices, blocks, params)
+    fits = rows.groupBy("shower_id").applyInPandas(_fits(params), FIT_SPARK)
+    plain = showers.drop(*RECONSTRUCTION)
+    return plain.join(fits.drop("fit_status"), "shower_id", "left").select(*SHOWER_SCHEMA.names)
+
+
+def _scrambler(
+    span: tuple[int, int], seed: int
+) -> Callable[[pd.DataFrame, pd.DataFrame], pd.DataFrame]:
+    def run(device_hits: pd.DataFrame, device_blocks: pd.DataFrame) -> pd.DataFrame:
+        if device_hits.empty:
+            return device_hits
+        device = str(device_hits["device_id"].iloc[0])
+        times = device_hits["t_ns"].to_numpy(np.int64)
+        moved = scramble_device(times, device, device_blocks if len(device_blocks) else None,
+                                span, seed)  # fmt: skip
+        return device_hits.assign(t_ns=moved)
+
+    return run
+
+
+def scrambled(
+    hits: DataFrame, blocks: DataFrame | None, span: tuple[int, int], seed: int
+) -> DataFrame:
+    """Hits with every device's times scrambled along its live time (or the span)."""
+    schema = hits.schema
+    if blocks is None:
+        empty = pd.DataFrame(columns=["start_ns", "end_ns"])
+        run = _scrambler(span, seed)
+        return hits.groupBy("device_id").applyInPandas(lambda h: run(h, empty), schema)
+    own = blocks.select("device_id", "start_ns", "end_ns")
+    grouped = hits.groupBy("device_id").cogroup(own.groupBy("device_id"))
+    return grouped.applyInPandas(_scrambler(span, seed), schema)
+
+
+def observed(members: DataFrame, params: Params) -> DataFrame:
+    """COUNT_COLUMNS of the seed groups' cylinders (members: label and the hit columns)."""
+
+    def run(batch: pd.DataFrame) -> pd.DataFrame:
+        return observed_counts(cylinders(batch, params), params).astype({"n": "float64"})
+
+    groups = members.withColumn("grp", F.pmod(F.xxhash64("label"), F.lit(64)))
+    counts = groups.groupBy("grp").applyInPandas(run, COUNTS_SPARK)
+    return counts.groupBy("radius_m", "k").agg(F.sum("n").alias("n"))
+
+
+def modelled(hoods: DataFrame, devices: DataFrame, params: Params) -> DataFrame:
+    """COUNT_COLUMNS of the model's expected chance cylinders, summed over devices."""
+    cols = ["n", *lam_columns(params)]
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            yield model_counts(batch[cols], params)
+
+    table = hoods.join(devices.select("device_id", "n"), "device_id").select(*cols)
+    counts = table.mapInPandas(run, COUNTS_SPARK)
+    return counts.groupBy("radius_m", "k").agg(F.sum("n").alias("n"))
+
+
+def candidate_counts(showers: DataFrame, params: Params) -> dict[int, int]:
+    """Candidates per multiplicity; the last k counts every larger one too."""
+    top = multiplicities(params)[-1]
+    rows = showers.groupBy(F.least("n_devices", F.lit(top)).alias("k")).count().collect()
+    found = {int(r["k"]): int(r["count"]) for r in rows}
+    return {k: found.get(k, 0) for k in multiplicities(params)}
+
+
+def to_pandas(counts: DataFrame) -> pd.DataFrame:
+    """A COUNT_COLUMNS Spark frame as pandas, ordered like coincidence.calibration's."""
+    frame = counts.toPandas()[COUNT_COLUMNS]
+    return frame.sort_values(["radius_m", "k"]).reset_index(drop=True)
