@@ -137,7 +137,7 @@ def reconstruct(fired: pd.DataFrame, live: pd.DataFrame, params: Params) -> Fit 
     fired = _per_device(fired)
     silent = _per_device(live[~live["device_id"].isin(fired["device_id"])])
     lat0, lon0 = centroid(fired["lat"].to_numpy(), fired["lon"].to_numpy())
-    both = pd.concat([fired, silent], ignore_index=True)
+    both = pd.concat([fired, silent], ignore_index=True) if len(silent) else fired
     east, north = tangent_plane(both["lat"].to_numpy(), both["lon"].to_numpy(), lat0, lon0)
     is_fired = np.arange(len(both)) < len(fired)
     phones = Phones(east, north, both["chance"].to_numpy(np.float64), is_fired)

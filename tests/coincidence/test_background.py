@@ -1,27 +1,41 @@
-"""The background model against exact combinatorics and against background-only data."""
+"""The background model: its pieces against exact results, and against background-only data.
+
+On data with no showers at all, the number of chance cylinders the model predicts
+must match what is counted in the data and in scrambled copies of it, at a sparse
+density and at CRAYFIS's target of 1,000 phones per km^2.
+"""
 
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from coincidence.background import distinct_at_least, expected_clusters, significance_sigma
+from coincidence.background import fire_probability, poisson_tail, significance_sigma
+from coincidence.chance import ChanceReport, chance_report
 from coincidence.params import Params
 from coincidence.reference import find_showers
 from tests.coincidence.factories import background, network, with_ids
+from tests.coincidence.towns import simulate_town
 
 
-@pytest.mark.parametrize(("n_devices", "k"), [(3, 3), (4, 2), (5, 3)])
-def test_distinct_devices_probability_matches_enumeration(n_devices, k):
-    probs = distinct_at_least(6, k, float(n_devices))
-    for length in range(7):
-        draws = list(itertools.product(range(n_devices), repeat=length))
-        exact = sum(len(set(d)) >= k for d in draws) / len(draws)
-        assert probs[length] == pytest.approx(exact, abs=1e-12)
+def test_the_poisson_tail_is_exact_and_one_below_one():
+    mean = np.array([1e-4, 0.05, 1.3, 7.0, 40.0])
+    for k in range(12):
+        need = np.full(len(mean), k)
+        assert poisson_tail(mean, need) == pytest.approx(stats.poisson.sf(k - 1, mean), rel=1e-9)
+    assert poisson_tail(np.array([0.3]), np.array([-2]))[0] == 1.0
+    assert poisson_tail(np.array([0.0]), np.array([1]))[0] == 0.0
+
+
+def test_a_device_fires_in_a_window_with_the_poisson_probability():
+    assert fire_probability(np.array([1 / 120]), 0.05)[0] == pytest.approx(
+        1 - math.exp(-0.05 / 120)
+    )
+    assert fire_probability(np.array([1e-12]), 0.05)[0] == pytest.approx(5e-14, rel=1e-9)
 
 
 def test_significance_follows_the_gaussian_tail():
@@ -31,43 +45,55 @@ def test_significance_follows_the_gaussian_tail():
     assert significance_sigma(0.0) > 30
 
 
-def test_no_hits_means_no_expected_background():
-    assert expected_clusters(0, 0.0, 0.0, 0.05, 3) == 0.0
+def assert_agree(report: ChanceReport, min_expected: float = 5.0) -> int:
+    """Model, data and scrambles agree (4 sigma, Poisson) wherever the model expects enough."""
+    checked = 0
+    for row in report["cylinders"]:
+        model = row["model"]
+        if model < min_expected:
+            continue
+        checked += 1
+        # Counts at neighbouring k share chance cylinders, so allow 4 sigma and 5%.
+        assert abs(row["data"] - model) <= 4 * math.sqrt(model) + 0.05 * model, row
+        spread = 4 * math.sqrt(model / report["scrambles"]) + 0.05 * model
+        assert row["scrambled"] is not None and abs(row["scrambled"] - model) <= spread, row
+    return checked
 
 
-def test_background_only_data_gives_as_many_candidates_as_expected():
-    """Five compact towns of 30 phones at 0.05 Hz for 2 h: chance candidates only."""
+def test_sparse_towns_chance_cylinders_match_the_model_and_the_scrambles():
+    """Five towns of 40 phones within 150 m, 6 hits a minute each, for 2 h."""
     rng = np.random.default_rng(2026)
     towns = [(46.2, 6.14), (-33.9, 18.4), (35.7, 139.7), (64.1, -21.9), (-16.5, 179.999)]
-    net = network(rng, towns, per_group=30, spread_m=150)
-    data = with_ids(background(rng, net, 0.05, 7200), rng)
-    params = Params(window_ms=50, radius_m=1000, min_devices=3)
-    found = find_showers(data, params)
+    net = network(rng, towns, per_group=40, spread_m=150)
+    data = with_ids(background(rng, net, 0.1, 7200), rng)
+    report = chance_report(data, Params(), scrambles=3)
+    assert assert_agree(report) >= 7  # the test has power at several radii and sizes
+    found = {row["n_devices"]: row for row in report["candidates"]}
+    assert sum(r["data"] for r in found.values()) <= 2  # chance cores rarely pass max_expected
 
-    town = data.device_id.str.split("-").str[0]
-    span_s = (data.t_ns.max() - data.t_ns.min()) / 1e9  # the analysed span: first to last hit
-    expected = 0.0
-    for _, group in data.groupby(town):
-        per_device = group.groupby("device_id").size().astype(float)
-        n = per_device.sum()
-        expected += expected_clusters(n, n / span_s, (per_device**2).sum(), 0.05, 3)
-    assert 150 < expected < 400  # the test has statistical power
-    assert abs(len(found) - expected) < 3 * math.sqrt(expected)
-    # A candidate's own expectation is that of its town for its multiplicity.
-    triple = found[found.n_devices == 3].iloc[0]
-    town_of = triple.device_ids[0].split("-")[0]
-    group = data[town == town_of].groupby("device_id").size().astype(float)
-    own = expected_clusters(group.sum(), group.sum() / span_s, (group**2).sum(), 0.05, 3)
-    assert triple.expected_background == pytest.approx(own, rel=1e-9)
-    assert (found.significance_sigma < 3).mean() > 0.99
+
+def test_a_crayfis_density_town_matches_the_model_and_the_scrambles(tmp_path):
+    """9,000 always-on phones at 1,000 per km^2 for 20 minutes, no showers."""
+    town = simulate_town(tmp_path, seed=7, per_km2=1000, side_km=3, hours=1 / 3)
+    report = chance_report(town.hits, Params(), town.exposures, scrambles=2)
+    assert assert_agree(report) >= 12
+    biggest = next(r for r in report["cylinders"] if r["radius_m"] == 1000 and r["k"] == 8)
+    assert biggest["model"] > 10  # chance cylinders of 8 phones: the density is real
+    found = find_showers(town.hits, Params(), town.exposures)
+    assert (found.significance_sigma < 5).all()
 
 
 def test_exposure_live_time_raises_the_rate_and_the_expectation():
     rng = np.random.default_rng(4)
     net = network(rng, [(46.2, 6.14)], per_group=20, spread_m=100)
     data = with_ids(background(rng, net, 0.1, 3600), rng)
-    plain = find_showers(data, Params())
-    half = pd.Series(1800.0, index=pd.Index(net.device_id, name="device_id"))
-    halved = find_showers(data, Params(), live_s=half)
+    every = Params(max_expected=math.inf)
+    plain = find_showers(data, every)
+    t0, t1 = int(data.t_ns.min()), int(data.t_ns.max()) + 1
+    half = pd.DataFrame(  # each phone live for half of the hour, at its place
+        {"device_id": net.device_id, "start_ns": t0, "end_ns": t0 + (t1 - t0) // 2,
+         "lat": net.lat, "lon": net.lon}
+    )  # fmt: skip
+    halved = find_showers(data, every, half)
     assert len(plain) == len(halved) > 0
     assert (halved.expected_background.to_numpy() > plain.expected_background.to_numpy()).all()

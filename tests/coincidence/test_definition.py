@@ -1,10 +1,14 @@
 """The candidate definition at every edge, through the reference and the Spark job alike.
 
-Definition: hits are linked when |dt| <= window and great-circle distance <= radius;
-a candidate is a connected group of linked hits with >= min_devices distinct devices.
+Definition (coincidence/__init__.py): a candidate is a compact core, the most
+significant cylinder (one window after an anchor hit, one disc around it) of a
+seed group of linked hits, with >= min_devices distinct devices.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -13,7 +17,12 @@ from coincidence.params import Params
 from tests.coincidence.factories import MS, T0, S, hits, offset
 
 GENEVA = (46.2044, 6.1432)
-P = Params(window_ms=50, radius_m=1000, min_devices=3)
+# Every core is a candidate here: these tests are about the definition, not significance.
+# The hour analysed around T0 gives each phone a realistic rate (one hit an hour).
+P = Params(
+    window_ms=50, radius_m=1000, min_devices=3, max_expected=math.inf,
+    since_ns=T0 - 1800 * S, until_ns=T0 + 1800 * S,
+)  # fmt: skip
 
 
 def ring(centre: tuple[float, float], n: int, radius_m: float, t0: int = T0, dt: int = MS):
@@ -41,11 +50,11 @@ def test_a_shower_of_five_devices_is_one_candidate(find):
 
 def test_fewer_devices_than_the_minimum_is_no_candidate(find):
     assert find(hits(ring(GENEVA, 2, 200)), P).empty
-    assert len(find(hits(ring(GENEVA, 2, 200)), Params(min_devices=2))) == 1
+    assert len(find(hits(ring(GENEVA, 2, 200)), replace(P, min_devices=2))) == 1
 
 
 def test_a_device_firing_twice_in_the_window_counts_once(find):
-    rows = [*ring(GENEVA, 2, 200), ("dev0", T0 + 10 * MS, *GENEVA)]
+    rows = [*ring(GENEVA, 2, 50), ("dev0", T0 + 10 * MS, *GENEVA)]
     assert find(hits(rows), P).empty
     rows.append(("dev2", T0 + 20 * MS, *GENEVA))
     out = find(hits(rows), P)
@@ -54,10 +63,10 @@ def test_a_device_firing_twice_in_the_window_counts_once(find):
 
 def test_the_window_is_inclusive_to_the_nanosecond(find):
     at_window = hits(
-        [("a", T0, *GENEVA), ("b", T0 + 50 * MS, *GENEVA), ("c", T0 + 100 * MS, *GENEVA)]
+        [("a", T0, *GENEVA), ("b", T0 + 25 * MS, *GENEVA), ("c", T0 + 50 * MS, *GENEVA)]
     )
     assert len(find(at_window, P)) == 1
-    beyond = at_window.assign(t_ns=[T0, T0 + 50 * MS + 1, T0 + 100 * MS + 1])
+    beyond = at_window.assign(t_ns=[T0, T0 + 25 * MS, T0 + 50 * MS + 1])
     assert find(beyond, P).empty
 
 
@@ -76,11 +85,12 @@ def test_the_radius_is_a_great_circle_distance(find):
     assert find(hits(outside), P).empty
 
 
-def test_links_chain_hits_into_one_candidate(find):
-    # a-b and b-c are linked, a-c is not (1.6 km, 80 ms apart): still one shower.
+def test_a_chain_longer_than_one_window_and_disc_is_no_candidate(find):
+    # a-b and b-c are linked, a-c is not (1.6 km, 80 ms apart): one seed group, no core.
     rows = [("a", T0, *GENEVA), ("b", T0 + 40 * MS, *offset(*GENEVA, 0, 800)),
             ("c", T0 + 80 * MS, *offset(*GENEVA, 0, 1600))]  # fmt: skip
-    assert len(find(hits(rows), P)) == 1
+    assert find(hits(rows), P).empty
+    assert len(find(hits(rows), replace(P, min_devices=2))) == 1
 
 
 def test_a_shower_a_minute_later_is_a_separate_candidate(find):
@@ -131,6 +141,51 @@ def test_empty_input_gives_no_candidates_with_the_contract_columns(find):
 
 def test_hits_outside_since_until_are_ignored(find):
     rows = ring(GENEVA, 3, 200)
-    params = Params(since_ns=T0 + MS, until_ns=T0 + S)
-    assert find(hits(rows), params).empty
-    assert len(find(hits(rows), Params(since_ns=T0, until_ns=T0 + 2 * MS + 1))) == 1
+    assert find(hits(rows), replace(P, since_ns=T0 + MS, until_ns=T0 + S)).empty
+    assert len(find(hits(rows), replace(P, since_ns=T0, until_ns=T0 + 2 * MS + 1))) == 1
+
+
+def busy_town(
+    centre: tuple[float, float] = GENEVA, n: int = 3000, spread_m: float = 1500, name: str = "bg"
+) -> list[tuple[str, int, float, float]]:
+    """N phones around centre with one hit each in the hour, none within 2 s of T0.
+
+    They give the search a realistic density (~330 per km^2) to weigh cores against.
+    """
+    rng = np.random.default_rng(8)
+    t = rng.uniform(2, 1790, n) * rng.choice([-1, 1], n)
+    north, east = rng.uniform(-spread_m, spread_m, (2, n))
+    return [(f"{name}{k}", T0 + int(t[k] * S), *offset(*centre, north[k], east[k]))
+            for k in range(n)]  # fmt: skip
+
+
+def test_hits_outside_the_compact_core_are_not_members(find):
+    # Five phones within 60 m, and a sixth 900 m away in the same window: linked, not a member.
+    rows = [*ring(GENEVA, 5, 60), ("far", T0 + 3 * MS, *offset(*GENEVA, 900, 0)), *busy_town()]
+    out = find(hits(rows), P)
+    assert len(out) == 1
+    assert out.iloc[0].n_devices == 5
+    assert "far" not in list(out.iloc[0].device_ids)
+
+
+def test_a_seed_group_with_two_separate_cores_gives_two_candidates(find):
+    # Two compact showers 3 km apart, chained into one seed group by phones between them.
+    east = offset(*GENEVA, 0, 3000)
+    chain = [(f"link{k}", T0 + 2 * MS, *offset(*GENEVA, 0, 600 * k)) for k in range(1, 5)]
+    rows = [*ring(GENEVA, 5, 60), *ring(east, 5, 60, t0=T0 + MS), *chain]
+    rows = [(f"{r[0]}-{i // 5}" if i < 10 else r[0], *r[1:]) for i, r in enumerate(rows)]
+    town = [*busy_town(), *busy_town(east, name="bg-east")]
+    out = find(hits([*rows, *town]), replace(P, min_devices=4))
+    assert sorted(out.n_devices) == [5, 5]
+
+
+def test_one_wide_shower_is_never_split(find):
+    # 40 phones up to 700 m from the core: one candidate, however its cylinders fall.
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(40):
+        north, east = rng.uniform(-500, 500, 2)
+        rows.append((f"d{k}", T0 + int(rng.integers(0, 30)) * MS, *offset(*GENEVA, north, east)))
+    out = find(hits(rows), P)
+    assert len(out) == 1
+    assert out.iloc[0].n_devices >= 30

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from coincidence.links import connected_components
+from coincidence.links import connected_components, seed_members
 from coincidence.params import Params
 from tests.coincidence.factories import MS, T0, background, hits, network, offset, showers, with_ids
+from vocab.contracts import HIT_COLUMNS
 
 SCHEMA = "hit_id long, device_id string, t_ns long, lat double, lon double"
 PLACES = {
@@ -57,15 +60,19 @@ def test_spark_and_the_reference_find_identical_candidates(spark_job, reference,
     assert_same(found, reference(data, Params()))
 
 
-def test_components_that_cross_partitions_are_merged(spark_job, reference, many_partitions):
-    params = Params(cell_m=2000, bucket_s=1)  # tiny cells and buckets: many crossings
-    # A 4 km line of phones firing over 300 ms: one chained shower.
+def test_seed_groups_that_cross_partitions_are_merged(spark, spark_job, reference, many_partitions):
+    # Tiny cells and buckets: many crossings. Every core counts, so the chain's show.
+    params = Params(cell_m=2000, bucket_s=1, max_expected=math.inf)
+    # A 4 km line of phones firing over 300 ms: one seed group across many partitions.
     rows = [
         (f"d{k}", T0 + 900 * MS + k * 10 * MS, *offset(46.2, 6.14, 0, 140 * k)) for k in range(30)
     ]
     chain = hits(rows)
-    out = spark_job(chain, params)
-    assert len(out) == 1 and out.iloc[0].n_devices == 30
+    members = seed_members(spark.createDataFrame(chain, SCHEMA), params).toPandas()
+    assert len(members) == 30 and (members.label == members.label.min()).all()
+    cores = spark_job(chain, params)
+    assert len(cores) >= 2  # a 4 km chain holds several compact cores, not one candidate
+    assert_same(cores, reference(chain, params))
     data = simulated(seed=9, centres=PLACES["geneva"], rate_hz=0.05)
     assert_same(spark_job(data, params), reference(data, params))
 
@@ -93,3 +100,22 @@ def test_row_order_time_shifts_and_rotation_across_the_antimeridian_change_nothi
     turned = comparable(spark_job(rotated, Params()))
     assert list(turned.hit_ids) == list(base.hit_ids)
     assert np.allclose(turned.radius_m, base.radius_m, atol=1e-3)
+
+
+def test_spark_and_the_reference_fit_identical_cores_and_energies(spark, tmp_path):
+    from coincidence.job import transform
+    from coincidence.reference import find_showers
+    from tests.coincidence.towns import simulate_town
+
+    town = simulate_town(tmp_path, seed=3, per_km2=500, side_km=2, hours=0.25,
+                         showers_per_hour=120)  # fmt: skip
+    blocks = town.exposures[["device_id", "start_ns", "end_ns", "lat", "lon"]]
+    frame = spark.createDataFrame(town.hits[list(HIT_COLUMNS)], SCHEMA)
+    got = transform(frame, Params(), spark.createDataFrame(blocks)).toPandas()
+    expected = find_showers(town.hits, Params(), town.exposures)
+    assert len(got) >= 15 and expected["core_lat"].notna().sum() >= 15
+    assert_same(got, expected)
+    a, b = comparable(got), comparable(expected)
+    fitted = ["core_lat", "core_lon", "core_err_m", "log10_energy_ev", "log10_energy_err"]
+    pd.testing.assert_frame_equal(a[fitted], b[fitted], rtol=1e-7, atol=1e-9)
+    assert a.n_silent.fillna(-1).tolist() == b.n_silent.fillna(-1).tolist()
