@@ -43,6 +43,10 @@ class ShowerOut(serializers.Serializer[Any]):
     expected_background = serializers.FloatField()
     lat = serializers.FloatField(help_text="core, as the centre of its ~1 km cell")
     lon = serializers.FloatField(help_text="core, as the centre of its ~1 km cell")
+    log10_energy_ev = serializers.FloatField(
+        allow_null=True, help_text="fitted energy, log10 eV; null when not fitted"
+    )
+    log10_energy_err = serializers.FloatField(allow_null=True, help_text="1 sigma, in log10 E")
 
 
 class StatusOut(serializers.Serializer[Any]):

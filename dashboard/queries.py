@@ -35,6 +35,8 @@ class ShowerSummary(TypedDict):
     expected_background: float
     lat: float
     lon: float
+    log10_energy_ev: float | None
+    log10_energy_err: float | None
 
 
 class Cell(TypedDict):
@@ -64,8 +66,11 @@ class Status(TypedDict):
 
 
 def shower_summary(shower: Shower) -> ShowerSummary:
-    """A shower for the public: its core only as a cell centre."""
-    _, lat, lon = cell_of(shower.lat, shower.lon)
+    """A shower for the public: its core (fitted, else the centroid) only as a cell centre."""
+    core_lat, core_lon = shower.core_lat, shower.core_lon
+    if core_lat is None or core_lon is None:
+        core_lat, core_lon = shower.lat, shower.lon
+    _, lat, lon = cell_of(core_lat, core_lon)
     return {
         "shower_id": shower.shower_id,
         "t_ns": shower.t_ns,
@@ -76,7 +81,13 @@ def shower_summary(shower: Shower) -> ShowerSummary:
         "expected_background": shower.expected_background,
         "lat": lat,
         "lon": lon,
+        "log10_energy_ev": _rounded(shower.log10_energy_ev, 2),
+        "log10_energy_err": _rounded(shower.log10_energy_err, 2),
     }
+
+
+def _rounded(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _per_minute(model: Any, field: str, first: int, last: int) -> dict[int, int]:

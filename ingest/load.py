@@ -36,7 +36,9 @@ def load_result(result: Path) -> dict[str, Any]:
         run = SearchRun.objects.create(params=summary["parameters"], since_ns=lo, until_ns=hi)
         Shower.objects.bulk_create(
             [
-                Shower(shower_id=r["shower_id"], search=run, **{f: r[f] for f in SHOWER_SCALARS})
+                Shower(
+                    shower_id=r["shower_id"], search=run, **{f: r.get(f) for f in SHOWER_SCALARS}
+                )
                 for r in rows
             ],
             batch_size=1000,

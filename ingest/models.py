@@ -110,6 +110,13 @@ class Shower(models.Model):
     n_hits = models.IntegerField()
     expected_background = models.FloatField()
     significance_sigma = models.FloatField()
+    # Reconstruction (null without exposure blocks or when the fit did not converge).
+    core_lat = models.FloatField(null=True, blank=True, help_text="fitted core, degrees")
+    core_lon = models.FloatField(null=True, blank=True, help_text="fitted core, degrees")
+    core_err_m = models.FloatField(null=True, blank=True, help_text="1 sigma, metres")
+    log10_energy_ev = models.FloatField(null=True, blank=True)
+    log10_energy_err = models.FloatField(null=True, blank=True, help_text="1 sigma")
+    n_silent = models.IntegerField(null=True, blank=True, help_text="live phones that did not fire")
     hits = models.ManyToManyField(Hit, related_name="showers", blank=True)
 
     def __str__(self) -> str:

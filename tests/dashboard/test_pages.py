@@ -53,3 +53,11 @@ def test_a_shower_page_shows_its_facts_and_search(db):
     page = Client().get(f"/showers/{shower.shower_id}/").content.decode()
     assert "Shower S5" in page and "5.2 \u03c3" in page and "window_ms" in page
     assert Client().get("/showers/S404/").status_code == 404
+
+
+def test_a_shower_page_shows_the_estimated_energy_with_its_error(db):
+    fitted = make_shower(shower_id="S6", log10_energy_ev=19.84, log10_energy_err=0.12)
+    page = Client().get(f"/showers/{fitted.shower_id}/").content.decode()
+    assert "10<sup>19.8 ± 0.1</sup> eV" in page
+    plain = Client().get(f"/showers/{make_shower(shower_id='S7').shower_id}/").content.decode()
+    assert "not estimated" in plain

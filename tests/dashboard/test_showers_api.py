@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from ingest.models import Hit
 from tests.factories import hits, make_device, make_shower
+from vocab.cells import cell_of
 
 pytestmark = pytest.mark.postgres
 T0 = 1_790_000_000_000_000_000
@@ -57,3 +58,18 @@ def test_the_status_endpoints_are_in_the_openapi_schema(db):
     paths = APIClient().get("/api/schema/?format=json").json()["paths"]
     for path in ("/api/v1/status", "/api/v1/showers", "/api/v1/showers/{shower_id}"):
         assert path in paths
+
+
+def test_the_energy_is_public_and_the_fitted_core_only_as_its_cell(db):
+    shower = make_shower(core_lat=46.20117, core_lon=6.10223, core_err_m=12.0,
+                         log10_energy_ev=19.7345, log10_energy_err=0.0912)  # fmt: skip
+    listed = APIClient().get("/api/v1/showers").json()["results"][0]
+    detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
+    for reply in (listed, detail):
+        assert (reply["log10_energy_ev"], reply["log10_energy_err"]) == (19.73, 0.09)
+        _, lat, lon = cell_of(46.20117, 6.10223)
+        assert (reply["lat"], reply["lon"]) == (lat, lon)  # the cell's centre, not the core
+        assert "core_lat" not in reply and "core_err_m" not in reply
+    unfitted = make_shower(shower_id="S-plain")
+    plain = APIClient().get(f"/api/v1/showers/{unfitted.shower_id}").json()
+    assert plain["log10_energy_ev"] is None

@@ -13,7 +13,7 @@ from ingest.load import load_result
 from ingest.models import Hit, Shower
 from ingest.store import insert_hits
 from tests.factories import make_device
-from vocab.contracts import SHOWER_SCHEMA
+from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
 
 pytestmark = pytest.mark.postgres
 T0 = 1_790_000_000_000_000_000
@@ -62,3 +62,20 @@ def test_a_new_search_of_the_same_span_replaces_old_candidates(db, tmp_path):
 def test_a_directory_that_is_not_a_result_is_a_clear_error(db, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"summary\.json not found"):
         load_result(tmp_path)
+
+
+def test_the_core_and_energy_fit_is_stored_and_a_result_without_it_loads_with_nulls(db, tmp_path):
+    fitted = shower("S1", []) | {"core_lat": 46.2011, "core_lon": 6.1022, "core_err_m": 14.0,
+                                 "log10_energy_ev": 19.73, "log10_energy_err": 0.09, "n_silent": 41}  # fmt: skip
+    write_result(tmp_path, [fitted, shower("S2", [])])
+    load_result(tmp_path)
+    one, two = Shower.objects.order_by("shower_id")
+    assert (one.core_lat, one.log10_energy_ev, one.n_silent) == (46.2011, 19.73, 41)
+    assert two.core_lat is None and two.log10_energy_err is None
+    # A result from before the fit existed: the shower columns end at significance_sigma.
+    old = pa.schema([f for f in SHOWER_SCHEMA if f.name not in RECONSTRUCTION])
+    pq.write_table(
+        pa.Table.from_pylist([shower("S3", [])], old), tmp_path / "showers" / "part-0.parquet"
+    )
+    load_result(tmp_path)
+    assert Shower.objects.get().log10_energy_ev is None
