@@ -65,8 +65,9 @@ def test_a_directory_that_is_not_a_result_is_a_clear_error(db, tmp_path):
 
 
 def test_the_core_and_energy_fit_is_stored_and_a_result_without_it_loads_with_nulls(db, tmp_path):
-    fitted = shower("S1", []) | {"core_lat": 46.2011, "core_lon": 6.1022, "core_err_m": 14.0,
-                                 "log10_energy_ev": 19.73, "log10_energy_err": 0.09, "n_silent": 41}  # fmt: skip
+    fit = {"core_lat": 46.2011, "core_lon": 6.1022, "core_err_m": 14.0,
+           "log10_energy_ev": 19.73, "log10_energy_err": 0.09, "n_silent": 41}  # fmt: skip
+    fitted = shower("S1", []) | fit
     write_result(tmp_path, [fitted, shower("S2", [])])
     load_result(tmp_path)
     one, two = Shower.objects.order_by("shower_id")
