@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,9 @@ import requests
 
 from coincidence.params import Params
 from coincidence.reference import find_showers
+from crowdray.process import free_port
 from tests.coincidence.factories import T0, S, background, network, showers, with_ids
+from tests.coincidence.towns import simulate_town
 from vocab.contracts import HIT_SCHEMA, SHOWER_SCHEMA, write_lake
 
 
@@ -88,6 +89,9 @@ def test_input_without_the_hit_columns_is_a_clear_error(tmp_path):
         (["--min-devices", "1"], "min_devices=1: must be at least 2"),
         (["--window-ms", "0"], "window_ms=0.0"),
         (["--since", "yesterday"], "'yesterday' is not an ISO 8601 time"),
+        (["--max-expected", "0"], "max_expected=0.0: must be positive"),
+        (["--efficiency", "2"], "efficiency in (0, 1]"),
+        (["--scrambles", "-1"], "--scrambles must be 0 or more"),
     ],
 )
 def test_bad_options_are_refused_before_spark_starts(tmp_path, args, message):
@@ -96,10 +100,28 @@ def test_bad_options_are_refused_before_spark_starts(tmp_path, args, message):
     assert message in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def test_exposures_give_fitted_showers_and_scrambles_a_chance_report(tmp_path):
+    town = simulate_town(tmp_path / "town", seed=4, per_km2=500, side_km=2, hours=0.25,
+                         showers_per_hour=120)  # fmt: skip
+    out = tmp_path / "out"
+    result = run_cli("--input", str(tmp_path / "town" / "hits.parquet"), "--output", str(out),
+                     "--exposures", str(tmp_path / "town" / "exposures.parquet"),
+                     "--scrambles", "2", "--master", "local[2]")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    expected = find_showers(town.hits, Params(), town.exposures)
+    assert summary["fit_status"] == expected.attrs["fit_status"]
+    assert summary["fit_status"].get("fitted", 0) >= 10
+    got = read_showers(out)
+    assert list(got.shower_id) == sorted(expected.shower_id)
+    assert got.log10_energy_ev.notna().sum() == summary["fit_status"]["fitted"]
+    chance = summary["chance"]
+    assert chance["scrambles"] == 2
+    rows = {(r["radius_m"], r["k"]): r for r in chance["cylinders"]}
+    assert rows[(125.0, 3)]["model"] > 0 and rows[(125.0, 3)]["scrambled"] is not None
+    # Showers make the data richer in big cylinders than chance, scrambled or modelled.
+    assert rows[(250.0, 8)]["data"] > rows[(250.0, 8)]["scrambled"] + 5
+    assert set(summary["timings_s"]) == {"read", "search", "fit", "total"}
 
 
 def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
@@ -107,7 +129,7 @@ def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
 
     spark_class = Path(pyspark.__file__).parent / "bin" / "spark-class"
     env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_HOME": str(spark_class.parents[1])}
-    port, ui = _free_port(), _free_port()
+    port, ui = free_port(), free_port()
     master_url = f"spark://127.0.0.1:{port}"
     logs = [open(tmp_path / name, "w") for name in ("master.log", "worker.log")]  # noqa: SIM115
     master = subprocess.Popen(
@@ -117,7 +139,7 @@ def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
     )  # fmt: skip
     worker = subprocess.Popen(
         [str(spark_class), "org.apache.spark.deploy.worker.Worker", master_url, "--host",
-         "127.0.0.1", "--cores", "1", "--memory", "2g", "--webui-port", str(_free_port())],
+         "127.0.0.1", "--cores", "1", "--memory", "2g", "--webui-port", str(free_port())],
         env=env, stdout=logs[1], stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
