@@ -1,9 +1,11 @@
 """Coincidence benchmark: the Spark job (local[2]) against the NumPy reference.
 
 Builds hit sets of 10^6 and 10^7 hits (20 cities of 500 phones, 0.7 hits/min each,
-plus injected showers; the span grows with N so the density stays the same),
-runs both implementations on the same Parquet file, checks they agree, and
-prints wall time, hits/s, the Spark/reference ratio and the 10x scaling.
+plus injected showers; the span grows with N so the density stays the same) with
+one exposure block per phone over the whole span, runs both implementations on
+the same Parquet files with the core and energy fit, checks they agree, and
+prints wall time, hits/s, the Spark/reference ratio, the 10x scaling, and the
+seconds spent on the scan and on the fit in each.
 Goals: Spark >= 50% of the reference's hits/s at 10^7; 10x hits <= 12x time.
 
     .venv/bin/python bench/bench_coincidence.py [--sizes 1e6 1e7] [--master local[2]]
@@ -35,6 +37,15 @@ from vocab.units import s_to_ns
 T0 = 1_790_000_000_000_000_000
 RATE_HZ = 0.7 / 60
 N_CITIES, PER_CITY = 20, 500
+
+
+def make_blocks(hits: pa.Table) -> pa.Table:
+    """One exposure block per phone, over the whole span, at its mean position."""
+    frame = hits.to_pandas()
+    per = frame.groupby("device_id").agg(lat=("lat", "mean"), lon=("lon", "mean")).reset_index()
+    per["start_ns"] = int(frame["t_ns"].min())
+    per["end_ns"] = int(frame["t_ns"].max()) + 1
+    return pa.Table.from_pandas(per, preserve_index=False)
 
 
 def make_hits(n_hits: int, seed: int = 1) -> pa.Table:
@@ -79,20 +90,22 @@ def make_hits(n_hits: int, seed: int = 1) -> pa.Table:
     )
 
 
-def run_reference(path: Path, params: Params) -> tuple[float, list[str]]:
-    start = time.perf_counter()
-    showers = find_showers(pq.read_table(path), params)
-    return time.perf_counter() - start, sorted(showers.shower_id)
+Run = tuple[float, list[str], dict[str, float]]  # seconds, candidate ids, scan and fit seconds
 
 
-def run_spark(
-    spark: SparkSession, path: Path, out: Path, params: Params
-) -> tuple[float, list[str]]:
+def run_reference(path: Path, blocks: Path, params: Params) -> Run:
     start = time.perf_counter()
-    job.main(spark, str(path), out, params)
+    showers = find_showers(pq.read_table(path), params, pq.read_table(blocks).to_pandas())
+    return time.perf_counter() - start, sorted(showers.shower_id), showers.attrs["timings_s"]
+
+
+def run_spark(spark: SparkSession, path: Path, blocks: Path, out: Path, params: Params) -> Run:
+    start = time.perf_counter()
+    summary = job.main(spark, str(path), out, params, exposures=str(blocks))
     elapsed = time.perf_counter() - start
     ids = pq.read_table(out / "showers", columns=["shower_id"]).column(0).to_pylist()
-    return elapsed, sorted(ids)
+    timings = summary["timings_s"]
+    return elapsed, sorted(ids), {"scan": timings["search"], "fit": timings["fit"]}
 
 
 def main() -> None:
@@ -104,20 +117,28 @@ def main() -> None:
     params = Params()
     spark = build_session(args.master, driver_memory="8g")
     # Warm up the JVM and the Python workers so the first size is not charged for them.
-    run_spark(spark, _write(make_hits(20_000), work / "warm.parquet"), work / "warm", params)
+    warm = make_hits(20_000)
+    warm_blocks = _write(make_blocks(warm), work / "warm-blocks.parquet")
+    run_spark(spark, _write(warm, work / "warm.parquet"), warm_blocks, work / "warm", params)
     results = []
     try:
         for size in (int(s) for s in args.sizes):
-            path = _write(make_hits(size), work / f"hits-{size}.parquet")
+            hits = make_hits(size)
+            path = _write(hits, work / f"hits-{size}.parquet")
+            blocks = _write(make_blocks(hits), work / f"blocks-{size}.parquet")
             n = pq.read_metadata(path).num_rows
-            ref_s, ref_ids = run_reference(path, params)
-            spark_s, spark_ids = run_spark(spark, path, work / f"out-{size}", params)
+            ref_s, ref_ids, ref_t = run_reference(path, blocks, params)
+            spark_s, spark_ids, spark_t = run_spark(
+                spark, path, blocks, work / f"out-{size}", params
+            )
             agree = ref_ids == spark_ids
             results.append((n, ref_s, spark_s))
             print(f"{n:>12,} hits  reference {ref_s:7.1f} s {n / ref_s:>11,.0f} hits/s  "
                   f"spark {spark_s:7.1f} s {n / spark_s:>11,.0f} hits/s  "
                   f"spark/reference {ref_s / spark_s:5.1%}  candidates {len(ref_ids):,}  "
                   f"agree {'yes' if agree else 'NO'}")  # fmt: skip
+            print(f"{'':>12}       scan / fit: reference {ref_t['scan']:.1f} / {ref_t['fit']:.1f} s"
+                  f"  spark {spark_t['scan']:.1f} / {spark_t['fit']:.1f} s")  # fmt: skip
             if not agree:
                 sys.exit(1)
         if len(results) >= 2:

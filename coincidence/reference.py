@@ -7,9 +7,8 @@ k-d tree, and the cores (coincidence.cores) of all seed groups at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,21 +89,28 @@ def find_showers(
 
     exposures: optional exposure blocks (device_id, start_ns, end_ns, lat, lon): the
     devices' live time, and the silent phones of the core and energy fit. Without
-    them the fit is not made. showers.attrs["fit_status"] counts the fits' outcomes.
+    them the fit is not made. showers.attrs["fit_status"] counts the fits' outcomes and
+    showers.attrs["timings_s"] holds the seconds spent on the scan and on the fit.
     """
+    started = time.perf_counter()
     prep = prepare(hits, params, exposures)
-    if prep.members.empty:
-        return _with_status(empty_showers(), {})
-    df, devices = prep.hits, prep.devices
-    showers = find_cores(prep.members[core_input(params)], params)
-    if exposures is None or showers.empty:
-        return _with_status(showers, {NO_EXPOSURES: len(showers)} if len(showers) else {})
-    rate = devices["n"] / devices["live_s"]
-    fits = fit_rows(fit_input(showers, df, exposures, rate, params), params)
-    out = with_contract_types(
-        showers.drop(columns=list(RECONSTRUCTION)).merge(fits, on="shower_id", how="left")
-    )
-    return _with_status(out, fits["fit_status"].value_counts().to_dict())
+    members = prep.members
+    showers = find_cores(members[core_input(params)], params) if len(members) else empty_showers()
+    scanned = time.perf_counter()
+    status: dict[str, int] = {NO_EXPOSURES: len(showers)} if len(showers) else {}
+    if exposures is not None and len(showers):
+        rate = prep.devices["n"] / prep.devices["live_s"]
+        fits = fit_rows(fit_input(showers, prep.hits, exposures, rate, params), params)
+        showers = with_contract_types(
+            showers.drop(columns=list(RECONSTRUCTION)).merge(fits, on="shower_id", how="left")
+        )
+        status = {str(k): int(v) for k, v in fits["fit_status"].value_counts().items()}
+    showers.attrs["fit_status"] = status
+    showers.attrs["timings_s"] = {
+        "scan": round(scanned - started, 3),
+        "fit": round(time.perf_counter() - scanned, 3),
+    }
+    return showers
 
 
 @dataclass(frozen=True)
@@ -137,11 +143,6 @@ def prepare(
         extra = [*lam_columns(params), *hood_columns(params)]
         members = members.join(devices[extra], on="device_id")
     return Prepared(df, devices, members, span_ns)
-
-
-def _with_status(showers: pd.DataFrame, counts: Mapping[Any, int]) -> pd.DataFrame:
-    showers.attrs["fit_status"] = {str(k): int(v) for k, v in counts.items()}
-    return showers
 
 
 def live_seconds(exposures: pd.DataFrame, params: Params) -> pd.Series:

@@ -18,8 +18,8 @@ from coincidence.background import fire_probability, poisson_tail, significance_
 from coincidence.chance import ChanceReport, chance_report
 from coincidence.params import Params
 from coincidence.reference import find_showers
+from simulator.scenarios import simulate_town
 from tests.coincidence.factories import background, network, with_ids
-from tests.coincidence.towns import simulate_town
 
 
 def test_the_poisson_tail_is_exact_and_one_below_one():

@@ -19,8 +19,8 @@ import requests
 from coincidence.params import Params
 from coincidence.reference import find_showers
 from crowdray.process import free_port
+from simulator.scenarios import simulate_town
 from tests.coincidence.factories import T0, S, background, network, showers, with_ids
-from tests.coincidence.towns import simulate_town
 from vocab.contracts import HIT_SCHEMA, SHOWER_SCHEMA, write_lake
 
 

@@ -189,3 +189,4 @@ def test_one_wide_shower_is_never_split(find):
     out = find(hits(rows), P)
     assert len(out) == 1
     assert out.iloc[0].n_devices >= 30
+    assert out.iloc[0].t_spread_ns <= P.window_ns  # a core never spans more than one window

@@ -15,10 +15,10 @@ import logging
 import pandas as pd
 import pytest
 
-from coincidence.evaluate import chance_candidates, half_width_68, match
+from coincidence.evaluate import chance_candidates, confused, half_width_68, match
 from coincidence.params import Params
 from coincidence.reference import find_showers
-from tests.coincidence.towns import Town, confused, simulate_town
+from simulator.scenarios import Town, simulate_town
 
 log = logging.getLogger(__name__)
 PARAMS = Params()

@@ -105,7 +105,7 @@ def test_row_order_time_shifts_and_rotation_across_the_antimeridian_change_nothi
 def test_spark_and_the_reference_fit_identical_cores_and_energies(spark, tmp_path):
     from coincidence.job import transform
     from coincidence.reference import find_showers
-    from tests.coincidence.towns import simulate_town
+    from simulator.scenarios import simulate_town
 
     town = simulate_town(tmp_path, seed=3, per_km2=500, side_km=2, hours=0.25,
                          showers_per_hour=120)  # fmt: skip

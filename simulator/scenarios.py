@@ -1,4 +1,4 @@
-"""Towns simulated with the project's own simulator, for the tests that measure the science."""
+"""Standard simulated scenarios: a town of always-on phones with injected showers."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from simulator.generate import SimConfig
 from simulator.output import simulate_to_dir
 
-M_PER_DEG = 111_195.0
+M_PER_DEG = 111_195.0  # metres per degree of latitude on the 6,371 km sphere
 
 
 @dataclass(frozen=True)
@@ -45,22 +44,3 @@ def simulate_town(
         hours=hours,
         area_km2=side_km**2,
     )
-
-
-def confused(truth: pd.DataFrame, radius_m: float, window_ns: int) -> pd.Series:
-    """Showers with another injected shower within radius_m and two windows.
-
-    Such pairs come only from the boosted injection rate (real ones are a century
-    apart per km^2); the search takes them as one event by design.
-    """
-    from coincidence.geo import haversine_m
-
-    t = truth["t_ns"].to_numpy(np.int64)
-    lat, lon = truth["core_lat"].to_numpy(), truth["core_lon"].to_numpy()
-    out = np.zeros(len(truth), dtype=bool)
-    for k in range(len(truth)):
-        near = np.abs(t - t[k]) <= 2 * window_ns
-        near[k] = False
-        if near.any():
-            out[k] = bool((haversine_m(lat[k], lon[k], lat[near], lon[near]) <= radius_m).any())
-    return pd.Series(out, index=truth.index)
