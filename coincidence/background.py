@@ -62,7 +62,7 @@ def expected_chance(
 ) -> Floats:
     """expected_background of cylinders of k devices (see the module docstring).
 
-    hood_hits: H_d, hits in the span within radius_m of the anchor's device;
+    hood_hits: H_d(r), hits in the span within the cylinder's radius of the anchor's device;
     chance_devices: Lambda_d(r) at the cylinder's radius; n_radii: radii scanned.
     """
     expected: Floats = n_radii * np.asarray(hood_hits) * poisson_tail(chance_devices, k - 1)

@@ -8,11 +8,11 @@ import pandas as pd
 from coincidence.geo import from_unit, haversine_m, to_unit
 from vocab.contracts import SHOWER_SCHEMA, shower_id
 
-MEMBER_COLUMNS = ["label", "hit_id", "device_id", "t_ns", "lat", "lon"]
-
 
 def summarize(members: pd.DataFrame, min_devices: int) -> pd.DataFrame:
-    """One row per label of `members` (MEMBER_COLUMNS) with >= min_devices devices.
+    """One row per label of `members` with >= min_devices devices.
+
+    members: label, hit_id, device_id, t_ns, lat, lon.
 
     t_ns is the lower median member time; lat/lon the unit-vector centroid;
     radius_m the largest member distance from it. Background and reconstruction
