@@ -7,7 +7,7 @@ report from the same functions (coincidence.job.chance_report).
 from __future__ import annotations
 
 import math
-from typing import Any, TypedDict
+from typing import TypedDict
 
 import pandas as pd
 
@@ -15,7 +15,7 @@ from coincidence.calibration import model_counts, multiplicities, observed_count
 from coincidence.candidates import empty_showers
 from coincidence.cores import core_input, cylinders, find_cores
 from coincidence.params import Params
-from coincidence.reference import prepare
+from coincidence.reference import Prepared, prepare
 
 
 class CylinderRow(TypedDict):
@@ -81,7 +81,9 @@ def assemble(
     return ChanceReport(scrambles=len(scrambled), cylinders=cyl, candidates=cands)
 
 
-def _counts(hits: pd.DataFrame, params: Params, exposures: Any) -> tuple[Any, ...]:
+def _counts(
+    hits: pd.DataFrame, params: Params, exposures: pd.DataFrame | None
+) -> tuple[Prepared, pd.DataFrame, dict[int, int]]:
     prep = prepare(hits, params, exposures)
     observed = observed_counts(cylinders(prep.members, params), params)
     found = find_cores(prep.members[core_input(params)], params) if len(prep.members) else None

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -116,7 +116,7 @@ def extract(spark: SparkSession, path: str, params: Params) -> DataFrame:
     return select_span(hits, params)
 
 
-def _partition_filter(params: Params) -> Any:
+def _partition_filter(params: Params) -> Column:
     """Keep lake partitions (date, hour) that can hold hits in [since, until)."""
     keep = F.lit(True)
     day, hour = F.col("date").cast("string"), F.col("hour").cast("int")

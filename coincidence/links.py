@@ -12,7 +12,6 @@ propagation with pointer jumping.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from coincidence.geo import CellGrid
+from coincidence.neighbours import ArrowBatches
 from coincidence.params import Params
 from coincidence.sweep import linked_pairs, local_components
 
@@ -27,7 +27,7 @@ _KEYED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat doub
 _LABELS = "hit_id long, label long"
 
 
-def halo_rows(params: Params) -> Any:
+def halo_rows(params: Params) -> ArrowBatches:
     """MapInArrow function: each hit once per (cell, bucket) that needs it."""
     grid = CellGrid(params.cell_m)
     window, bucket_ns = params.window_ns, params.bucket_ns
@@ -56,7 +56,7 @@ def halo_rows(params: Params) -> Any:
     return explode
 
 
-def sweep_rows(params: Params) -> Any:
+def sweep_rows(params: Params) -> ArrowBatches:
     """MapInArrow over partitions sorted by (cell, bucket, t_ns, hit_id): local components.
 
     Emits (hit_id, label) for every linked hit, label being the smallest hit_id of

@@ -6,11 +6,10 @@ spatial cells as the hits: a point's home cell, or every cell within radius_m.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from coincidence.cores import hood_columns, lam_columns
@@ -18,6 +17,10 @@ from coincidence.geo import EARTH_RADIUS_M, CellGrid
 from coincidence.params import Params
 
 CELLS = "cid string, cell long"
+
+
+# A mapInArrow function: record batches in, record batches out.
+ArrowBatches = Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]
 
 
 def device_stats(hits: DataFrame) -> DataFrame:
@@ -36,7 +39,7 @@ def device_stats(hits: DataFrame) -> DataFrame:
     )  # fmt: skip
 
 
-def cell_column(params: Params, reach: bool) -> Any:
+def cell_column(params: Params, reach: bool) -> ArrowBatches:
     """MapInArrow over (cid, lat, lon): the home cell, or every cell within radius."""
     grid = CellGrid(params.cell_m)
 
@@ -57,7 +60,7 @@ def cell_column(params: Params, reach: bool) -> Any:
     return cells
 
 
-def haversine_col(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> Any:
+def haversine_col(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Column:
     """The haversine of coincidence.geo as a Spark expression (metres)."""
     dlon = F.radians(F.pmod(lon2 - lon1 + 180.0, F.lit(360.0)) - 180.0)
     a = F.pow(F.sin((F.radians(lat2) - F.radians(lat1)) / 2), 2) + F.cos(F.radians(lat1)) * F.cos(

@@ -119,7 +119,7 @@ class HitCursor(CursorPagination):
     page_size_query_param = "page_size"
 
     @property
-    def max_page_size(self) -> int:  # type: ignore[override]
+    def max_page_size(self) -> int:  # type: ignore[override]  # a setting, read per request
         return settings.CROWDRAY_HITS_PAGE_MAX
 
 

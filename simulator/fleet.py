@@ -104,6 +104,7 @@ def _register(up: Uploader, n: int) -> list[tuple[str, str]]:
 
 def _hit_json(df: pd.DataFrame) -> list[dict[str, Any]]:
     fields = list(UPLOAD_HIT_FIELDS)
+    # pandas-stubs type the keys as Hashable; these are the column names, strings.
     records: list[dict[str, Any]] = df[fields].to_dict("records")  # type: ignore[assignment]
     for r in records:
         for key in UPLOAD_HIT_INTS:

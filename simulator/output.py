@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from simulator.generate import SimConfig, iter_chunks
+from simulator.generate import Network, SimConfig, iter_chunks
 from vocab.contracts import HIT_SCHEMA
 from vocab.units import NS_PER_S
 
@@ -133,6 +133,6 @@ def _write_truth(
     pq.write_table(table, out / "truth.parquet")
 
 
-def _write_devices(out: Path, net: Any) -> None:
+def _write_devices(out: Path, net: Network) -> None:
     table = net.devices.table().drop(columns=["hot_x", "hot_y"])
     pq.write_table(pa.Table.from_pandas(table, preserve_index=False), out / "devices.parquet")
