@@ -68,16 +68,17 @@ def _greedy(
     i, j, dist = pairs
     by_i = np.argsort(i, kind="stable")
     by_j = np.argsort(j, kind="stable")
+    i_sorted, j_sorted = i[by_i], j[by_j]
     blocked = np.zeros(n, dtype=bool)
     taken: list[tuple[int, Ints]] = []
     for k in order:
         a = int(anchors[k])
-        lo, hi = np.searchsorted(i[by_i], [a, a + 1])
+        lo, hi = np.searchsorted(i_sorted, [a, a + 1])
         after = by_i[lo:hi]
         members = np.append(j[after][dist[after] <= radius_of[k]], a)
         if blocked[members].any():
             continue
-        lo_j, hi_j = np.searchsorted(j[by_j], [a, a + 1])
+        lo_j, hi_j = np.searchsorted(j_sorted, [a, a + 1])
         blocked[members] = True
         blocked[j[after]] = True
         blocked[i[by_j[lo_j:hi_j]]] = True
