@@ -18,10 +18,10 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from coincidence import chance
 from coincidence.calibration import (
     COUNT_COLUMNS,
     model_counts,
-    multiplicities,
     observed_counts,
     scramble_device,
 )
@@ -138,11 +138,8 @@ def modelled(hoods: DataFrame, devices: DataFrame, params: Params) -> DataFrame:
 
 
 def candidate_counts(showers: DataFrame, params: Params) -> dict[int, int]:
-    """Candidates per multiplicity; the last k counts every larger one too."""
-    top = multiplicities(params)[-1]
-    rows = showers.groupBy(F.least("n_devices", F.lit(top)).alias("k")).count().collect()
-    found = {int(r["k"]): int(r["count"]) for r in rows}
-    return {k: found.get(k, 0) for k in multiplicities(params)}
+    """coincidence.chance.candidate_counts of a Spark frame (candidates are few)."""
+    return chance.candidate_counts(showers.select("n_devices").toPandas(), params)
 
 
 def to_pandas(counts: DataFrame) -> pd.DataFrame:
