@@ -1,7 +1,7 @@
 """Dashboard benchmark: latency of /api/v1/status and / with 10^6 and 10^7 hits.
 
 Fills a throwaway PostgreSQL (server-side generate_series) with hits from 10,000
-phones over the last 24 h, plus their rollups, exposures and 1,000 showers,
+phones over the last 24 h, plus their counters, exposures and 1,000 showers,
 then serves it with `crowdray serve` (2 workers) and measures p50/p95 under 4
 concurrent clients, twice: with CROWDRAY_STATUS_CACHE_S=0, so every request
 runs the queries, and as served (the status reused for 5 s).
@@ -26,17 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
-from ingest.rollups import SHARDS
 from vocab.cells import cell_of
 
 DEVICES = 10_000
-# ingest.rollups.shard_of in SQL: uuid.int % SHARDS is the last byte's remainder (SHARDS | 256).
-SHARD_SQL = "get_byte(uuid_send({col}), 15) % " + str(SHARDS)
 CITIES = [(46.2, 6.14), (50.06, 19.94), (35.68, 139.65), (-18.12, 178.45), (33.68, -117.83)]
 
 
 def fill(dsn: str, n_hits: int, now_ns: int) -> None:
-    """Devices, hits over the last 24 h, rollups derived from them, exposures, showers."""
+    """Devices, hits over the last 24 h, the counters derived from them, showers."""
     rng = np.random.default_rng(1)
     city = rng.integers(0, len(CITIES), DEVICES)
     lat = np.array([CITIES[c][0] for c in city]) + rng.normal(0, 0.03, DEVICES)
@@ -60,20 +57,16 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
             "FROM generate_series(0, %(n)s - 1) g JOIN pos p ON p.k = g %% %(d)s",
             {"d": DEVICES, "now": now_ns, "day": day, "n": n_hits},
         )
+        # What the follower would have folded in (phones taking data all minute long).
         for sql in (
-            (
-                "INSERT INTO ingest_hitminute (minute, shard, hits) "
-                f"SELECT t_ns / {minute}, {SHARD_SQL.format(col='device_id')}, count(*) "
-                "FROM ingest_hit GROUP BY 1, 2"
-            ),
             (
                 "INSERT INTO ingest_deviceminute (minute, device_id) "
                 f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit"
             ),
             (
-                "INSERT INTO ingest_activeminute (minute, shard, devices) "
-                f"SELECT minute, {SHARD_SQL.format(col='device_id')}, count(*) "
-                "FROM ingest_deviceminute GROUP BY 1, 2"
+                "INSERT INTO ingest_minute (minute, hits, devices, live_s) "
+                f"SELECT t_ns / {minute}, count(*), count(DISTINCT device_id), "
+                "60.0 * count(DISTINCT device_id) FROM ingest_hit GROUP BY 1"
             ),
         ):
             conn.execute(sql)
@@ -81,14 +74,10 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
         for a, b in zip(lat, lon, strict=True):
             key, clat, clon = cell_of(float(a), float(b))
             cells[key] = (clat, clon)
-        cell_cols = "cell, shard, lat, lon, last_seen_ns, hits"
+        cell_cols = "cell, lat, lon, last_seen_ns, hits"
         with conn.cursor().copy(f"COPY ingest_activecell ({cell_cols}) FROM STDIN") as copy:
             for key, (clat, clon) in cells.items():
-                copy.write_row((key, 0, clat, clon, now_ns, n_hits // len(cells)))
-        conn.execute(
-            "INSERT INTO ingest_liveday (day, shard, seconds) VALUES (current_date, 0, %s)",
-            [DEVICES * 3600.0],
-        )
+                copy.write_row((key, clat, clon, now_ns, n_hits // len(cells)))
         conn.execute("INSERT INTO ingest_searchrun (params, created_at) VALUES ('{}', now())")
         conn.execute(
             "INSERT INTO ingest_shower SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, "

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
+import threading
 
 from crowdray.datadir import prepare as prepare_data_dir
 from crowdray.logs import configure as configure_logging
@@ -26,11 +29,47 @@ def serve(argv: list[str]) -> None:
     parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port (default %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--follow",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the follower in this process (default: on with the embedded SQLite, off with "
+        "DATABASE_URL, where `crowdray follow` runs as its own process)",
+    )
     args = parser.parse_args(argv)
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
-    # gunicorn takes over this process so Ctrl-C and signals reach it directly.
-    os.execv(sys.executable, _serve_argv(args.bind, args.workers, args.threads))  # noqa: S606
+    gunicorn = _serve_argv(args.bind, args.workers, args.threads)
+    follow = args.follow if args.follow is not None else not os.environ.get("DATABASE_URL")
+    if not follow:
+        # gunicorn takes over this process so Ctrl-C and signals reach it directly.
+        os.execv(sys.executable, gunicorn)  # noqa: S606
+    serve_and_follow(gunicorn)
+
+
+def serve_and_follow(gunicorn: list[str]) -> None:
+    """Gunicorn as a child process, the follower in a thread of this one; stops with either."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    django.setup()
+    from ingest.follower import Follower, configured
+
+    configure_logging()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    server = subprocess.Popen(gunicorn)
+    follower = threading.Thread(target=Follower(configured()).run, args=(stop,), name="follower")
+    follower.start()
+    while not stop.is_set() and server.poll() is None:
+        stop.wait(0.5)
+    stop.set()
+    if server.poll() is None:
+        server.terminate()
+    code = server.wait(timeout=30)
+    follower.join(timeout=30)
+    sys.exit(max(0, code))
 
 
 def demo(argv: list[str]) -> None:

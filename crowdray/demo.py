@@ -141,7 +141,6 @@ def score(sent_dir: Path) -> dict[str, int]:
 def main(argv: list[str]) -> None:
     args = parse(argv)
     os.environ.setdefault("CROWDRAY_REGISTER_RATE", "100000/hour")
-    os.environ.setdefault("CROWDRAY_EXPORT_SETTLE_S", "0")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
     import django
     from django.conf import settings

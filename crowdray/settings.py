@@ -16,7 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from crowdray import logs
 from crowdray.datadir import SECRET_KEY_FILE, data_dir
-from crowdray.env import env_bool, env_int, env_list, env_str
+from crowdray.env import env_bool, env_float, env_int, env_list, env_str
 from vocab import limits
 
 # Lets classes the type checker sees as generic (ModelAdmin[Hit]) be subscripted at run time.
@@ -152,8 +152,13 @@ CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
 CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 # Requests per client address to the public status API.
 CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")
-# Hits are exported once they were received at least this many seconds ago.
-CROWDRAY_EXPORT_SETTLE_S = env_int("CROWDRAY_EXPORT_SETTLE_S", 60)
+# Longest exposure block accepted, in seconds.
+CROWDRAY_MAX_BLOCK_S = env_int("CROWDRAY_MAX_BLOCK_S", limits.MAX_BLOCK_S, minimum=1)
+# The follower: seconds between its looks for new rows (counters), and the lake export.
+CROWDRAY_FOLLOW_INTERVAL_S = env_float("CROWDRAY_FOLLOW_INTERVAL_S", 1.0, minimum=0.05)
+_lake = env_str("CROWDRAY_LAKE_DIR", "")
+CROWDRAY_LAKE_DIR = Path(_lake).resolve() if _lake else None
+CROWDRAY_EXPORT_INTERVAL_S = env_float("CROWDRAY_EXPORT_INTERVAL_S", 60.0, minimum=1.0)
 # Seconds the public status and shower replies are reused (0: computed every time).
 CROWDRAY_STATUS_CACHE_S = env_int("CROWDRAY_STATUS_CACHE_S", 5)
 

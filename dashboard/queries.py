@@ -1,4 +1,4 @@
-"""What the public sees, from indexed queries and the ingest rollups (never a hits scan).
+"""What the public sees, from indexed queries and the follower's counters (never a hits scan).
 
 Positions leave the server only as ~1 km cell centres (vocab.cells.cell_of).
 """
@@ -6,18 +6,17 @@ Positions leave the server only as ~1 km cell centres (vocab.cells.cell_of).
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 
-from ingest.models import ActiveCell, ActiveMinute, Device, HitMinute, LiveDay, Shower
+from ingest.models import ActiveCell, Device, Minute, Shower
 from ingest.query import QueryError, query_time_ns
 from vocab.cells import cell_of
 from vocab.times import iso_utc
-from vocab.units import NS_PER_DAY, NS_PER_MIN, NS_PER_S
+from vocab.units import NS_PER_DAY, NS_PER_MIN
 
 ACTIVE_NS = 15 * NS_PER_MIN
 DAY_MIN = 24 * 60
@@ -90,29 +89,21 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _per_minute(model: Any, field: str, first: int, last: int) -> dict[int, int]:
-    """Sum over the shards of a per-minute rollup."""
-    rows = model.objects.filter(minute__gte=first, minute__lte=last).values("minute")
-    return dict(rows.annotate(n=Sum(field)).values_list("minute", "n"))
-
-
 def _cells(since_ns: int) -> list[Cell]:
-    rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).values("cell").order_by("cell")
-    rows = rows.annotate(clat=Max("lat"), clon=Max("lon"), n=Sum("hits"))
-    return [{"lat": r["clat"], "lon": r["clon"], "hits": r["n"]} for r in rows[:5000]]
+    rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).order_by("cell")
+    return [{"lat": r.lat, "lon": r.lon, "hits": r.hits} for r in rows[:5000]]
 
 
 def series(now_ns: int) -> Series:
     """Hits and active devices per minute over the last 24 hours (zeros filled in)."""
     last = now_ns // NS_PER_MIN
     first = last - DAY_MIN + 1
-    hits = _per_minute(HitMinute, "hits", first, last)
-    devices = _per_minute(ActiveMinute, "devices", first, last)
+    rows = {m.minute: m for m in Minute.objects.filter(minute__gte=first, minute__lte=last)}
     minutes = range(first, last + 1)
     return {
         "minutes": [m * 60 for m in minutes],
-        "hits": [hits.get(m, 0) for m in minutes],
-        "devices": [devices.get(m, 0) for m in minutes],
+        "hits": [rows[m].hits if m in rows else 0 for m in minutes],
+        "devices": [rows[m].devices if m in rows else 0 for m in minutes],
     }
 
 
@@ -131,17 +122,16 @@ def cached_status() -> Status:
 def status(now_ns: int | None = None) -> Status:
     now_ns = now_ns or time.time_ns()
     this_min = now_ns // NS_PER_MIN
-    today = datetime.fromtimestamp(now_ns // NS_PER_S, UTC).date()
     day_ns = NS_PER_DAY
-    hits_hour = HitMinute.objects.filter(minute__gt=this_min - 60, minute__lte=this_min)
+    midnight = now_ns // NS_PER_DAY * NS_PER_DAY // NS_PER_MIN
+    hits_hour = Minute.objects.filter(minute__gt=this_min - 60, minute__lte=this_min)
+    today = Minute.objects.filter(minute__gte=midnight, minute__lte=this_min)
     showers = Shower.objects.filter(t_ns__lte=now_ns)
     return {
         "generated_at": iso_utc(now_ns),
         "devices_active": Device.objects.filter(last_seen_ns__gte=now_ns - ACTIVE_NS).count(),
         "hits_last_hour": hits_hour.aggregate(n=Sum("hits"))["n"] or 0,
-        "live_hours_today": round(
-            (LiveDay.objects.filter(day=today).aggregate(s=Sum("seconds"))["s"] or 0) / 3600, 2
-        ),
+        "live_hours_today": round((today.aggregate(s=Sum("live_s"))["s"] or 0) / 3600, 2),
         "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
         "showers_7d": showers.filter(t_ns__gte=now_ns - 7 * day_ns).count(),
         "cells": _cells(now_ns - day_ns),

@@ -1,14 +1,15 @@
 """Export hits to the Parquet lake (LAKE/date=YYYY-MM-DD/hour=HH/*.parquet).
 
-Incremental: LAKE/_state.json remembers the last exported hit id. A run takes
-the hits with last_id < id <= hi, where hi is the largest id received at least
-CROWDRAY_EXPORT_SETTLE_S ago (uploads commit within that time, so no smaller id
-can still appear). It first records the range as pending, writes each
-partition's file aside and renames it into place under a name made of the id
-range, then records last_id = hi. An interrupted run leaves the range pending
-and the next run redoes exactly that range, replacing the same files: no hit is
-exported twice or skipped, and late uploads for an hour already exported get a
-file of their own in that hour.
+Incremental export is a consumer of the follower's commit-safe tail
+(ingest.tail), named `lake:<absolute path>`: its mark in the database says
+which hits are in the lake. Each chunk of new hits is written into its hour
+partitions, aside first and then renamed into place under a name made of the
+chunk's first and last hit id, and only then is the mark moved. A run killed
+in between redoes exactly that chunk and replaces the same files, so no hit is
+exported twice or skipped; late uploads for an hour already exported get a file
+of their own in that hour. `crowdray export` catches the lake up once; `crowdray
+follow` does it continuously when CROWDRAY_LAKE_DIR is set. A one-off
+--since/--until export writes that time range under its own names.
 """
 
 from __future__ import annotations
@@ -18,46 +19,92 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from django.conf import settings
-from django.db.models import Max
 
-from ingest.models import Hit
+from ingest.models import ConsumerMark, Hit
+from ingest.tail import Chunk, Consumer, catch_up
 from vocab.contracts import HIT_SCHEMA, lake_partition
 
 log = logging.getLogger(__name__)
 Row = tuple[Any, ...]  # one hit as FIELDS
-STATE = "_state.json"
 CHUNK = 200_000
 # The hit contract's columns as Hit model fields (hit_id is the row id).
-FIELDS = ["id" if name == "hit_id" else name for name in HIT_SCHEMA.names]
+FIELDS = tuple("id" if name == "hit_id" else name for name in HIT_SCHEMA.names)
+OLD_STATE = "_state.json"  # written by exports before the follower
+MARKER = "_crowdray_lake.json"  # says the database's mark for this lake is valid
 
 
-def read_state(lake: Path) -> dict[str, Any]:
-    path = lake / STATE
-    return json.loads(path.read_text()) if path.exists() else {"last_id": 0, "pending": None}
+class LakeError(RuntimeError):
+    pass
 
 
-def write_state(lake: Path, state: dict[str, Any]) -> None:
-    tmp = lake / f".{STATE}.{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, lake / STATE)
+class LakeExport(Consumer):
+    """The follower's consumer that appends new hits to a Parquet lake."""
+
+    transactional = False  # files are not in the database; rewriting a chunk is harmless
+    chunk_rows = CHUNK
+
+    def __init__(self, lake: Path, interval_s: float = 60.0) -> None:
+        self.lake = lake.resolve()
+        self.name = f"lake:{self.lake}"
+        self.streams = {"hits": FIELDS[1:]}
+        self.interval_s = interval_s
+        self.files = 0
+
+    def prepare(self) -> None:
+        """A lake without our marker is new or was emptied: export it from the first hit."""
+        marker = self.lake / MARKER
+        if marker.exists():
+            return
+        self.lake.mkdir(parents=True, exist_ok=True)
+        if (self.lake / OLD_STATE).exists():
+            raise LakeError(
+                f"{self.lake} was written by an older crowdray export ({OLD_STATE}); "
+                "export into a new folder"
+            )
+        if ConsumerMark.objects.filter(consumer=self.name).delete()[0]:
+            log.warning("%s has no %s: exporting it again from the first hit", self.lake, MARKER)
+        marker.write_text(json.dumps({"consumer": self.name}) + "\n")
+
+    def fold(self, chunk: Chunk) -> None:
+        if not chunk.n:
+            return
+        rows = list(zip(*(chunk.columns[f] for f in FIELDS), strict=True))
+        name = f"hits-{rows[0][0]:020d}-{rows[-1][0]:020d}"
+        self.files += _write(self.lake, rows, name)
 
 
-def settled_max_id(after: int) -> int:
-    """The largest hit id received at least CROWDRAY_EXPORT_SETTLE_S ago (or `after`)."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=settings.CROWDRAY_EXPORT_SETTLE_S)
-    found = Hit.objects.filter(id__gt=after, received_at__lt=cutoff).aggregate(m=Max("id"))["m"]
-    return found or after
+def _table(rows: list[Row]) -> pa.Table:
+    cols = list(zip(*rows, strict=True))
+    data = dict(zip(HIT_SCHEMA.names, cols, strict=True))
+    data["device_id"] = [str(d) for d in data["device_id"]]
+    return pa.table(data, schema=HIT_SCHEMA)
 
 
-def _rows(lo: int, hi: int, since: int | None, until: int | None) -> Iterator[list[Row]]:
-    qs = Hit.objects.filter(id__gt=lo, id__lte=hi)
+def _write(lake: Path, rows: list[Row], name: str) -> int:
+    """Write rows into their hour partitions under `name`; returns the number of files."""
+    by_part: dict[tuple[str, int], list[Row]] = {}
+    for row in rows:
+        by_part.setdefault(lake_partition(row[2]), []).append(row)
+    staged = []
+    for (day, hour), part_rows in sorted(by_part.items()):
+        folder = lake / f"date={day}" / f"hour={hour:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(_table(part_rows), tmp)
+        staged.append(tmp)
+    # Renamed only once all are written: a crash leaves hidden files, never half a chunk.
+    for tmp in staged:
+        os.replace(tmp, tmp.parent / f"{name}.parquet")
+    return len(staged)
+
+
+def _range_rows(since: int | None, until: int | None) -> Iterator[list[Row]]:
+    qs = Hit.objects.all()
     if since is not None:
         qs = qs.filter(t_ns__gte=since)
     if until is not None:
@@ -72,33 +119,6 @@ def _rows(lo: int, hi: int, since: int | None, until: int | None) -> Iterator[li
         yield batch
 
 
-def _table(rows: list[Row]) -> pa.Table:
-    cols = list(zip(*rows, strict=True))
-    data = dict(zip(HIT_SCHEMA.names, cols, strict=True))
-    data["device_id"] = [str(d) for d in data["device_id"]]
-    return pa.table(data, schema=HIT_SCHEMA)
-
-
-def _write_partitions(lake: Path, rows: list[Row], name: str) -> list[Path]:
-    """Write rows into their hour partitions, aside first; return the temporary files."""
-    by_part: dict[tuple[str, int], list[Row]] = {}
-    for row in rows:
-        by_part.setdefault(lake_partition(row[2]), []).append(row)
-    staged = []
-    for (day, hour), part_rows in sorted(by_part.items()):
-        folder = lake / f"date={day}" / f"hour={hour:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
-        pq.write_table(_table(part_rows), tmp)
-        staged.append(tmp)
-    return staged
-
-
-def _place(staged: list[Path], name: str) -> None:
-    for tmp in staged:
-        os.replace(tmp, tmp.parent / f"{name}.parquet")
-
-
 def export(
     lake: Path,
     since: int | None = None,
@@ -108,39 +128,15 @@ def export(
     """Export new hits (or, with since/until, that time range once); returns counts."""
     lake.mkdir(parents=True, exist_ok=True)
     if since is not None or until is not None:
-        hi = Hit.objects.aggregate(m=Max("id"))["m"] or 0
-        return _export_range(lake, 0, hi, since, until, f"range-{since}-{until}", progress)
-    state = read_state(lake)
-    if state["pending"]:
-        lo, hi = state["pending"]["lo"], state["pending"]["hi"]
-    else:
-        lo, hi = state["last_id"], settled_max_id(state["last_id"])
-        if hi <= lo:
-            return {"hits": 0, "files": 0, "last_id": lo}
-        write_state(lake, {"last_id": lo, "pending": {"lo": lo, "hi": hi}})
-    counts = _export_range(lake, lo, hi, None, None, "part", progress)
-    write_state(lake, {"last_id": hi, "pending": None})
-    log.info("export to %s: ids %d..%d, %d hits in %d files", lake, lo + 1, hi, counts["hits"],
-             counts["files"])  # fmt: skip
-    return {**counts, "last_id": hi}
-
-
-def _export_range(
-    lake: Path,
-    lo: int,
-    hi: int,
-    since: int | None,
-    until: int | None,
-    prefix: str,
-    progress: Callable[[int], object],
-) -> dict[str, Any]:
-    hits = files = 0
-    for rows in _rows(lo, hi, since, until):
-        # Files are named by their id range, so redoing a range replaces them, never adds.
-        name = f"{prefix}-{rows[0][0]:020d}-{rows[-1][0]:020d}"
-        staged = _write_partitions(lake, rows, name)
-        _place(staged, name)
-        hits += len(rows)
-        files += len(staged)
-        progress(len(rows))
-    return {"hits": hits, "files": files}
+        hits = files = 0
+        for rows in _range_rows(since, until):
+            files += _write(lake, rows, f"range-{since}-{until}-{rows[0][0]:020d}")
+            hits += len(rows)
+            progress(len(rows))
+        return {"hits": hits, "files": files}
+    consumer = LakeExport(lake)
+    done = catch_up(consumer, progress=progress)
+    if done is None:
+        raise LakeError(f"another process is exporting to {lake} right now; try again later")
+    log.info("export to %s: %d hits in %d files", lake, done["hits"], consumer.files)
+    return {"hits": done["hits"], "files": consumer.files}

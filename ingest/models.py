@@ -62,9 +62,15 @@ class Hit(models.Model):
 
 
 class ExposureBlock(models.Model):
-    """A stretch of time a phone was taking data: the denominator for rates."""
+    """A stretch of time a phone was taking data: the denominator for rates.
 
-    block_id = models.UUIDField(primary_key=True)
+    The client names a block with a UUID; it is unique per device, so two
+    devices choosing the same id do not collide. `id` gives the follower an
+    insertion order to tail.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    block_id = models.UUIDField()
     device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="exposures")
     start_ns = models.BigIntegerField()
     end_ns = models.BigIntegerField()
@@ -78,7 +84,10 @@ class ExposureBlock(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        indexes = [models.Index(fields=["end_ns"], name="exposure_end_ns")]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "block_id"], name="exposure_device_block")
+        ]
+        indexes = [models.Index(fields=["end_ns"], name="exposure_end")]
 
     def __str__(self) -> str:
         return f"exposure {self.block_id} of {self.device_id}"
@@ -123,19 +132,19 @@ class Shower(models.Model):
         return f"{self.shower_id}: {self.n_devices} devices"
 
 
-class HitMinute(models.Model):
-    """Hits per UTC minute of hit time (one row per minute and shard), counted as stored."""
+class Minute(models.Model):
+    """The network in one UTC minute: hits, phones taking data, live time. Kept by the follower."""
 
-    minute = models.BigIntegerField(help_text="epoch minutes")
-    shard = models.SmallIntegerField(default=0)
-    hits = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["minute", "shard"], name="hitminute_key")]
+    minute = models.BigIntegerField(primary_key=True, help_text="epoch minutes")
+    hits = models.BigIntegerField(default=0, help_text="hits whose t_ns falls in the minute")
+    devices = models.IntegerField(
+        default=0, help_text="devices with an exposure block covering the minute or a hit in it"
+    )
+    live_s = models.FloatField(default=0, help_text="exposure seconds within the minute")
 
 
 class DeviceMinute(models.Model):
-    """That a device took data in a minute; its first row for a minute counts in ActiveMinute."""
+    """That a device took data in a minute; its first row for a minute counts in Minute.devices."""
 
     minute = models.BigIntegerField()
     device = models.ForeignKey(Device, on_delete=models.CASCADE)
@@ -146,35 +155,31 @@ class DeviceMinute(models.Model):
         ]
 
 
-class ActiveMinute(models.Model):
-    minute = models.BigIntegerField(help_text="epoch minutes")
-    shard = models.SmallIntegerField(default=0)
-    devices = models.IntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["minute", "shard"], name="activeminute_key")]
-
-
-class LiveDay(models.Model):
-    """Exposure (live time) per UTC day of the blocks' ends, in seconds."""
-
-    day = models.DateField()
-    shard = models.SmallIntegerField(default=0)
-    seconds = models.FloatField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["day", "shard"], name="liveday_key")]
-
-
 class ActiveCell(models.Model):
     """A ~1 km cell where hits were seen: the only positions the public pages show."""
 
-    cell = models.CharField(max_length=32)
-    shard = models.SmallIntegerField(default=0)
+    cell = models.CharField(max_length=32, unique=True)
     lat = models.FloatField(help_text="cell centre")
     lon = models.FloatField(help_text="cell centre")
     last_seen_ns = models.BigIntegerField(db_index=True)
     hits = models.BigIntegerField(default=0)
 
+
+class ConsumerMark(models.Model):
+    """How far one consumer of the follower got in one stream (see ingest.tail)."""
+
+    consumer = models.CharField(max_length=300)
+    stream = models.CharField(max_length=20)
+    lo = models.BigIntegerField(default=0, help_text="every row at a position below lo is done")
+    hi = models.BigIntegerField(null=True, help_text="end of the range in progress")
+    last_id = models.BigIntegerField(default=0, help_text="rows of the range up to this id done")
+    rows = models.BigIntegerField(default=0, help_text="rows folded in so far")
+    updated_at = models.DateTimeField(auto_now=True)
+
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["cell", "shard"], name="activecell_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["consumer", "stream"], name="consumer_mark_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer}/{self.stream} at {self.lo}"

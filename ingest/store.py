@@ -1,4 +1,7 @@
-"""Bulk, idempotent inserts: one statement per chunk, one transaction per batch.
+"""Bulk, idempotent inserts: one statement and one transaction per batch, nothing else.
+
+Everything that follows from new rows (counters, the lake) is the follower's
+job (ingest.follower), so an upload only appends.
 
 Conflicts on the idempotency key are skipped by the database itself
 (ON CONFLICT DO NOTHING), so two racing retries of a batch store it once and
@@ -15,7 +18,6 @@ from typing import Any
 import psycopg
 from django.db import connection, transaction
 
-from ingest import rollups
 from ingest.models import ExposureBlock, Hit
 
 # SQLite allows 32766 bound parameters per statement; keep well below it.
@@ -90,42 +92,18 @@ def _with_common(device_id: Any, columns: dict[str, list[Any]]) -> dict[str, lis
     return {"device_id": [device_id] * n, **columns, "received_at": [now] * n}
 
 
-def _keep(columns: dict[str, list[Any]], mask: list[bool]) -> dict[str, list[Any]]:
-    return {name: [v for v, m in zip(col, mask, strict=True) if m] for name, col in columns.items()}
-
-
 def insert_hits(device_id: Any, columns: dict[str, list[Any]]) -> int:
-    """Store validated hits of one device, count them in the rollups; return how many were new."""
+    """Store validated hits of one device in one statement; returns how many were new."""
     with transaction.atomic():
-        new = set(
-            _insert_ignoring(
-                Hit._meta.db_table, ("device_id", "seq"), _with_common(device_id, columns), "seq"
-            )
+        table = Hit._meta.db_table
+        return len(
+            _insert_ignoring(table, ("device_id", "seq"), _with_common(device_id, columns), "id")
         )
-        # A seq repeated in the batch is stored once: count only its first occurrence.
-        seen: set[int] = set()
-        mask = []
-        for seq in columns["seq"]:
-            mask.append(seq in new and seq not in seen)
-            seen.add(seq)
-        fresh = _keep(columns, mask)
-        rollups.record_hits(device_id, fresh["t_ns"], fresh["lat"], fresh["lon"])
-        return len(new)
 
 
 def insert_exposures(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated exposure blocks of one device; returns how many were new."""
     with transaction.atomic():
         rows = _with_common(device_id, columns)
-        new = {
-            uuid.UUID(str(v))
-            for v in _insert_ignoring(ExposureBlock._meta.db_table, ("block_id",), rows, "block_id")
-        }
-        seen: set[uuid.UUID] = set()
-        mask = []
-        for block_id in columns["block_id"]:
-            mask.append(block_id in new and block_id not in seen)
-            seen.add(block_id)
-        fresh = _keep(columns, mask)
-        rollups.record_blocks(device_id, fresh["start_ns"], fresh["end_ns"])
-        return len(new)
+        key = ("device_id", "block_id")
+        return len(_insert_ignoring(ExposureBlock._meta.db_table, key, rows, "id"))

@@ -144,3 +144,17 @@ def ordered_check(start: str, end: str) -> CrossCheck:
                 errors.setdefault(i, {})[end] = f"must be after {start}"
 
     return check
+
+
+def longest_check(start: str, end: str, max_s: int) -> CrossCheck:
+    """A block may last at most max_s seconds: live time is credited per minute it covers."""
+
+    def check(columns: Columns, errors: Errors) -> None:
+        for i, (a, b) in enumerate(zip(columns[start], columns[end], strict=True)):
+            too_long = type(a) is int and type(b) is int and b - a > max_s * NS_PER_S
+            if too_long and end not in errors.get(i, {}):
+                errors.setdefault(i, {})[end] = (
+                    f"block lasts {(b - a) / NS_PER_S:.0f} s, over the limit of {max_s} s: split it"
+                )
+
+    return check

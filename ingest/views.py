@@ -26,7 +26,14 @@ from ingest.models import Device, Hit
 from ingest.query import filter_hits
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.store import insert_exposures, insert_hits
-from ingest.validation import CrossCheck, Field, ordered_check, time_window_check, validate_batch
+from ingest.validation import (
+    CrossCheck,
+    Field,
+    longest_check,
+    ordered_check,
+    time_window_check,
+    validate_batch,
+)
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +180,14 @@ class ExposuresView(APIView):
         request=s.ExposureBatch,
         responses={201: s.UploadResult},
         summary="Upload exposure blocks",
-        description="Idempotent on block_id.",
+        description="Idempotent on (device, block_id). A block lasts at most "
+        f"{settings.CROWDRAY_MAX_BLOCK_S} s.",
     )
     def post(self, request: Request) -> Response:
         checks = [
             _time_window("start_ns"),
             _time_window("end_ns"),
             ordered_check("start_ns", "end_ns"),
+            longest_check("start_ns", "end_ns", settings.CROWDRAY_MAX_BLOCK_S),
         ]
         return _upload(request, "blocks", EXPOSURE_FIELDS, checks, insert_exposures)

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from ingest.counters import Counters
 from ingest.store import insert_hits
+from ingest.tail import catch_up
 from tests.factories import hit, make_device, make_shower
 from tests.plugin import require_or_skip
 
@@ -59,6 +61,7 @@ def seed_network() -> tuple[str, int]:
         ]
         insert_hits(device.id, {name: [h[name] for h in batch] for name in batch[0]})
         total += len(batch)
+    catch_up(Counters())  # what the follower does in `crowdray serve`
     return token, total
 
 
@@ -88,6 +91,7 @@ def test_the_network_page_maps_cells_draws_the_chart_and_updates_itself(
         timeout=10,
     )
     assert reply.json()["accepted"] == 4
+    catch_up(Counters())
     # The status API caches for 5 s; the page polls every second.
     counter = "document.querySelector('[data-field=hits_last_hour]').textContent"
     page.wait_for_function(f"Number({counter}) === {before + 4}", timeout=15_000)

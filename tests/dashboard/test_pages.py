@@ -8,6 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from ingest.counters import Counters
+from ingest.tail import catch_up
 from tests.factories import hits, make_shower
 
 pytestmark = pytest.mark.postgres
@@ -18,8 +20,10 @@ def _fresh():
     cache.clear()
 
 
+@pytest.mark.django_db(transaction=True)  # the follower sees committed rows only
 def test_the_network_page_shows_counters_and_latest_showers_without_scripts(device_client):
     device_client.post("/api/v1/hits", {"hits": hits(4)}, format="json")
+    catch_up(Counters())
     make_shower(shower_id="S77", n_devices=9)
     page = Client().get("/").content.decode()
     assert re.search(r'data-field="hits_last_hour">4<', page)

@@ -1,25 +1,23 @@
-"""crowdray export: the lake layout, incremental runs, late arrivals, interruption."""
+"""crowdray export: the lake layout, incremental runs, late arrivals, a killed export."""
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import pyarrow.dataset as ds
 import pytest
 
 from ingest import export as exporter
+from ingest import tail
 from ingest.models import Hit
 from ingest.store import insert_hits
 from tests.factories import make_device
 from vocab.contracts import HIT_SCHEMA
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+# On PostgreSQL the tail sees only committed rows, so these tests commit.
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 HOUR = 3600 * 10**9
-
-
-@pytest.fixture(autouse=True)
-def _no_settling(settings):
-    settings.CROWDRAY_EXPORT_SETTLE_S = 0
 
 
 def store(t_list: list[int], first_seq: int = 0) -> None:
@@ -58,32 +56,43 @@ def test_a_rerun_exports_nothing_twice_and_late_hits_join_their_old_hour(tmp_pat
     assert lake_ids(tmp_path) == sorted(Hit.objects.values_list("id", flat=True))
 
 
-def test_hits_younger_than_the_settling_time_wait_for_the_next_run(tmp_path, settings):
-    store([time.time_ns()])
-    settings.CROWDRAY_EXPORT_SETTLE_S = 3600
-    assert exporter.export(tmp_path)["hits"] == 0
-    settings.CROWDRAY_EXPORT_SETTLE_S = 0
-    assert exporter.export(tmp_path)["hits"] == 1
-
-
-def test_an_interrupted_export_is_redone_without_duplicates_or_gaps(tmp_path, monkeypatch):
+def test_an_export_killed_after_writing_a_chunk_rewrites_the_same_files(tmp_path, monkeypatch):
     t0 = (time.time_ns() // HOUR - 5) * HOUR
     store([t0 + k * HOUR // 3 for k in range(12)])
-    monkeypatch.setattr(exporter, "CHUNK", 5)  # several files per run
+    monkeypatch.setattr(exporter.LakeExport, "chunk_rows", 5)  # several chunks per run
+    real_save, saves = tail.save_mark, []
 
-    def crash_after_first_chunk(n: int) -> None:
-        raise KeyboardInterrupt
+    def dies_before_the_second_chunk_is_marked(*args: object) -> None:
+        saves.append(args)
+        if len(saves) == 3:  # the range, the first chunk, then the second: killed here
+            raise KeyboardInterrupt
+        real_save(*args)  # type: ignore[arg-type]
 
+    monkeypatch.setattr(tail, "save_mark", dies_before_the_second_chunk_is_marked)
     with pytest.raises(KeyboardInterrupt):
-        exporter.export(tmp_path, progress=crash_after_first_chunk)
-    assert exporter.read_state(tmp_path)["pending"] is not None
-    assert 0 < len(lake_ids(tmp_path)) < 12
-    store([t0 + 1], first_seq=50)  # arrives meanwhile: belongs to the next run
+        exporter.export(tmp_path)
+    monkeypatch.setattr(tail, "save_mark", real_save)
+    assert len(lake_ids(tmp_path)) == 10  # two chunks' files are in place, one of them unmarked
+    store([t0 + 1], first_seq=50)  # arrives meanwhile
     exporter.export(tmp_path)
-    exporter.export(tmp_path)
-    ids = lake_ids(tmp_path)
-    assert ids == sorted(Hit.objects.values_list("id", flat=True))
+    assert lake_ids(tmp_path) == sorted(Hit.objects.values_list("id", flat=True))
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_deleted_lake_is_exported_again_from_the_first_hit(tmp_path):
+    t0 = (time.time_ns() // HOUR - 3) * HOUR
+    store([t0, t0 + 1])
+    lake = tmp_path / "lake"
+    exporter.export(lake)
+    shutil.rmtree(lake)
+    assert exporter.export(lake)["hits"] == 2
+    assert lake_ids(lake) == sorted(Hit.objects.values_list("id", flat=True))
+
+
+def test_a_lake_of_the_old_exporter_is_refused_with_a_clear_message(tmp_path):
+    (tmp_path / "_state.json").write_text('{"last_id": 5, "pending": null}')
+    with pytest.raises(exporter.LakeError, match="older crowdray export"):
+        exporter.export(tmp_path)
 
 
 def test_a_time_range_export_takes_only_that_range(tmp_path):
@@ -91,4 +100,4 @@ def test_a_time_range_export_takes_only_that_range(tmp_path):
     store([t0, t0 + HOUR, t0 + 2 * HOUR])
     result = exporter.export(tmp_path, since=t0 + HOUR, until=t0 + 2 * HOUR)
     assert result["hits"] == 1
-    assert exporter.read_state(tmp_path)["last_id"] == 0  # the incremental watermark is untouched
+    assert exporter.export(tmp_path)["hits"] == 3  # the incremental export is untouched by it

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ingest.export import export
+from ingest.export import LakeError, export
 from vocab.times import TimeFormatError, parse_time_ns
 
 
@@ -28,7 +28,10 @@ class Command(BaseCommand):
         except TimeFormatError as exc:
             raise CommandError(f"--since/--until: {exc}") from None
         with tqdm(unit="hit", disable=not sys.stderr.isatty(), desc="export") as bar:
-            result = export(opts["out"], since, until, progress=bar.update)
+            try:
+                result = export(opts["out"], since, until, progress=bar.update)
+            except LakeError as exc:
+                raise CommandError(str(exc)) from None
         self.stdout.write(
             f"exported {result['hits']} hits in {result['files']} files to {opts['out']}"
         )

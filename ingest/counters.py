@@ -1,0 +1,163 @@
+"""The dashboard's counters, folded in by the follower from new hits and blocks.
+
+The public pages never scan the hits table. They read one row per UTC minute
+(hits, phones taking data, live time), one row per ~1 km cell with hits, and
+each device's last-seen time. Only the follower writes these rows, one chunk
+of new hits or blocks per transaction, together with its mark (ingest.tail),
+so each hit and block is counted exactly once.
+
+- A phone is active in a minute when one of its exposure blocks covers part
+  of that minute or it sent a hit whose time falls in it (DeviceMinute keeps
+  which device-minutes were counted already).
+- Live time is credited to the minutes a block covers, in proportion.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection
+
+from ingest.models import ActiveCell, Device, DeviceMinute, Minute
+from ingest.tail import Chunk, Consumer
+from vocab.cells import cell_of
+from vocab.units import NS_PER_MIN, NS_PER_S
+
+# Rows per statement: SQLite allows 32766 bound parameters.
+_ROWS_PER_STATEMENT = 1000
+
+HIT_FIELDS = ("device_id", "t_ns", "lat", "lon")
+BLOCK_FIELDS = ("device_id", "start_ns", "end_ns")
+
+
+def db_uuid(value: Any) -> Any:
+    """A UUID as the database column holds it (Django keeps 32 hex characters in SQLite)."""
+    value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    return value.hex if connection.vendor == "sqlite" else value
+
+
+def _execute(prefix: str, rows: Sequence[tuple[Any, ...]], suffix: str = "") -> list[Any]:
+    """`prefix VALUES (...), ... suffix` over rows, in pieces; the rows any RETURNING gave."""
+    out: list[Any] = []
+    if not rows:
+        return out
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+            piece = rows[start : start + _ROWS_PER_STATEMENT]
+            values = ", ".join(["(" + ", ".join(["%s"] * len(piece[0])) + ")"] * len(piece))
+            cursor.execute(f"{prefix} VALUES {values} {suffix}", [v for r in piece for v in r])
+            if "RETURNING" in suffix:
+                out += cursor.fetchall()
+    return out
+
+
+def _add_minutes(hits: Counter[int], devices: Counter[int], live: dict[int, float]) -> None:
+    table = Minute._meta.db_table
+    minutes = sorted(set(hits) | set(devices) | set(live))
+    rows = [(m, hits[m], devices[m], live.get(m, 0.0)) for m in minutes]
+    _execute(
+        f"INSERT INTO {table} (minute, hits, devices, live_s)",
+        rows,
+        f"ON CONFLICT (minute) DO UPDATE SET hits = {table}.hits + excluded.hits, "
+        f"devices = {table}.devices + excluded.devices, "
+        f"live_s = {table}.live_s + excluded.live_s",
+    )
+
+
+def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
+    """Record (minute, device) pairs; count per minute those not recorded before."""
+    rows = sorted({(m, db_uuid(d)) for m, d in pairs})
+    new = _execute(
+        f"INSERT INTO {DeviceMinute._meta.db_table} (minute, device_id)",
+        rows,
+        "ON CONFLICT (minute, device_id) DO NOTHING RETURNING minute",
+    )
+    return Counter(row[0] for row in new)
+
+
+def _touch_devices(last_ns: dict[Any, int]) -> None:
+    table = Device._meta.db_table
+    with connection.cursor() as cursor:
+        for device, t in sorted(last_ns.items(), key=lambda item: str(item[0])):
+            cursor.execute(
+                f"UPDATE {table} SET last_seen_ns = %s WHERE id = %s "
+                "AND (last_seen_ns IS NULL OR last_seen_ns < %s)",
+                [t, db_uuid(device), t],
+            )
+
+
+def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) -> None:
+    cells: dict[str, list[Any]] = {}  # cell -> [lat, lon, last t_ns, hits]
+    for t, a, b in zip(t_ns, lat, lon, strict=True):
+        key, clat, clon = cell_of(a, b)
+        entry = cells.setdefault(key, [clat, clon, t, 0])
+        entry[2] = max(entry[2], t)
+        entry[3] += 1
+    table = ActiveCell._meta.db_table
+    _execute(
+        f"INSERT INTO {table} (cell, lat, lon, last_seen_ns, hits)",
+        [(k, *v) for k, v in sorted(cells.items())],
+        f"ON CONFLICT (cell) DO UPDATE SET hits = {table}.hits + excluded.hits, "
+        f"last_seen_ns = CASE WHEN excluded.last_seen_ns > {table}.last_seen_ns "
+        f"THEN excluded.last_seen_ns ELSE {table}.last_seen_ns END",
+    )
+
+
+def _latest(devices: Sequence[Any], times: Sequence[int]) -> dict[Any, int]:
+    last: dict[Any, int] = {}
+    for d, t in zip(devices, times, strict=True):
+        last[d] = max(t, last.get(d, t))
+    return last
+
+
+def fold_hits(columns: dict[str, list[Any]]) -> None:
+    """Count new hits (columns HIT_FIELDS); call inside the follower's transaction."""
+    devices, t_ns = columns["device_id"], columns["t_ns"]
+    if not t_ns:
+        return
+    minutes = [t // NS_PER_MIN for t in t_ns]
+    active = _new_device_minutes(zip(minutes, devices, strict=True))
+    _add_minutes(Counter(minutes), active, {})
+    _add_cells(t_ns, columns["lat"], columns["lon"])
+    _touch_devices(_latest(devices, t_ns))
+
+
+def minutes_covered(start_ns: int, end_ns: int) -> dict[int, float]:
+    """Seconds of [start_ns, end_ns) within each epoch minute it touches."""
+    out: dict[int, float] = {}
+    for minute in range(start_ns // NS_PER_MIN, (end_ns - 1) // NS_PER_MIN + 1):
+        lo = max(start_ns, minute * NS_PER_MIN)
+        hi = min(end_ns, (minute + 1) * NS_PER_MIN)
+        out[minute] = (hi - lo) / NS_PER_S
+    return out
+
+
+def fold_blocks(columns: dict[str, list[Any]]) -> None:
+    """Count new exposure blocks (columns BLOCK_FIELDS); call inside the follower's transaction."""
+    devices = columns["device_id"]
+    if not devices:
+        return
+    live: dict[int, float] = {}
+    pairs: list[tuple[int, Any]] = []
+    for device, a, b in zip(devices, columns["start_ns"], columns["end_ns"], strict=True):
+        for minute, seconds in minutes_covered(a, b).items():
+            live[minute] = live.get(minute, 0.0) + seconds
+            pairs.append((minute, device))
+    _add_minutes(Counter(), _new_device_minutes(pairs), live)
+    _touch_devices(_latest(devices, columns["end_ns"]))
+
+
+class Counters(Consumer):
+    """The follower's consumer that keeps the dashboard's counters."""
+
+    name = "counters"
+    streams = {"hits": HIT_FIELDS, "exposures": BLOCK_FIELDS}
+
+    def __init__(self, interval_s: float = 1.0) -> None:
+        self.interval_s = interval_s
+
+    def fold(self, chunk: Chunk) -> None:
+        (fold_hits if chunk.stream == "hits" else fold_blocks)(chunk.columns)

@@ -1,0 +1,162 @@
+"""The follower's commit-safe tail: marks, crashes, concurrent commits, lag, one worker."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection, connections, transaction
+
+from ingest import tail
+from ingest.counters import Counters
+from ingest.follower import status
+from ingest.models import ConsumerMark, Minute
+from ingest.store import insert_hits
+from tests.factories import make_device
+from vocab.units import NS_PER_MIN
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+T0 = 1_790_000_000_000_000_000 // NS_PER_MIN * NS_PER_MIN
+
+
+def store(n: int, first_seq: int = 0, device: Any = None) -> Any:
+    device = device or make_device()[0]
+    insert_hits(device.id, {"seq": list(range(first_seq, first_seq + n)),
+                            "t_ns": [T0 + i for i in range(n)],
+                            "lat": [46.2] * n, "lon": [6.1] * n})  # fmt: skip
+    return device
+
+
+def counted() -> int:
+    return sum(Minute.objects.values_list("hits", flat=True))
+
+
+class Recorder(tail.Consumer):
+    """Remembers every hit id it is given, in small chunks."""
+
+    name = "recorder"
+    streams = {"hits": ("seq",)}
+    chunk_rows = 3
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+
+    def fold(self, chunk: tail.Chunk) -> None:
+        self.ids += chunk.columns["id"]
+
+
+def test_a_consumer_gets_every_row_once_in_small_chunks_across_runs():
+    store(7)
+    recorder = Recorder()
+    assert tail.catch_up(recorder) == {"hits": 7}
+    store(5, first_seq=100)
+    assert tail.catch_up(recorder) == {"hits": 5}
+    assert tail.catch_up(recorder) == {"hits": 0}
+    assert len(recorder.ids) == len(set(recorder.ids)) == 12
+    assert ConsumerMark.objects.get(consumer="recorder").rows == 12
+
+
+def test_a_follower_killed_mid_fold_counts_nothing_twice_and_skips_nothing():
+    store(10)
+    counters = Counters()
+    counters.chunk_rows = 3
+    real_fold, calls = counters.fold, []
+
+    def dies_on_the_third_chunk(chunk: tail.Chunk) -> None:
+        calls.append(chunk.n)
+        real_fold(chunk)  # the counters are written ...
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # ... and the process dies before the commit
+
+    counters.fold = dies_on_the_third_chunk  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        tail.catch_up(counters)
+    assert counted() == 6  # two chunks committed, the third rolled back with its mark
+    assert tail.catch_up(Counters()) == {"hits": 4, "exposures": 0}
+    assert counted() == 10
+
+
+def test_an_idempotent_consumer_killed_before_its_mark_moves_gets_the_same_chunk_again():
+    store(5)
+    recorder = Recorder()
+    real_save = tail.save_mark
+    saves = []
+
+    def dies_before_the_second_chunk_is_marked(*args: Any) -> None:
+        saves.append(args)
+        if len(saves) == 3:  # the range, the first chunk, then here
+            raise KeyboardInterrupt
+        real_save(*args)
+
+    tail.save_mark = dies_before_the_second_chunk_is_marked  # type: ignore[assignment]
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tail.catch_up(recorder)
+    finally:
+        tail.save_mark = real_save
+    seen = list(recorder.ids)
+    tail.catch_up(recorder)
+    assert recorder.ids[len(seen) :][:2] == seen[3:5]  # the same two rows again
+    assert sorted(set(recorder.ids)) == sorted(seen[:3] + seen[3:5])
+
+
+def test_only_one_process_works_a_consumer_at_a_time():
+    store(2)
+    with tail.exclusive("counters") as mine:
+        assert mine
+        result: list[Any] = []
+        # Another process is simulated by another thread with its own connection.
+        other = threading.Thread(target=lambda: result.append(_catch_up_elsewhere()))
+        other.start()
+        other.join()
+    assert result == [None]
+    assert tail.catch_up(Counters()) == {"hits": 2, "exposures": 0}
+
+
+def _catch_up_elsewhere() -> Any:
+    try:
+        return tail.catch_up(Counters())
+    finally:
+        connections.close_all()
+
+
+def test_status_shows_the_rows_not_yet_folded_and_then_none():
+    store(4)
+    lag = status()["counters"]
+    assert lag["rows"] == 4 and lag["folded"] == 0 and lag["seconds"] >= 0
+    tail.catch_up(Counters())
+    lag = status()["counters"]
+    assert (lag["rows"], lag["seconds"], lag["folded"]) == (0, 0.0, 4)
+
+
+@pytest.mark.postgres_only
+def test_an_upload_that_commits_late_is_still_counted_once():
+    """Ids are taken in one order and committed in another; the tail waits for the slow one."""
+    device = make_device()[0]
+    held, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_upload() -> None:
+        try:
+            with transaction.atomic():
+                store(3, first_seq=0, device=device)  # takes the smaller ids ...
+                held.set()
+                release.wait(30)  # ... and commits last
+        finally:
+            connections.close_all()
+            done.set()
+
+    thread = threading.Thread(target=slow_upload)
+    thread.start()
+    assert held.wait(30)
+    store(5, first_seq=100, device=device)  # larger ids, committed first
+    first = tail.catch_up(Counters())
+    assert first is not None and first["hits"] == 0  # nothing is safe while an older upload runs
+    release.set()
+    assert done.wait(30)
+    thread.join()
+    tail.catch_up(Counters())
+    assert counted() == 8
+    tail.catch_up(Counters())
+    assert counted() == 8
+    assert connection.vendor == "postgresql"
