@@ -1,13 +1,18 @@
-"""Ingest benchmark: hits/s over HTTP against the raw PostgreSQL COPY rate.
+"""Ingest benchmark: hits/s over HTTP against raw COPY and against a naive DRF endpoint.
 
 Starts a throwaway PostgreSQL (durable: fsync on), migrates it, starts
-`crowdray serve` with 2 gunicorn workers, and drives it from a separate process
-with concurrent clients posting 100-hit batches for a fixed time. Then, on the
-same database, COPYs the same rows into a copy of the hits table from one
-Python process. Prints hits/s, p50/p99 batch latency, errors, the COPY rate and
-the ratio (goal: >= 40% with zero errors and every accepted hit stored once).
+`crowdray serve` with 2 gunicorn workers and `crowdray follow`, and drives the
+upload API from a separate process with concurrent clients posting 100-hit
+batches for a fixed time. It reports the follower's rows/s folded during the
+load and its lag when the load stops. Then, with the follower stopped, the same
+load goes to a naive DRF endpoint (bench/naive.py: ModelSerializer +
+bulk_create) on the same server and database. Last, one Python process COPYs
+the same number of rows into a copy of the hits table.
 
-    .venv/bin/python bench/bench_ingest.py [--seconds 20] [--clients 8] [--devices 32]
+Goals: >= 40% of the COPY rate, p99 <= 100 ms per batch, zero errors, every
+accepted hit stored once; >= 3x the naive endpoint.
+
+    .venv/bin/python bench/bench_ingest.py [--seconds 20] [--clients 8]
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import http.client
 import json
 import multiprocessing as mp
+import subprocess
 import sys
 import threading
 import time
@@ -33,6 +39,7 @@ from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
 from vocab.contracts import UPLOAD_HIT_FIELDS
 
+ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 COLUMNS = UPLOAD_HIT_FIELDS
 
@@ -58,7 +65,12 @@ def make_batch(rng: np.random.Generator, seq0: int, t_ns: int) -> list[dict[str,
 
 
 def client_loop(
-    url: str, token: str, client: int, stop_at: float, out: list[tuple[float, int, int]]
+    url: str,
+    path: str,
+    token: str,
+    client: int,
+    stop_at: float,
+    out: list[tuple[float, int, int]],
 ) -> None:
     """One client: post batches until stop_at, record (latency, status, accepted)."""
     rng = np.random.default_rng(client)
@@ -75,7 +87,7 @@ def client_loop(
         body = json.dumps({"hits": batch})
         start = time.perf_counter()
         try:
-            conn.request("POST", "/api/v1/hits", body=body, headers=headers)
+            conn.request("POST", path, body=body, headers=headers)
             reply = conn.getresponse()
             status, data = reply.status, reply.read()
             accepted = json.loads(data)["accepted"] if status == 201 else 0
@@ -86,12 +98,12 @@ def client_loop(
         seq += BATCH
 
 
-def drive(url: str, tokens: list[str], seconds: float, queue: mp.Queue[Any]) -> None:
+def drive(url: str, path: str, tokens: list[str], seconds: float, queue: mp.Queue[Any]) -> None:
     """The load generator process: one thread per client."""
     results: list[tuple[float, int, int]] = []
     stop_at = time.monotonic() + seconds
     threads = [
-        threading.Thread(target=client_loop, args=(url, tok, i, stop_at, results))
+        threading.Thread(target=client_loop, args=(url, path, tok, i, stop_at, results))
         for i, tok in enumerate(tokens)
     ]
     start = time.perf_counter()
@@ -130,15 +142,67 @@ def scalar(conn: psycopg.Connection[Any], sql: str) -> Any:
     return row[0]
 
 
-def check_table(dsn: str) -> tuple[int, int]:
+def stored(dsn: str, tokens_of: str) -> tuple[int, int]:
+    """Hits stored for the devices of one target, and (device, seq) stored more than once."""
     with psycopg.connect(dsn) as conn:
-        total = scalar(conn, "SELECT count(*) FROM ingest_hit")
+        total = scalar(conn, f"SELECT count(*) FROM ingest_hit h JOIN ingest_device d "
+                             f"ON d.id = h.device_id WHERE d.model = '{tokens_of}'")  # fmt: skip
         dupes = scalar(
             conn,
             "SELECT count(*) FROM (SELECT 1 FROM ingest_hit GROUP BY device_id, seq"
             " HAVING count(*) > 1) d",
         )
     return total, dupes
+
+
+def folded(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        n = scalar(conn, "SELECT coalesce(sum(rows), 0) FROM ingest_consumermark "
+                         "WHERE consumer = 'counters'")  # fmt: skip
+    return int(n)
+
+
+def run_load(url: str, path: str, tokens: list[str], seconds: float) -> dict[str, Any]:
+    queue: mp.Queue[Any] = mp.get_context("spawn").Queue()
+    driver = mp.get_context("spawn").Process(target=drive, args=(url, path, tokens, seconds, queue))
+    driver.start()
+    run: dict[str, Any] = queue.get()
+    driver.join()
+    return run
+
+
+def register(url: str, n: int, model: str) -> list[str]:
+    body = {"model": model}
+    return [
+        requests.post(f"{url}/api/v1/devices", json=body, timeout=10).json()["token"]
+        for _ in range(n)
+    ]
+
+
+def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str],
+                  seconds: float) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
+    """Our endpoint under load with `crowdray follow` running; the follower's figures."""
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "crowdray.cli", "follow"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        time.sleep(3)  # started and idle
+        before = folded(dsn)
+        run = run_load(url, "/api/v1/hits", tokens, seconds)
+        after = folded(dsn)
+        health = requests.get(f"{url}/api/v1/health", timeout=30).json()["consumers"]["counters"]
+        start = time.monotonic()
+        while requests.get(f"{url}/api/v1/health", timeout=30).json()["consumers"]["counters"][
+            "rows"
+        ]:
+            time.sleep(0.2)
+        figures = {"rate": (after - before) / run["elapsed"], "lag_rows": health["rows"],
+                   "lag_s": health["seconds"], "catch_up_s": time.monotonic() - start}  # fmt: skip
+    finally:
+        follower.terminate()
+        follower.wait(30)
+    return run, figures
 
 
 def main() -> None:
@@ -153,39 +217,49 @@ def main() -> None:
             DATABASE_URL=pg.url,
             SECRET_KEY="bench-only",  # noqa: S106 - a throwaway server
             CROWDRAY_REGISTER_RATE="100000/hour",
+            DJANGO_SETTINGS_MODULE="bench.naive_settings",
+            PYTHONPATH=str(ROOT),
         )
         crowdray("migrate", "--verbosity", "0", env=env)
         with serving(env, workers=args.workers) as url:
-            tokens = [
-                requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
-                for _ in range(args.clients)
-            ]
-            queue: mp.Queue[Any] = mp.get_context("spawn").Queue()
-            driver = mp.get_context("spawn").Process(
-                target=drive, args=(url, tokens, args.seconds, queue)
-            )
-            driver.start()
-            run = queue.get()
-            driver.join()
-        report(run, pg.url, args)
+            ours, naive = register(url, args.clients, "ours"), register(url, args.clients, "naive")
+            run, follower = follow_during(url, pg.url, env, ours, args.seconds)
+            peer = run_load(url, "/naive/hits", naive, args.seconds)
+        report(run, peer, follower, pg.url, args)
 
 
-def report(run: dict[str, Any], dsn: str, args: argparse.Namespace) -> None:
+def summary(name: str, run: dict[str, Any]) -> tuple[float, int, int]:
+    """Print one target's figures; returns hits/s, errors, hits accepted."""
     latencies = np.array([r[0] for r in run["results"]]) * 1000
     errors = sum(1 for r in run["results"] if r[1] != 201)
     accepted = sum(r[2] for r in run["results"])
-    total, dupes = check_table(dsn)
-    http_rate = accepted / run["elapsed"]
-    raw = copy_rate(dsn, max(accepted, 10_000))
-    print(f"ingest over HTTP: {args.workers} gunicorn workers, {args.clients} clients, "
-          f"{BATCH}-hit batches, {run['elapsed']:.1f} s")  # fmt: skip
-    print(f"  batches {len(latencies)}, hits accepted {accepted}, errors {errors}")
-    print(f"  hits/s {http_rate:,.0f}")
-    print(f"  latency per batch p50 {np.percentile(latencies, 50):.1f} ms, "
+    rate = accepted / run["elapsed"]
+    print(f"{name}: {len(latencies)} batches, {accepted} hits accepted, {errors} errors, "
+          f"{rate:,.0f} hits/s, latency per batch p50 {np.percentile(latencies, 50):.1f} ms, "
           f"p99 {np.percentile(latencies, 99):.1f} ms")  # fmt: skip
-    print(f"  table holds {total} hits, {dupes} (device, seq) stored more than once")
+    return rate, errors, accepted
+
+
+def report(
+    run: dict[str, Any],
+    peer: dict[str, Any],
+    follower: dict[str, float],
+    dsn: str,
+    args: argparse.Namespace,
+) -> None:
+    print(f"ingest over HTTP: {args.workers} gunicorn workers, {args.clients} clients, "
+          f"{BATCH}-hit batches, {args.seconds:g} s per target")  # fmt: skip
+    rate, errors, accepted = summary("crowdray POST /api/v1/hits", run)
+    naive_rate, _, _ = summary("naive DRF ModelSerializer + bulk_create", peer)
+    print(f"  follower during the load: {follower['rate']:,.0f} rows/s folded; lag when the "
+          f"load stopped {follower['lag_rows']:.0f} rows, {follower['lag_s']:.1f} s; "
+          f"caught up {follower['catch_up_s']:.1f} s later")  # fmt: skip
+    total, dupes = stored(dsn, "ours")
+    print(f"  table holds {total} of our hits, {dupes} (device, seq) stored more than once")
+    raw = copy_rate(dsn, max(accepted, 10_000))
     print(f"raw COPY from one Python process: {raw:,.0f} rows/s")
-    print(f"ratio HTTP / COPY: {http_rate / raw:.1%} (goal >= 40%)")
+    print(f"ratio crowdray / COPY: {rate / raw:.1%} (goal >= 40%)")
+    print(f"ratio crowdray / naive DRF: {rate / naive_rate:.2f}x (goal >= 3x)")
     ok = errors == 0 and total == accepted and dupes == 0
     print("integrity:", "OK" if ok else "FAILED")
     if not ok:

@@ -152,6 +152,8 @@ CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
 CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 # Requests per client address to the public status API.
 CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")
+# Seconds a device token is remembered after a lookup (a revoked device is refused after it).
+CROWDRAY_TOKEN_CACHE_S = env_int("CROWDRAY_TOKEN_CACHE_S", 30)
 # Longest exposure block accepted, in seconds.
 CROWDRAY_MAX_BLOCK_S = env_int("CROWDRAY_MAX_BLOCK_S", limits.MAX_BLOCK_S, minimum=1)
 # The follower: seconds between its looks for new rows (counters), and the lake export.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.permissions import BasePermission
@@ -27,14 +28,29 @@ class DeviceTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Token <token>'")
-        token = parts[1].decode(errors="replace")
-        device = Device.objects.filter(token_hash=hash_token(token), is_active=True).first()
+        device = _device_of(hash_token(parts[1].decode(errors="replace")))
         if device is None:
             raise exceptions.AuthenticationFailed("unknown or revoked device token")
         return None, device
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def _device_of(token_hash: str) -> Device | None:
+    """The active device with this token, remembered for CROWDRAY_TOKEN_CACHE_S.
+
+    Uploads come in bursts from the same phones; remembering the device saves a
+    database round trip per upload. A revoked device is refused once the entry
+    expires.
+    """
+    key = f"crowdray:device:{token_hash}"
+    device: Device | None = cache.get(key)
+    if device is None:
+        device = Device.objects.filter(token_hash=token_hash, is_active=True).first()
+        if device is not None and settings.CROWDRAY_TOKEN_CACHE_S > 0:
+            cache.set(key, device, settings.CROWDRAY_TOKEN_CACHE_S)
+    return device
 
 
 class IsDevice(BasePermission):

@@ -25,7 +25,6 @@ _SQLITE_CHUNK_ROWS = 1000
 
 # PostgreSQL array types for unnest(), so a whole batch is 13 parameters.
 _PG_TYPES = {
-    "device_id": "uuid",
     "seq": "bigint",
     "t_ns": "bigint",
     "t_err_ns": "bigint",
@@ -48,37 +47,45 @@ _PG_TYPES = {
 
 
 def _insert_ignoring(
-    table: str, key: Sequence[str], columns: dict[str, list[Any]], returning: str
-) -> list[Any]:
-    """Insert the rows given as columns, skip those whose key exists.
+    table: str, key: Sequence[str], columns: dict[str, list[Any]], device_id: Any
+) -> int:
+    """Insert one device's rows, given as columns, skipping those whose key exists.
 
-    Returns the `returning` column of the rows actually inserted.
+    Returns how many rows were inserted.
     """
-    names = list(columns)
-    n = len(columns[names[0]]) if names else 0
+    n = len(next(iter(columns.values()), []))
     if n == 0:
-        return []
+        return 0
+    common = {"device_id": device_id, "received_at": datetime.now(UTC)}
+    names = [*common, *columns]
     quoted = ", ".join(connection.ops.quote_name(c) for c in names)
-    conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING {returning}"
+    conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING 1"
     if connection.vendor == "postgresql":
-        arrays = ", ".join(f"%b::{_PG_TYPES.get(c, 'timestamptz')}[]" for c in names)
-        sql = f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}) {conflict}"
+        # One statement is a transaction of its own: no BEGIN and COMMIT round trips.
+        arrays = ", ".join(f"%b::{_PG_TYPES[c]}[]" for c in columns)
+        sql = (
+            f"INSERT INTO {table} ({quoted}) SELECT %b::uuid, %b::timestamptz, u.* "
+            f"FROM unnest({arrays}) AS u {conflict}"
+        )
         connection.ensure_connection()
         # Django's cursors bind on the client, turning each array into SQL text;
         # a plain psycopg cursor sends them to the server as binary parameters (%b).
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, [columns[c] for c in names])
-            return [row[0] for row in cursor.fetchall()]
-    with connection.cursor() as cursor:
-        inserted: list[Any] = []
-        row = "(" + ", ".join(["%s"] * len(names)) + ")"
+            cursor.execute(sql, [*common.values(), *columns.values()])
+            return len(cursor.fetchall())
+    now = connection.ops.adapt_datetimefield_value(common["received_at"])
+    rows = [[device_id.hex, now, *(_sqlite_value(v) for v in values)]
+            for values in zip(*columns.values(), strict=True)]  # fmt: skip
+    inserted = 0
+    placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
+    with transaction.atomic(), connection.cursor() as cursor:
         for start in range(0, n, _SQLITE_CHUNK_ROWS):
-            stop = min(start + _SQLITE_CHUNK_ROWS, n)
-            values = ", ".join([row] * (stop - start))
-            params = [_sqlite_value(columns[c][i]) for i in range(start, stop) for c in names]
+            chunk = rows[start : start + _SQLITE_CHUNK_ROWS]
+            values = ", ".join([placeholders] * len(chunk))
+            params = [v for row in chunk for v in row]
             cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {values} {conflict}", params)
-            inserted += [row[0] for row in cursor.fetchall()]
-        return inserted
+            inserted += len(cursor.fetchall())
+    return inserted
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -86,24 +93,12 @@ def _sqlite_value(value: Any) -> Any:
     return value.hex if isinstance(value, uuid.UUID) else value
 
 
-def _with_common(device_id: Any, columns: dict[str, list[Any]]) -> dict[str, list[Any]]:
-    n = len(next(iter(columns.values()), []))
-    now = connection.ops.adapt_datetimefield_value(datetime.now(UTC))
-    return {"device_id": [device_id] * n, **columns, "received_at": [now] * n}
-
-
 def insert_hits(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated hits of one device in one statement; returns how many were new."""
-    with transaction.atomic():
-        table = Hit._meta.db_table
-        return len(
-            _insert_ignoring(table, ("device_id", "seq"), _with_common(device_id, columns), "id")
-        )
+    return _insert_ignoring(Hit._meta.db_table, ("device_id", "seq"), columns, device_id)
 
 
 def insert_exposures(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated exposure blocks of one device; returns how many were new."""
-    with transaction.atomic():
-        rows = _with_common(device_id, columns)
-        key = ("device_id", "block_id")
-        return len(_insert_ignoring(ExposureBlock._meta.db_table, key, rows, "id"))
+    key = ("device_id", "block_id")
+    return _insert_ignoring(ExposureBlock._meta.db_table, key, columns, device_id)

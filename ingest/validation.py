@@ -81,26 +81,41 @@ def _check_uuid(value: Any) -> tuple[str | None, uuid.UUID | None]:
         return "must be a UUID string", None
 
 
+def _all_valid(column: list[Any], field: Field) -> bool:
+    """The common case, checked in one pass: every value present (or optional) and in range."""
+    if field.kind == "uuid" or field.lo is None or field.hi is None:
+        return False
+    lo, hi, optional = field.lo, field.hi, not field.required
+    # NaN fails every comparison and infinities fail the bounds, so both reach the slow path.
+    kinds = (int,) if field.kind == "int" else (int, float)
+    return all((v is None and optional) or (type(v) in kinds and lo <= v <= hi) for v in column)
+
+
 def _check_column(items: list[Any], field: Field, errors: Errors) -> list[Any]:
-    column: list[Any] = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):  # already rejected as a whole
-            column.append(None)
-            continue
-        value = item.get(field.name)
-        if value is None:
-            if field.required:
-                errors.setdefault(i, {})[field.name] = "is required"
-            column.append(None)
-            continue
-        if field.kind == "uuid":
-            problem, value = _check_uuid(value)
-        else:
-            problem = _check_number(value, field)
-        if problem:
-            errors.setdefault(i, {})[field.name] = problem
-        column.append(value)
+    column = [item.get(field.name) if type(item) is dict else None for item in items]
+    if not _all_valid(column, field):
+        column = [
+            _check_value(i, v, field, errors) if type(items[i]) is dict else None
+            for i, v in enumerate(column)
+        ]
+    if field.kind == "float":
+        # JSON encoders write 5.0 as 5; the database column wants one type.
+        column = [float(v) if type(v) is int else v for v in column]
     return column
+
+
+def _check_value(i: int, value: Any, field: Field, errors: Errors) -> Any:
+    if value is None:
+        if field.required:
+            errors.setdefault(i, {})[field.name] = "is required"
+        return None
+    if field.kind == "uuid":
+        problem, value = _check_uuid(value)
+    else:
+        problem = _check_number(value, field)
+    if problem:
+        errors.setdefault(i, {})[field.name] = problem
+    return value
 
 
 def validate_batch(

@@ -85,7 +85,7 @@ def test_on_postgres_a_follower_killed_under_load_resumes_and_a_dead_database_sh
     with ThrowawayPostgres() as pg:
         env = service_env(
             DATABASE_URL=pg.url,
-            SECRET_KEY="test-only",  # noqa: S106 - a throwaway server
+            SECRET_KEY="test-only",
             CROWDRAY_STATUS_CACHE_S="0",
             CROWDRAY_REGISTER_RATE="1000/minute",
         )

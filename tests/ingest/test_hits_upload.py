@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+from django.core.cache import cache
 from django.test import override_settings
 
 from ingest.models import Device, Hit
@@ -183,3 +184,29 @@ def test_a_revoked_device_can_no_longer_upload(client_for):
     Device.objects.filter(id=device.id).update(is_active=False)
     response = client_for(token).post(URL, {"hits": hits(1)}, format="json")
     assert response.status_code == 401
+
+
+def test_a_device_revoked_after_uploading_is_refused_once_its_token_is_forgotten(
+    client_for, settings
+):
+    device, token = make_device()
+    client = client_for(token)
+    assert client.post(URL, {"hits": hits(1)}, format="json").status_code == 201
+    Device.objects.filter(id=device.id).update(is_active=False)
+    assert client.post(URL, {"hits": hits(1)}, format="json").status_code == 201  # remembered
+    cache.clear()  # what CROWDRAY_TOKEN_CACHE_S seconds do
+    assert client.post(URL, {"hits": hits(1)}, format="json").status_code == 401
+    settings.CROWDRAY_TOKEN_CACHE_S = 0
+    device.is_active = True
+    device.save()
+    assert client.post(URL, {"hits": hits(1)}, format="json").status_code == 201
+    Device.objects.filter(id=device.id).update(is_active=False)
+    assert client.post(URL, {"hits": hits(1)}, format="json").status_code == 401  # at once
+
+
+def test_a_float_field_written_as_an_integer_is_stored_as_a_float(device_client):
+    """Mobile JSON encoders write 5.0 as 5; PostgreSQL once refused the mixed batch."""
+    batch = [hit(loc_err_m=5, lat=46), hit(loc_err_m=4.7)]
+    reply = device_client.post(URL, {"hits": batch}, format="json")
+    assert reply.status_code == 201 and reply.json()["accepted"] == 2
+    assert sorted(Hit.objects.values_list("loc_err_m", flat=True)) == [4.7, 5.0]
