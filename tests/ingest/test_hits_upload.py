@@ -209,4 +209,4 @@ def test_a_float_field_written_as_an_integer_is_stored_as_a_float(device_client)
     batch = [hit(loc_err_m=5, lat=46), hit(loc_err_m=4.7)]
     reply = device_client.post(URL, {"hits": batch}, format="json")
     assert reply.status_code == 201 and reply.json()["accepted"] == 2
-    assert sorted(Hit.objects.values_list("loc_err_m", flat=True)) == [4.7, 5.0]
+    assert sorted(Hit.objects.values_list("loc_err_m", flat=True)) == [4.7, 5.0]  # type: ignore[type-var]
