@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from ingest.models import Device, ExposureBlock, Hit
 
@@ -9,6 +10,10 @@ class DeviceAdmin(admin.ModelAdmin[Device]):
     list_filter = ["is_active", "os"]
     search_fields = ["id", "model"]
     readonly_fields = ["id", "created_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Device | None = None) -> bool:
+        """Revoke a device by unticking is_active: its hits stay, and keep their device."""
+        return False
 
 
 @admin.register(Hit)

@@ -33,10 +33,14 @@ HIT_FIELDS = ("device_id", "t_ns", "lat", "lon")
 BLOCK_FIELDS = ("device_id", "start_ns", "end_ns")
 
 
-def db_uuid(value: Any) -> Any:
-    """A UUID as the database column holds it (Django keeps 32 hex characters in SQLite)."""
-    value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    return value.hex if connection.vendor == "sqlite" else value
+def db_uuids(values: Iterable[Any]) -> dict[Any, Any]:
+    """Each distinct UUID as the database column holds it (SQLite: 32 hex characters)."""
+    sqlite = connection.vendor == "sqlite"
+    out = {}
+    for value in set(values):
+        u = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+        out[value] = u.hex if sqlite else u
+    return out
 
 
 def _execute(prefix: str, rows: Sequence[tuple[Any, ...]], suffix: str = "") -> list[Any]:
@@ -69,7 +73,9 @@ def _add_minutes(hits: Counter[int], devices: Counter[int], live: dict[int, floa
 
 def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
     """Record (minute, device) pairs; count per minute those not recorded before."""
-    rows = sorted({(m, db_uuid(d)) for m, d in pairs})
+    distinct = set(pairs)
+    as_db = db_uuids(d for _, d in distinct)
+    rows = sorted((m, as_db[d]) for m, d in distinct)
     new = _execute(
         f"INSERT INTO {DeviceMinute._meta.db_table} (minute, device_id)",
         rows,
@@ -80,19 +86,21 @@ def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
 
 def _touch_devices(last_ns: dict[Any, int]) -> None:
     table = Device._meta.db_table
+    as_db = db_uuids(last_ns)
     with connection.cursor() as cursor:
         for device, t in sorted(last_ns.items(), key=lambda item: str(item[0])):
             cursor.execute(
                 f"UPDATE {table} SET last_seen_ns = %s WHERE id = %s "
                 "AND (last_seen_ns IS NULL OR last_seen_ns < %s)",
-                [t, db_uuid(device), t],
+                [t, as_db[device], t],
             )
 
 
 def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) -> None:
     cells: dict[str, list[Any]] = {}  # cell -> [lat, lon, last t_ns, hits]
+    cell_at = {p: cell_of(*p) for p in set(zip(lat, lon, strict=True))}  # phones repeat positions
     for t, a, b in zip(t_ns, lat, lon, strict=True):
-        key, clat, clon = cell_of(a, b)
+        key, clat, clon = cell_at[a, b]
         entry = cells.setdefault(key, [clat, clon, t, 0])
         entry[2] = max(entry[2], t)
         entry[3] += 1

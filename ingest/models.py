@@ -39,7 +39,13 @@ class Hit(models.Model):
     """One hit candidate: the brightest pixel of a frame that passed the phone's trigger."""
 
     id = models.BigAutoField(primary_key=True)
-    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="hits")
+    # No foreign key constraint in the database: checking it cost PostgreSQL a
+    # third of each 100-hit insert (README, "Benchmarks"). The upload has just
+    # authenticated the device, and devices are deactivated, never deleted
+    # (the admin offers no delete), so no hit can lose its device.
+    device = models.ForeignKey(
+        Device, on_delete=models.CASCADE, related_name="hits", db_constraint=False
+    )
     seq = models.BigIntegerField()
     t_ns = models.BigIntegerField(help_text="UTC epoch nanoseconds of the frame")
     t_err_ns = models.BigIntegerField(null=True, blank=True, help_text="1 sigma clock error, ns")
