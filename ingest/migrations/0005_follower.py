@@ -39,7 +39,11 @@ def add_commit_xid(apps: Any, schema_editor: Any) -> None:
             f"ALTER TABLE {table} ADD COLUMN commit_xid bigint NOT NULL "
             "DEFAULT pg_current_xact_id()::text::bigint"
         )
-        schema_editor.execute(f"CREATE INDEX {table}_commit_xid ON {table} (commit_xid, id)")
+        # Rows are appended in roughly commit_xid order, so a BRIN index finds a
+        # range of them at a fraction of a B-tree's cost per insert (bench_insert).
+        schema_editor.execute(
+            f"CREATE INDEX {table}_commit_xid ON {table} USING brin (commit_xid)"
+        )
 
 
 def drop_commit_xid(apps: Any, schema_editor: Any) -> None:
