@@ -9,10 +9,13 @@ load goes to a naive DRF endpoint (bench/naive.py: ModelSerializer +
 bulk_create) on the same server and database. Last, one Python process COPYs
 the same number of rows into a copy of the hits table.
 
+The three take turns for --rounds rounds, and the ratios are the medians of
+the rounds' ratios: this machine's speed drifts by 20-40 % between minutes.
+
 Goals: >= 40% of the COPY rate, p99 <= 100 ms per batch, zero errors, every
 accepted hit stored once; >= 3x the naive endpoint.
 
-    .venv/bin/python bench/bench_ingest.py [--seconds 20] [--clients 8]
+    .venv/bin/python bench/bench_ingest.py [--seconds 15] [--rounds 3] [--clients 8]
 """
 
 from __future__ import annotations
@@ -121,6 +124,7 @@ def copy_rate(dsn: str, n_rows: int) -> float:
     now = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
         device = scalar(conn, "SELECT id FROM ingest_device LIMIT 1")
+        conn.execute("DROP TABLE IF EXISTS bench_copy")
         conn.execute("CREATE TABLE bench_copy (LIKE ingest_hit INCLUDING ALL)")
         conn.commit()
         for b in range(0, n_rows, BATCH):
@@ -207,7 +211,8 @@ def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str],
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=float, default=15, help="per target and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
@@ -221,16 +226,45 @@ def main() -> None:
             PYTHONPATH=str(ROOT),
         )
         crowdray("migrate", "--verbosity", "0", env=env)
+        rounds = []
         with serving(env, workers=args.workers) as url:
-            ours, naive = register(url, args.clients, "ours"), register(url, args.clients, "naive")
-            run, follower = follow_during(url, pg.url, env, ours, args.seconds)
-            peer = run_load(url, "/naive/hits", naive, args.seconds)
-        report(run, peer, follower, pg.url, args)
+            # The targets take turns, so a slower spell of the machine falls on
+            # each of them; ratios are taken within a round.
+            for r in range(args.rounds):
+                ours = register(url, args.clients, "ours")
+                run, follower = follow_during(url, pg.url, env, ours, args.seconds)
+                naive = register(url, args.clients, "naive")
+                peer = run_load(url, "/naive/hits", naive, args.seconds)
+                accepted = sum(x[2] for x in run["results"])
+                raw = copy_rate(pg.url, max(accepted, 10_000))
+                rounds.append(report_round(r + 1, run, peer, follower, raw))
+        report(rounds, pg.url, args)
+
+
+def latencies_ms(run: dict[str, Any]) -> np.ndarray[Any, Any]:
+    return np.array([r[0] for r in run["results"]]) * 1000
+
+
+def report_round(
+    r: int, run: dict[str, Any], peer: dict[str, Any], follower: dict[str, float], raw: float
+) -> dict[str, Any]:
+    """Print one round; return its figures."""
+    print(f"round {r}:")
+    rate, errors, accepted = summary("  crowdray POST /api/v1/hits", run)
+    naive_rate, _, _ = summary("  naive DRF ModelSerializer + bulk_create", peer)
+    print(f"  follower during the load: {follower['rate']:,.0f} rows/s folded; lag when the "
+          f"load stopped {follower['lag_rows']:.0f} rows, {follower['lag_s']:.1f} s; "
+          f"caught up {follower['catch_up_s']:.1f} s later")  # fmt: skip
+    print(f"  raw COPY from one Python process: {raw:,.0f} rows/s; crowdray / COPY "
+          f"{rate / raw:.1%}, crowdray / naive {rate / naive_rate:.2f}x")  # fmt: skip
+    return {"rate": rate, "naive": naive_rate, "copy": raw, "errors": errors,
+            "accepted": accepted, "latencies": latencies_ms(run),
+            "naive_latencies": latencies_ms(peer), "follower": follower}  # fmt: skip
 
 
 def summary(name: str, run: dict[str, Any]) -> tuple[float, int, int]:
     """Print one target's figures; returns hits/s, errors, hits accepted."""
-    latencies = np.array([r[0] for r in run["results"]]) * 1000
+    latencies = latencies_ms(run)
     errors = sum(1 for r in run["results"] if r[1] != 201)
     accepted = sum(r[2] for r in run["results"])
     rate = accepted / run["elapsed"]
@@ -240,26 +274,31 @@ def summary(name: str, run: dict[str, Any]) -> tuple[float, int, int]:
     return rate, errors, accepted
 
 
-def report(
-    run: dict[str, Any],
-    peer: dict[str, Any],
-    follower: dict[str, float],
-    dsn: str,
-    args: argparse.Namespace,
-) -> None:
-    print(f"ingest over HTTP: {args.workers} gunicorn workers, {args.clients} clients, "
-          f"{BATCH}-hit batches, {args.seconds:g} s per target")  # fmt: skip
-    rate, errors, accepted = summary("crowdray POST /api/v1/hits", run)
-    naive_rate, _, _ = summary("naive DRF ModelSerializer + bulk_create", peer)
-    print(f"  follower during the load: {follower['rate']:,.0f} rows/s folded; lag when the "
-          f"load stopped {follower['lag_rows']:.0f} rows, {follower['lag_s']:.1f} s; "
-          f"caught up {follower['catch_up_s']:.1f} s later")  # fmt: skip
+def report(rounds: list[dict[str, Any]], dsn: str, args: argparse.Namespace) -> None:
+    def median(key: str) -> float:
+        return float(np.median([x[key] for x in rounds]))
+
+    lat = np.concatenate([x["latencies"] for x in rounds])
+    naive_lat = np.concatenate([x["naive_latencies"] for x in rounds])
+    to_copy = float(np.median([x["rate"] / x["copy"] for x in rounds]))
+    to_naive = float(np.median([x["rate"] / x["naive"] for x in rounds]))
+    print(f"\nmedian of {args.rounds} rounds: {args.workers} gunicorn workers, {args.clients} "
+          f"clients, {BATCH}-hit batches, {args.seconds:g} s per target")  # fmt: skip
+    print(f"  crowdray {median('rate'):,.0f} hits/s, p50 {np.percentile(lat, 50):.1f} ms, "
+          f"p99 {np.percentile(lat, 99):.1f} ms per batch (goal p99 <= 100 ms)")  # fmt: skip
+    print(f"  naive DRF {median('naive'):,.0f} hits/s, p99 {np.percentile(naive_lat, 99):.1f} ms")
+    print(
+        f"  follower {median('rate'):,.0f} hits/s arriving, "
+        f"{float(np.median([x['follower']['rate'] for x in rounds])):,.0f} rows/s folded"
+    )
+    print(f"  raw COPY {median('copy'):,.0f} rows/s")
+    print(f"ratio crowdray / COPY: {to_copy:.1%} (goal >= 40%)")
+    print(f"ratio crowdray / naive DRF: {to_naive:.2f}x (goal >= 3x)")
+    accepted = sum(x["accepted"] for x in rounds)
+    errors = sum(x["errors"] for x in rounds)
     total, dupes = stored(dsn, "ours")
-    print(f"  table holds {total} of our hits, {dupes} (device, seq) stored more than once")
-    raw = copy_rate(dsn, max(accepted, 10_000))
-    print(f"raw COPY from one Python process: {raw:,.0f} rows/s")
-    print(f"ratio crowdray / COPY: {rate / raw:.1%} (goal >= 40%)")
-    print(f"ratio crowdray / naive DRF: {rate / naive_rate:.2f}x (goal >= 3x)")
+    print(f"  table holds {total} of our {accepted} accepted hits, {errors} errors, "
+          f"{dupes} (device, seq) stored more than once")  # fmt: skip
     ok = errors == 0 and total == accepted and dupes == 0
     print("integrity:", "OK" if ok else "FAILED")
     if not ok:

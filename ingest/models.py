@@ -39,8 +39,8 @@ class Hit(models.Model):
     """One hit candidate: the brightest pixel of a frame that passed the phone's trigger."""
 
     id = models.BigAutoField(primary_key=True)
-    # No foreign key constraint in the database: checking it cost PostgreSQL a
-    # third of each 100-hit insert (README, "Benchmarks"). The upload has just
+    # No foreign key constraint in the database: checking it made each 100-hit
+    # insert 19-42 % slower (bench/bench_insert.py). The upload has just
     # authenticated the device, and devices are deactivated, never deleted
     # (the admin offers no delete), so no hit can lose its device.
     device = models.ForeignKey(
