@@ -209,6 +209,27 @@ def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str],
     return run, figures
 
 
+def follower_capacity(url: str, dsn: str, env: dict[str, str], tokens: list[str],
+                      seconds: float) -> tuple[int, float]:  # fmt: skip
+    """A backlog uploaded with no follower, then folded by one: rows and seconds."""
+    run_load(url, "/api/v1/hits", tokens, seconds)
+    before = folded(dsn)
+    start = time.monotonic()
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "crowdray.cli", "follow"], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while requests.get(f"{url}/api/v1/health", timeout=30).json()["consumers"]["counters"][
+            "rows"
+        ]:
+            time.sleep(0.1)
+    finally:
+        follower.terminate()
+        follower.wait(30)
+    return folded(dsn) - before, time.monotonic() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=15, help="per target and round")
@@ -238,6 +259,11 @@ def main() -> None:
                 accepted = sum(x[2] for x in run["results"])
                 raw = copy_rate(pg.url, max(accepted, 10_000))
                 rounds.append(report_round(r + 1, run, peer, follower, raw))
+            backlog, took = follower_capacity(
+                url, pg.url, env, register(url, args.clients, "backlog"), args.seconds
+            )
+        print(f"follower alone on a backlog of {backlog} hits: folded in {took:.1f} s "
+              f"({backlog / took:,.0f} rows/s, including its start-up)")  # fmt: skip
         report(rounds, pg.url, args)
 
 

@@ -19,11 +19,12 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 from django.db import connection
 
 from ingest.models import ActiveCell, Device, DeviceMinute, Minute
 from ingest.tail import Chunk, Consumer
-from vocab.cells import cell_of
+from vocab.cells import cell_key, cells_of
 from vocab.units import NS_PER_MIN, NS_PER_S
 
 # Rows per statement: SQLite allows 32766 bound parameters.
@@ -97,17 +98,19 @@ def _touch_devices(last_ns: dict[Any, int]) -> None:
 
 
 def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) -> None:
-    cells: dict[str, list[Any]] = {}  # cell -> [lat, lon, last t_ns, hits]
-    cell_at = {p: cell_of(*p) for p in set(zip(lat, lon, strict=True))}  # phones repeat positions
-    for t, a, b in zip(t_ns, lat, lon, strict=True):
-        key, clat, clon = cell_at[a, b]
-        entry = cells.setdefault(key, [clat, clon, t, 0])
-        entry[2] = max(entry[2], t)
-        entry[3] += 1
+    keys, centre_lat, centre_lon = cells_of(lat, lon)
+    cells, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    hits = np.bincount(inverse)
+    last = np.full(len(cells), np.iinfo(np.int64).min)
+    np.maximum.at(last, inverse, np.asarray(t_ns, dtype=np.int64))
+    rows = [
+        (cell_key(k), float(centre_lat[i]), float(centre_lon[i]), int(t), int(n))
+        for k, i, t, n in zip(cells, first, last, hits, strict=True)
+    ]
     table = ActiveCell._meta.db_table
     _execute(
         f"INSERT INTO {table} (cell, lat, lon, last_seen_ns, hits)",
-        [(k, *v) for k, v in sorted(cells.items())],
+        rows,
         f"ON CONFLICT (cell) DO UPDATE SET hits = {table}.hits + excluded.hits, "
         f"last_seen_ns = CASE WHEN excluded.last_seen_ns > {table}.last_seen_ns "
         f"THEN excluded.last_seen_ns ELSE {table}.last_seen_ns END",
@@ -115,10 +118,12 @@ def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) 
 
 
 def _latest(devices: Sequence[Any], times: Sequence[int]) -> dict[Any, int]:
-    last: dict[Any, int] = {}
-    for d, t in zip(devices, times, strict=True):
-        last[d] = max(t, last.get(d, t))
-    return last
+    """Each device's latest time."""
+    index = {d: i for i, d in enumerate(dict.fromkeys(devices))}
+    last = np.full(len(index), np.iinfo(np.int64).min)
+    np.maximum.at(last, np.fromiter((index[d] for d in devices), np.int64, len(devices)),
+                  np.asarray(times, dtype=np.int64))  # fmt: skip
+    return {d: int(last[i]) for d, i in index.items()}
 
 
 def fold_hits(columns: dict[str, list[Any]]) -> None:
@@ -126,7 +131,7 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
     devices, t_ns = columns["device_id"], columns["t_ns"]
     if not t_ns:
         return
-    minutes = [t // NS_PER_MIN for t in t_ns]
+    minutes = (np.asarray(t_ns, dtype=np.int64) // NS_PER_MIN).tolist()
     active = _new_device_minutes(zip(minutes, devices, strict=True))
     _add_minutes(Counter(minutes), active, {})
     _add_cells(t_ns, columns["lat"], columns["lon"])

@@ -14,7 +14,7 @@ from ingest.models import ActiveCell, DeviceMinute, Minute
 from ingest.store import insert_exposures, insert_hits
 from ingest.tail import catch_up
 from tests.factories import make_device
-from vocab.cells import cell_of
+from vocab.cells import cell_key, cell_of, cells_of
 from vocab.units import NS_PER_MIN, NS_PER_S
 
 # On PostgreSQL the tail sees only committed rows, so these tests commit.
@@ -34,6 +34,15 @@ def test_a_cell_centre_is_within_about_a_kilometre_and_never_the_exact_place(lat
     if abs(lat) < 89:
         assert haversine_m(np.array(lat), np.array(lon), np.array(clat), np.array(clon)) < 1000
     assert cell_of(lat, lon)[0] == key
+
+
+def test_many_positions_at_once_get_the_cells_they_get_one_at_a_time():
+    rng = np.random.default_rng(5)
+    lat = np.concatenate([rng.uniform(-90, 90, 2000), [90.0, -90.0, 0.0, 89.995]])
+    lon = np.concatenate([rng.uniform(-180, 180, 2000), [180.0, -180.0, 179.99999, -179.99999]])
+    keys, clat, clon = cells_of(lat, lon)
+    for i in range(len(lat)):
+        assert cell_of(lat[i], lon[i]) == (cell_key(keys[i]), clat[i], clon[i])
 
 
 def test_nearby_phones_share_a_cell_and_distant_ones_do_not():
