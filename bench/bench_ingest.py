@@ -313,10 +313,10 @@ def report(rounds: list[dict[str, Any]], dsn: str, args: argparse.Namespace) -> 
     print(f"  crowdray {median('rate'):,.0f} hits/s, p50 {np.percentile(lat, 50):.1f} ms, "
           f"p99 {np.percentile(lat, 99):.1f} ms per batch (goal p99 <= 100 ms)")  # fmt: skip
     print(f"  naive DRF {median('naive'):,.0f} hits/s, p99 {np.percentile(naive_lat, 99):.1f} ms")
-    print(
-        f"  follower {median('rate'):,.0f} hits/s arriving, "
-        f"{float(np.median([x['follower']['rate'] for x in rounds])):,.0f} rows/s folded"
-    )
+    folded_rate = float(np.median([x["follower"]["rate"] for x in rounds]))
+    worst = max(x["follower"]["lag_rows"] for x in rounds)
+    print(f"  follower {folded_rate:,.0f} rows/s folded while {median('rate'):,.0f} hits/s "
+          f"arrived; largest lag when a load stopped {worst:.0f} rows")  # fmt: skip
     print(f"  raw COPY {median('copy'):,.0f} rows/s")
     print(f"ratio crowdray / COPY: {to_copy:.1%} (goal >= 40%)")
     print(f"ratio crowdray / naive DRF: {to_naive:.2f}x (goal >= 3x)")
