@@ -56,6 +56,10 @@ def _insert_ignoring(
     n = len(next(iter(columns.values()), []))
     if n == 0:
         return 0
+    # Rows go in key order, so two uploads of the same keys in opposite orders
+    # take their locks in the same order and cannot deadlock.
+    order = sorted(range(n), key=lambda i: [columns[k][i] for k in key if k in columns])
+    columns = {name: [col[i] for i in order] for name, col in columns.items()}
     common = {"device_id": device_id, "received_at": datetime.now(UTC)}
     names = [*common, *columns]
     quoted = ", ".join(connection.ops.quote_name(c) for c in names)
@@ -70,7 +74,7 @@ def _insert_ignoring(
         connection.ensure_connection()
         # Django's cursors bind on the client, turning each array into SQL text;
         # a plain psycopg cursor sends them to the server as binary parameters (%b).
-        with psycopg.Cursor(connection.connection) as cursor:
+        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(sql, [*common.values(), *columns.values()])
             return len(cursor.fetchall())
     now = connection.ops.adapt_datetimefield_value(common["received_at"])

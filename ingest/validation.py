@@ -65,7 +65,7 @@ def _check_number(value: Any, field: Field) -> str | None:
             return "must be an integer"
     elif type(value) not in (int, float):
         return "must be a number"
-    elif not math.isfinite(value):
+    elif type(value) is float and not math.isfinite(value):  # ints are finite, even 10**400
         return "must be finite"
     if (field.lo is not None and value < field.lo) or (field.hi is not None and value > field.hi):
         return _range_message(field)
@@ -100,7 +100,8 @@ def _check_column(items: list[Any], field: Field, errors: Errors) -> list[Any]:
         ]
     if field.kind == "float":
         # JSON encoders write 5.0 as 5; the database column wants one type.
-        column = [float(v) if type(v) is int else v for v in column]
+        # (An int too large for a float is out of every range, so already rejected.)
+        column = [float(v) if type(v) is int and -1e300 < v < 1e300 else v for v in column]
     return column
 
 

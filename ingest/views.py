@@ -73,6 +73,8 @@ def read_items(request: Request, key: str) -> list[Any]:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ParseError("body is not valid JSON: nested too deeply") from None
     if not isinstance(body, dict) or not isinstance(body.get(key), list):
         raise ParseError(f"body must be a JSON object with a '{key}' list")
     items: list[Any] = body[key]

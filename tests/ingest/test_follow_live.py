@@ -112,6 +112,11 @@ def test_on_postgres_a_follower_killed_under_load_resumes_and_a_dead_database_sh
             assert follower.wait(10) == 0
             pg.stop()
             down = requests.get(f"{url}/api/v1/health", timeout=30)
+            upload_down = requests.post(f"{url}/api/v1/hits", json={"hits": hits(3)},
+                                        headers=headers[0], timeout=30)  # fmt: skip
+    assert upload_down.status_code == 503
+    assert "nothing was stored" in upload_down.json()["detail"]
+    assert int(upload_down.headers["Retry-After"]) > 0
     assert down.status_code == 503
     assert down.json()["database"] == "unreachable"
     assert int(down.headers["Retry-After"]) > 0

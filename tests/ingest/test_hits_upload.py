@@ -210,3 +210,21 @@ def test_a_float_field_written_as_an_integer_is_stored_as_a_float(device_client)
     reply = device_client.post(URL, {"hits": batch}, format="json")
     assert reply.status_code == 201 and reply.json()["accepted"] == 2
     assert sorted(Hit.objects.values_list("loc_err_m", flat=True)) == [4.7, 5.0]  # type: ignore[type-var]
+
+
+def test_a_huge_integer_in_a_float_field_is_rejected_not_a_server_error(device_client):
+    reply = device_client.post(
+        URL, f'{{"hits": [{{"seq": 1, "t_ns": {time.time_ns()}, "lat": 1{"0" * 400}, "lon": 6}}]}}',
+        content_type="application/json",
+    )  # fmt: skip
+    assert reply.status_code == 201
+    assert reply.json()["rejected"] == [
+        {"index": 0, "errors": {"lat": "must be between -90 and 90"}}
+    ]
+
+
+def test_json_nested_too_deeply_is_a_400_that_says_so(device_client):
+    body = '{"hits": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    reply = device_client.post(URL, body, content_type="application/json")
+    assert reply.status_code == 400
+    assert "nested too deeply" in reply.json()["detail"]
