@@ -80,7 +80,11 @@ class Uploader:
                     self._count(f"refused_{reply.status_code}")
                     return None
                 self._count(f"retried_{reply.status_code}")
-                delay = max(delay, float(reply.headers.get("Retry-After", 0) or 0))
+                delay = max(delay, _retry_after_s(reply))
+                if reply.status_code == 429 or delay >= 1:
+                    # A volunteer watching the fleet must see why nothing moves.
+                    log.warning("POST %s answered %d: waiting %.1f s before trying again",
+                                path, reply.status_code, delay)  # fmt: skip
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
         self._count("errors")
@@ -89,6 +93,14 @@ class Uploader:
     def _count(self, key: str, n: int = 1) -> None:
         with self.lock:
             self.counts[key] += n
+
+
+def _retry_after_s(reply: requests.Response) -> float:
+    """The reply's Retry-After in seconds (0 when absent or not a number of seconds)."""
+    try:
+        return max(0.0, float(reply.headers.get("Retry-After", 0) or 0))
+    except ValueError:  # an HTTP date: not used by crowdray
+        return 0.0
 
 
 def _register(up: Uploader, n: int) -> list[tuple[str, str]]:

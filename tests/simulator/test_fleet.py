@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import subprocess
 import sys
@@ -75,3 +76,38 @@ def test_uploads_are_retried_after_server_errors_with_the_same_body():
     assert reply == {"accepted": 1, "duplicates": 0, "rejected": []}
     assert len(Flaky.bodies) == 3 and len(set(Flaky.bodies)) == 1
     assert up.counts["retried_503"] == 2
+
+
+class Throttled(BaseHTTPRequestHandler):
+    """Answers the first post 429 with Retry-After: 1, then 201."""
+
+    calls = 0
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Throttled.calls += 1
+        if Throttled.calls == 1:
+            self.send_response(429)
+            self.send_header("Retry-After", "1")
+            self.end_headers()
+            return
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"accepted": 1, "duplicates": 0, "rejected": []}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_throttled_fleet_says_how_long_it_waits(caplog):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttled)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        up = Uploader(FleetConfig(f"http://127.0.0.1:{server.server_port}"))
+        with caplog.at_level(logging.WARNING, logger="simulator.fleet"):
+            reply = up.post("/api/v1/hits", {"hits": [{"seq": 7}]}, token="t")
+    finally:
+        server.shutdown()
+    assert reply is not None and reply["accepted"] == 1
+    assert "POST /api/v1/hits answered 429: waiting 1.0 s before trying again" in caplog.text
