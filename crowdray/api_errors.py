@@ -10,11 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from ingest.query import QueryError
+from vocab.limits import DB_DOWN_RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
-
-
-DB_RETRY_AFTER_S = 30
 
 
 def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -27,6 +25,6 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
         return Response(
             {"detail": "the database is unavailable; nothing was stored, try again later"},
             status=503,
-            headers={"Retry-After": str(DB_RETRY_AFTER_S)},
+            headers={"Retry-After": str(DB_DOWN_RETRY_AFTER_S)},
         )
     return exception_handler(exc, context)

@@ -55,7 +55,6 @@ def serve_and_follow(gunicorn: list[str]) -> None:
     django.setup()
     from ingest.follower import Follower, configured
 
-    configure_logging()
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

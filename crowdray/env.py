@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+
+N = TypeVar("N", int, float)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -26,30 +29,27 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r}: expected one of 1/0, true/false, yes/no, on/off")
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+def _env_number(name: str, parse: type[N], expected: str, minimum: N) -> N | None:
     raw = os.environ.get(name)
     if raw is None:
-        return default
+        return None
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r}: expected an integer") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name}={value}: must be at least {minimum}")
-    return value
-
-
-def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r}: expected a number") from None
+        raise ImproperlyConfigured(f"{name}={raw!r}: expected {expected}") from None
     if not value >= minimum:  # also refuses nan
         raise ImproperlyConfigured(f"{name}={value}: must be at least {minimum:g}")
     return value
+
+
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = _env_number(name, int, "an integer", minimum)
+    return default if value is None else value
+
+
+def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    value = _env_number(name, float, "a number", minimum)
+    return default if value is None else value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:

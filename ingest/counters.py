@@ -14,7 +14,6 @@ so each hit and block is counted exactly once.
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -23,25 +22,13 @@ import numpy as np
 from django.db import connection
 
 from ingest.models import ActiveCell, Device, DeviceMinute, Minute
+from ingest.store import ROWS_PER_STATEMENT, column_uuid
 from ingest.tail import Chunk, Consumer
 from vocab.cells import cell_key, cells_of
 from vocab.units import NS_PER_MIN, NS_PER_S
 
-# Rows per statement: SQLite allows 32766 bound parameters.
-_ROWS_PER_STATEMENT = 1000
-
 HIT_FIELDS = ("device_id", "t_ns", "lat", "lon")
 BLOCK_FIELDS = ("device_id", "start_ns", "end_ns")
-
-
-def db_uuids(values: Iterable[Any]) -> dict[Any, Any]:
-    """Each distinct UUID as the database column holds it (SQLite: 32 hex characters)."""
-    sqlite = connection.vendor == "sqlite"
-    out = {}
-    for value in set(values):
-        u = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-        out[value] = u.hex if sqlite else u
-    return out
 
 
 def _execute(prefix: str, rows: Sequence[tuple[Any, ...]], suffix: str = "") -> list[Any]:
@@ -50,8 +37,8 @@ def _execute(prefix: str, rows: Sequence[tuple[Any, ...]], suffix: str = "") -> 
     if not rows:
         return out
     with connection.cursor() as cursor:
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            piece = rows[start : start + _ROWS_PER_STATEMENT]
+        for start in range(0, len(rows), ROWS_PER_STATEMENT):
+            piece = rows[start : start + ROWS_PER_STATEMENT]
             values = ", ".join(["(" + ", ".join(["%s"] * len(piece[0])) + ")"] * len(piece))
             cursor.execute(f"{prefix} VALUES {values} {suffix}", [v for r in piece for v in r])
             if "RETURNING" in suffix:
@@ -75,7 +62,7 @@ def _add_minutes(hits: Counter[int], devices: Counter[int], live: dict[int, floa
 def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
     """Record (minute, device) pairs; count per minute those not recorded before."""
     distinct = set(pairs)
-    as_db = db_uuids(d for _, d in distinct)
+    as_db = {d: column_uuid(d) for _, d in distinct}
     rows = sorted((m, as_db[d]) for m, d in distinct)
     new = _execute(
         f"INSERT INTO {DeviceMinute._meta.db_table} (minute, device_id)",
@@ -87,7 +74,7 @@ def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
 
 def _touch_devices(last_ns: dict[Any, int]) -> None:
     table = Device._meta.db_table
-    as_db = db_uuids(last_ns)
+    as_db = {d: column_uuid(d) for d in last_ns}
     with connection.cursor() as cursor:
         for device, t in sorted(last_ns.items(), key=lambda item: str(item[0])):
             cursor.execute(

@@ -14,9 +14,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingest.follower import ConsumerLag, status
+from vocab.limits import DB_DOWN_RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
-RETRY_AFTER_S = 30
 
 
 class Health(TypedDict):
@@ -55,5 +55,5 @@ class HealthView(APIView):
         except DatabaseError as exc:
             log.warning("health: database unreachable: %s", exc)
             body = {"database": "unreachable", "consumers": {}}
-            return Response(body, status=503, headers={"Retry-After": str(RETRY_AFTER_S)})
+            return Response(body, status=503, headers={"Retry-After": str(DB_DOWN_RETRY_AFTER_S)})
         return Response(body)

@@ -21,7 +21,7 @@ from django.db import connection, transaction
 from ingest.models import ExposureBlock, Hit
 
 # SQLite allows 32766 bound parameters per statement; keep well below it.
-_SQLITE_CHUNK_ROWS = 1000
+ROWS_PER_STATEMENT = 1000
 
 # PostgreSQL array types for unnest(), so a whole batch is 13 parameters.
 _PG_TYPES = {
@@ -58,7 +58,8 @@ def _insert_ignoring(
         return 0
     # Rows go in key order, so two uploads of the same keys in opposite orders
     # take their locks in the same order and cannot deadlock.
-    order = sorted(range(n), key=lambda i: [columns[k][i] for k in key if k in columns])
+    keys = list(zip(*(columns[k] for k in key if k in columns), strict=True))
+    order = sorted(range(n), key=keys.__getitem__)
     columns = {name: [col[i] for i in order] for name, col in columns.items()}
     common = {"device_id": device_id, "received_at": datetime.now(UTC)}
     names = [*common, *columns]
@@ -78,18 +79,23 @@ def _insert_ignoring(
             cursor.execute(sql, [*common.values(), *columns.values()])
             return len(cursor.fetchall())
     now = connection.ops.adapt_datetimefield_value(common["received_at"])
-    rows = [[device_id.hex, now, *(_sqlite_value(v) for v in values)]
+    rows = [[column_uuid(device_id), now, *(_sqlite_value(v) for v in values)]
             for values in zip(*columns.values(), strict=True)]  # fmt: skip
     inserted = 0
     placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
     with transaction.atomic(), connection.cursor() as cursor:
-        for start in range(0, n, _SQLITE_CHUNK_ROWS):
-            chunk = rows[start : start + _SQLITE_CHUNK_ROWS]
+        for start in range(0, n, ROWS_PER_STATEMENT):
+            chunk = rows[start : start + ROWS_PER_STATEMENT]
             values = ", ".join([placeholders] * len(chunk))
             params = [v for row in chunk for v in row]
             cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {values} {conflict}", params)
             inserted += len(cursor.fetchall())
     return inserted
+
+
+def column_uuid(value: uuid.UUID) -> Any:
+    """A UUID as the database column holds it (Django keeps 32 hex characters in SQLite)."""
+    return value.hex if connection.vendor == "sqlite" else value
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -42,72 +43,57 @@ def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
     assert blocks == summary["blocks"] > 0
 
 
-class Flaky(BaseHTTPRequestHandler):
-    """Fails the first two posts with 503, then answers 201 and records the bodies."""
+def scripted(*answers: tuple[int, dict[str, str]]) -> type[BaseHTTPRequestHandler]:
+    """A handler that gives these (status, headers) answers to the first posts, then 201.
 
-    bodies: list[bytes] = []
-    failures = 2
+    It records every body it receives in its `bodies`.
+    """
 
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Flaky.bodies.append(body)
-        if len(Flaky.bodies) <= Flaky.failures:
-            self.send_response(503)
+    class Scripted(BaseHTTPRequestHandler):
+        bodies: list[bytes] = []
+
+        def do_POST(self) -> None:
+            self.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+            if len(self.bodies) <= len(answers):
+                status, headers = answers[len(self.bodies) - 1]
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                return
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
             self.end_headers()
-            return
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"accepted": 1, "duplicates": 0, "rejected": []}')
+            self.wfile.write(b'{"accepted": 1, "duplicates": 0, "rejected": []}')
 
-    def log_message(self, *args: object) -> None:
-        pass
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Scripted
 
 
-def test_uploads_are_retried_after_server_errors_with_the_same_body():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Flaky)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        up = Uploader(FleetConfig(f"http://127.0.0.1:{server.server_port}"))
-        reply = up.post("/api/v1/hits", {"hits": [{"seq": 7}]}, token="t")
-    finally:
-        server.shutdown()
-    assert reply == {"accepted": 1, "duplicates": 0, "rejected": []}
-    assert len(Flaky.bodies) == 3 and len(set(Flaky.bodies)) == 1
-    assert up.counts["retried_503"] == 2
-
-
-class Throttled(BaseHTTPRequestHandler):
-    """Answers the first post 429 with Retry-After: 1, then 201."""
-
-    calls = 0
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers["Content-Length"]))
-        Throttled.calls += 1
-        if Throttled.calls == 1:
-            self.send_response(429)
-            self.send_header("Retry-After", "1")
-            self.end_headers()
-            return
-        self.send_response(201)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"accepted": 1, "duplicates": 0, "rejected": []}')
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def test_a_throttled_fleet_says_how_long_it_waits(caplog):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Throttled)
+def post_once(handler: type[BaseHTTPRequestHandler]) -> tuple[Uploader, Any]:
+    """One upload through the fleet's Uploader to a real HTTP server with this handler."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         up = Uploader(FleetConfig(f"http://127.0.0.1:{server.server_port}"))
-        with caplog.at_level(logging.WARNING, logger="simulator.fleet"):
-            reply = up.post("/api/v1/hits", {"hits": [{"seq": 7}]}, token="t")
+        return up, up.post("/api/v1/hits", {"hits": [{"seq": 7}]}, token="t")
     finally:
         server.shutdown()
+
+
+def test_uploads_are_retried_after_server_errors_with_the_same_body():
+    handler = scripted((503, {}), (503, {}))
+    up, reply = post_once(handler)
+    assert reply == {"accepted": 1, "duplicates": 0, "rejected": []}
+    bodies = handler.bodies  # type: ignore[attr-defined]
+    assert len(bodies) == 3 and len(set(bodies)) == 1
+    assert up.counts["retried_503"] == 2
+
+
+def test_a_throttled_fleet_says_how_long_it_waits(caplog):
+    with caplog.at_level(logging.WARNING, logger="simulator.fleet"):
+        _, reply = post_once(scripted((429, {"Retry-After": "1"})))
     assert reply is not None and reply["accepted"] == 1
     assert "POST /api/v1/hits answered 429: waiting 1.0 s before trying again" in caplog.text
