@@ -75,3 +75,9 @@ def significance_sigma(expected: float) -> float:
     if p >= 0.5:
         return 0.0
     return -NormalDist().inv_cdf(max(p, 1e-300))
+
+
+def expected_for_sigma(sigma: float) -> float:
+    """The expected_background whose significance_sigma is `sigma` (its inverse, for sigma > 0)."""
+    p = 0.5 * math.erfc(sigma / math.sqrt(2.0))  # the upper tail, exact far out
+    return -math.log1p(-p)

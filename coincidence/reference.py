@@ -51,9 +51,18 @@ def device_table(df: pd.DataFrame, span_s: float, live_s: pd.Series | None = Non
     """Per device: hits, mean position (unit vectors) and live time in seconds."""
     x, y, z = to_unit(df["lat"].to_numpy(), df["lon"].to_numpy())
     g = pd.DataFrame({"device_id": df["device_id"], "x": x, "y": y, "z": z}).groupby("device_id")
-    sums = g.sum()
+    return rate_table(g.sum().assign(n=g.size()), span_s, live_s)
+
+
+def rate_table(sums: pd.DataFrame, span_s: float, live_s: pd.Series | None = None) -> pd.DataFrame:
+    """The device table (n, lat, lon, live_s) from per-device sums of hits' unit vectors.
+
+    sums: n (hits) and x, y, z (sums of unit vectors), indexed by device_id. Devices
+    without exposure blocks (live_s) are taken to be live for the whole span_s seconds.
+    """
     lat, lon = from_unit(sums["x"].to_numpy(), sums["y"].to_numpy(), sums["z"].to_numpy())
-    out = pd.DataFrame({"n": g.size(), "lat": lat, "lon": lon}, index=sums.index)
+    out = pd.DataFrame({"n": sums["n"].to_numpy(np.int64), "lat": lat, "lon": lon},
+                       index=sums.index)  # fmt: skip
     out["live_s"] = span_s if live_s is None else live_s.reindex(out.index).fillna(span_s)
     return out
 
@@ -83,17 +92,22 @@ def device_neighbourhoods(devices: pd.DataFrame, params: Params) -> pd.DataFrame
 
 
 def find_showers(
-    hits: pd.DataFrame | pa.Table, params: Params, exposures: pd.DataFrame | None = None
+    hits: pd.DataFrame | pa.Table,
+    params: Params,
+    exposures: pd.DataFrame | None = None,
+    rates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Shower candidates (the shower contract) of hits (the hit contract).
 
     exposures: optional exposure blocks (device_id, start_ns, end_ns, lat, lon): the
     devices' live time, and the silent phones of the core and energy fit. Without
-    them the fit is not made. showers.attrs["fit_status"] counts the fits' outcomes and
-    showers.attrs["timings_s"] holds the seconds spent on the scan and on the fit.
+    them the fit is not made. rates: optional device table (rate_table) measured over
+    another period, for the background; by default it is measured over the span.
+    showers.attrs["fit_status"] counts the fits' outcomes and showers.attrs["timings_s"]
+    holds the seconds spent on the scan and on the fit.
     """
     started = time.perf_counter()
-    prep = prepare(hits, params, exposures)
+    prep = prepare(hits, params, exposures, rates)
     members = prep.members
     showers = find_cores(members[core_input(params)], params) if len(members) else empty_showers()
     scanned = time.perf_counter()
@@ -124,7 +138,10 @@ class Prepared:
 
 
 def prepare(
-    hits: pd.DataFrame | pa.Table, params: Params, exposures: pd.DataFrame | None = None
+    hits: pd.DataFrame | pa.Table,
+    params: Params,
+    exposures: pd.DataFrame | None = None,
+    rates: pd.DataFrame | None = None,
 ) -> Prepared:
     """Everything the cores are found from (see find_showers)."""
     if isinstance(hits, pa.Table):
@@ -136,8 +153,11 @@ def prepare(
         params.since_ns if params.since_ns is not None else t_min,
         params.until_ns if params.until_ns is not None else t_max + 1,
     )
-    live = None if exposures is None else live_seconds(exposures, params)
-    devices = device_table(df, span_seconds(t_min, t_max, params), live)
+    if rates is None:
+        live = None if exposures is None else live_seconds(exposures, params)
+        devices = device_table(df, span_seconds(t_min, t_max, params), live)
+    else:
+        devices = rates
     if len(devices):
         devices = device_neighbourhoods(devices, params)
         extra = [*lam_columns(params), *hood_columns(params)]

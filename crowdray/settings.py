@@ -18,6 +18,7 @@ from crowdray import logs
 from crowdray.datadir import SECRET_KEY_FILE, data_dir
 from crowdray.env import env_bool, env_float, env_int, env_list, env_str
 from vocab import limits
+from vocab.shower import SENSOR_AREA_M2
 
 # Lets classes the type checker sees as generic (ModelAdmin[Hit]) be subscripted at run time.
 django_stubs_ext.monkeypatch()
@@ -161,6 +162,13 @@ CROWDRAY_FOLLOW_INTERVAL_S = env_float("CROWDRAY_FOLLOW_INTERVAL_S", 1.0, minimu
 _lake = env_str("CROWDRAY_LAKE_DIR", "")
 CROWDRAY_LAKE_DIR = Path(_lake).resolve() if _lake else None
 CROWDRAY_EXPORT_INTERVAL_S = env_float("CROWDRAY_EXPORT_INTERVAL_S", 60.0, minimum=1.0)
+# The live search (a consumer of the follower): seconds between passes (0: off),
+# the trailing period its background rates are measured over, its threshold,
+# and the phones' sensor area its energy fit assumes (docs/physics.md).
+CROWDRAY_LIVE_INTERVAL_S = env_float("CROWDRAY_LIVE_INTERVAL_S", 15.0, minimum=0.0)
+CROWDRAY_LIVE_RATE_WINDOW_S = env_float("CROWDRAY_LIVE_RATE_WINDOW_S", 3600.0, minimum=60.0)
+CROWDRAY_LIVE_MIN_SIGMA = env_float("CROWDRAY_LIVE_MIN_SIGMA", 5.0, minimum=0.5)
+CROWDRAY_SENSOR_AREA_M2 = env_float("CROWDRAY_SENSOR_AREA_M2", SENSOR_AREA_M2, minimum=1e-9)
 # Seconds the public status and shower replies are reused (0: computed every time).
 CROWDRAY_STATUS_CACHE_S = env_int("CROWDRAY_STATUS_CACHE_S", 5)
 

@@ -47,6 +47,9 @@ class ShowerOut(serializers.Serializer[Any]):
         allow_null=True, help_text="fitted energy, log10 eV; null when not fitted"
     )
     log10_energy_err = serializers.FloatField(allow_null=True, help_text="1 sigma, in log10 E")
+    provisional = serializers.BooleanField(
+        help_text="found by the live search while data arrive; a batch search replaces it"
+    )
 
 
 class StatusOut(serializers.Serializer[Any]):

@@ -36,6 +36,7 @@ class ShowerSummary(TypedDict):
     lon: float
     log10_energy_ev: float | None
     log10_energy_err: float | None
+    provisional: bool
 
 
 class Cell(TypedDict):
@@ -82,6 +83,7 @@ def shower_summary(shower: Shower) -> ShowerSummary:
         "lon": lon,
         "log10_energy_ev": _rounded(shower.log10_energy_ev, 2),
         "log10_energy_err": _rounded(shower.log10_energy_err, 2),
+        "provisional": shower.provisional,
     }
 
 

@@ -3,7 +3,9 @@
 Uploads only append. The follower tails new hits and exposure blocks
 (ingest.tail) and hands them to its consumers, each at its own interval:
 - `counters`: the dashboard's per-minute and per-cell counters (always);
-- `lake:<path>`: the Parquet lake export, when CROWDRAY_LAKE_DIR is set.
+- `lake:<path>`: the Parquet lake export, when CROWDRAY_LAKE_DIR is set;
+- `live`: the live search's provisional showers (ingest.live), unless
+  CROWDRAY_LIVE_INTERVAL_S is 0.
 
 A consumer that fails (database down, disk full) backs off, doubling its wait
 up to a minute, and then catches up from its mark: nothing is lost or doubled.
@@ -21,6 +23,7 @@ from django.db import close_old_connections, connection
 
 from ingest.counters import Counters
 from ingest.export import LakeExport
+from ingest.live import from_settings as live_search
 from ingest.models import ConsumerMark
 from ingest.tail import STREAMS, Consumer, catch_up, lag
 
@@ -36,6 +39,8 @@ def configured() -> list[Consumer]:
         consumers.append(
             LakeExport(settings.CROWDRAY_LAKE_DIR, settings.CROWDRAY_EXPORT_INTERVAL_S)
         )
+    if settings.CROWDRAY_LIVE_INTERVAL_S > 0:
+        consumers.append(live_search())
     return consumers
 
 

@@ -132,6 +132,9 @@ class Shower(models.Model):
     log10_energy_ev = models.FloatField(null=True, blank=True)
     log10_energy_err = models.FloatField(null=True, blank=True, help_text="1 sigma")
     n_silent = models.IntegerField(null=True, blank=True, help_text="live phones that did not fire")
+    provisional = models.BooleanField(
+        default=False, help_text="found by the live search; a batch search replaces it"
+    )
     hits = models.ManyToManyField(Hit, related_name="showers", blank=True)
 
     def __str__(self) -> str:

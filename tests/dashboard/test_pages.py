@@ -65,3 +65,14 @@ def test_a_shower_page_shows_the_estimated_energy_with_its_error(db):
     assert "10<sup>19.8 ± 0.1</sup> eV" in page
     plain = Client().get(f"/showers/{make_shower(shower_id='S7').shower_id}/").content.decode()
     assert "not estimated" in plain
+
+
+def test_provisional_showers_are_marked_in_the_list_and_on_their_page(db):
+    make_shower(shower_id="S8")
+    live = make_shower(shower_id="S9", provisional=True)
+    rows = Client().get("/showers/").content.decode()
+    assert rows.count('class="badge"') == 1
+    page = Client().get(f"/showers/{live.shower_id}/").content.decode()
+    assert "provisional" in page and "full search will confirm" in page
+    final = Client().get("/showers/S8/").content.decode()
+    assert 'class="badge"' not in final

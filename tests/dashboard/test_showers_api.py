@@ -73,3 +73,14 @@ def test_the_energy_is_public_and_the_fitted_core_only_as_its_cell(db):
     unfitted = make_shower(shower_id="S-plain")
     plain = APIClient().get(f"/api/v1/showers/{unfitted.shower_id}").json()
     assert plain["log10_energy_ev"] is None
+
+
+def test_every_shower_says_whether_it_is_provisional(db):
+    make_shower(shower_id="S-batch")
+    make_shower(shower_id="S-live", provisional=True)
+    listed = {s["shower_id"]: s["provisional"] for s in
+              APIClient().get("/api/v1/showers").json()["results"]}  # fmt: skip
+    assert listed == {"S-batch": False, "S-live": True}
+    assert APIClient().get("/api/v1/showers/S-live").json()["provisional"] is True
+    latest = APIClient().get("/api/v1/status").json()["latest_showers"]
+    assert {s["shower_id"]: s["provisional"] for s in latest} == listed

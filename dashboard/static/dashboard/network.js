@@ -24,9 +24,17 @@
     const link = document.createElement("a");
     link.href = `/showers/${encodeURIComponent(s.shower_id)}/`;
     link.textContent = s.time;
-    for (const value of [link, s.n_devices, s.n_hits, s.significance_sigma]) {
+    const when = [link];
+    if (s.provisional) {
+      const badge = document.createElement("span");
+      badge.className = "badge";
+      badge.title = "Found by the live search; a full search will confirm it";
+      badge.textContent = "provisional";
+      when.push(" ", badge);
+    }
+    for (const value of [when, s.n_devices, s.n_hits, s.significance_sigma]) {
       const td = document.createElement("td");
-      td.append(value);
+      td.append(...[value].flat());
       tr.append(td);
     }
     return tr;

@@ -1,0 +1,155 @@
+"""The live search: passes over hits as they arrive equal the batch search, in place, replaced."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from coincidence.reference import find_showers
+from ingest.live import LiveSearch, merged, read_hits, stretches
+from ingest.load import load_result
+from ingest.models import Device, Shower
+from ingest.store import insert_exposures, insert_hits
+from ingest.tail import catch_up
+from tests.coincidence.factories import MS, T0, S, background, network, offset, showers
+from tests.factories import make_device
+from vocab.contracts import SHOWER_SCHEMA
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+SPAN_S = 600.0
+PASS_S = 30.0  # seconds of arrival between live passes
+# Geneva, and a town on the antimeridian whose phones sit on both sides of it.
+CENTRES = [(46.2044, 6.1432), (-16.80, 179.9995)]
+
+
+@dataclass
+class Town:
+    hits: pd.DataFrame  # device_id (name), t_ns, lat, lon, shower (-1: background), arrival_s
+    devices: dict[str, Device]
+
+
+def town(seed: int = 7) -> Town:
+    """Two groups of 25 phones, background at 2 hits/min, 8 showers, uploads every minute.
+
+    A phone uploads its hits of each minute at its own second of the next minute;
+    one phone in five is late by 5 minutes, so showers arrive in pieces.
+    """
+    rng = np.random.default_rng(seed)
+    net = network(rng, CENTRES, per_group=25, spread_m=300.0)
+    noise = background(rng, net, 2 / 60, SPAN_S).assign(shower=-1)
+    found, _ = showers(rng, net, 8, SPAN_S)
+    hits = pd.concat([noise, found], ignore_index=True).sort_values("t_ns", kind="stable")
+    names = np.unique(net.device_id)
+    offset_s = dict(zip(names, rng.uniform(0, 60, len(names)), strict=True))
+    late = dict(zip(names, rng.random(len(names)) < 0.2, strict=True))
+    minute = np.ceil((hits["t_ns"] - T0) / (60 * S))
+    hits["arrival_s"] = (
+        minute * 60 + hits["device_id"].map(offset_s) + 300 * hits["device_id"].map(late)
+    )
+    devices = {name: make_device()[0] for name in names}
+    for name, device in devices.items():
+        lat, lon = net.lat[net.device_id == name][0], net.lon[net.device_id == name][0]
+        insert_exposures(device.id, {"block_id": [uuid.uuid4()], "start_ns": [T0],
+                                     "end_ns": [T0 + int(SPAN_S * S)], "lat": [lat], "lon": [lon]})  # fmt: skip
+    return Town(hits.reset_index(drop=True), devices)
+
+
+def upload(t: Town, rows: pd.DataFrame) -> None:
+    for name, mine in rows.groupby("device_id"):
+        seq = (mine["t_ns"] - T0).tolist()  # unique per phone
+        insert_hits(t.devices[str(name)].id, {"seq": seq, "t_ns": mine["t_ns"].tolist(),
+                                              "lat": mine["lat"].tolist(), "lon": mine["lon"].tolist()})  # fmt: skip
+
+
+def provisional() -> dict[str, frozenset[int]]:
+    return {
+        s.shower_id: frozenset(s.hits.values_list("id", flat=True))
+        for s in Shower.objects.filter(provisional=True)
+    }
+
+
+def arrive_in_passes(t: Town, live: LiveSearch) -> list[dict[str, frozenset[int]]]:
+    """Upload the town's hits in arrival order with a live pass every PASS_S; each pass's state."""
+    states = []
+    last = float(t.hits["arrival_s"].max())
+    for end in np.arange(PASS_S, last + PASS_S, PASS_S):
+        upload(t, t.hits[(t.hits["arrival_s"] > end - PASS_S) & (t.hits["arrival_s"] <= end)])
+        catch_up(live)
+        states.append(provisional())
+    return states
+
+
+def batch(live: LiveSearch) -> pd.DataFrame:
+    """The batch search (reference) over every hit, with the live search's parameters."""
+    from ingest.live import read_blocks
+
+    hits = read_hits(T0 - S, T0 + 2 * int(SPAN_S * S))
+    return find_showers(hits, live.params, read_blocks(T0 - S, T0 + 2 * int(SPAN_S * S)))
+
+
+def write_result(path: Any, found: pd.DataFrame) -> None:
+    (path / "showers").mkdir(parents=True)
+    pq.write_table(
+        pa.Table.from_pandas(found, schema=SHOWER_SCHEMA), path / "showers" / "p.parquet"
+    )
+    span = [T0 - S, T0 + 2 * int(SPAN_S * S)]
+    (path / "summary.json").write_text(json.dumps({"parameters": {}, "span_ns": span}))
+
+
+def test_live_passes_find_the_batch_searchs_candidates_growing_them_in_place(tmp_path):
+    t = town()
+    live = LiveSearch(min_sigma=5.0)
+    states = arrive_in_passes(t, live)
+    expected = batch(live)
+    final = states[-1]
+    assert sorted(final.values(), key=min) == sorted(
+        (frozenset(h) for h in expected["hit_ids"]), key=min
+    )
+    assert len(expected) >= 6  # the showers were visible, not just chance
+    # A shower that arrived in pieces kept its id and grew: never a second candidate.
+    grew = [sid for sid in final if any(sid in s and s[sid] < final[sid] for s in states)]
+    assert grew, "no shower arrived in pieces: the test lost its point"
+    shower_of = dict(zip(read_hits(T0 - S, T0 + 2 * int(SPAN_S * S))["hit_id"], t.hits["shower"]))
+    for state in states:
+        truths = [max({shower_of.get(h, -1) for h in hits}) for hits in state.values()]
+        real = [x for x in truths if x >= 0]
+        assert len(real) == len(set(real)), "one shower shown twice"
+    # The batch search replaces the provisional candidates of its span.
+    write_result(tmp_path, expected)
+    load_result(tmp_path)
+    assert not Shower.objects.filter(provisional=True).exists()
+    assert Shower.objects.count() == len(expected)
+
+
+def test_a_late_hit_next_to_a_batch_shower_leaves_the_batch_result_alone(tmp_path):
+    t = town(seed=8)
+    live = LiveSearch(min_sigma=5.0)
+    arrive_in_passes(t, live)
+    expected = batch(live)
+    write_result(tmp_path, expected)
+    load_result(tmp_path)
+    before = {s.shower_id: s.n_hits for s in Shower.objects.all()}
+    best = expected.sort_values("n_devices").iloc[-1]
+    late, _ = make_device()
+    lat, lon = offset(float(best["lat"]), float(best["lon"]), 20.0, 0.0)
+    insert_hits(late.id, {"seq": [1], "t_ns": [int(best["t_ns"]) + MS], "lat": [lat], "lon": [lon]})
+    catch_up(live)
+    assert {s.shower_id: s.n_hits for s in Shower.objects.all()} == before
+    assert not Shower.objects.filter(provisional=True).exists()
+
+
+def test_zones_merge_around_new_hits_and_split_into_stretches_no_longer_than_the_rate_window():
+    assert merged([], 5) == []
+    assert merged([100, 20, 108, 400], 5) == [(15, 26), (95, 114), (395, 406)]
+    zones = [(0, 10), (50, 60), (1000, 1010), (1040, 1050)]
+    assert stretches(zones, 5, 100) == [[(0, 10), (50, 60)], [(1000, 1010), (1040, 1050)]]
+    assert stretches(zones, 5, 10_000) == [zones]
+    assert stretches(zones, 5, 15) == [[z] for z in zones]
