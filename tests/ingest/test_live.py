@@ -57,16 +57,17 @@ def town(seed: int = 7) -> Town:
     devices = {name: make_device()[0] for name in names}
     for name, device in devices.items():
         lat, lon = net.lat[net.device_id == name][0], net.lon[net.device_id == name][0]
-        insert_exposures(device.id, {"block_id": [uuid.uuid4()], "start_ns": [T0],
-                                     "end_ns": [T0 + int(SPAN_S * S)], "lat": [lat], "lon": [lon]})  # fmt: skip
+        block = {"block_id": [uuid.uuid4()], "start_ns": [T0], "end_ns": [T0 + int(SPAN_S * S)],
+                 "lat": [lat], "lon": [lon]}  # fmt: skip
+        insert_exposures(device.id, block)
     return Town(hits.reset_index(drop=True), devices)
 
 
 def upload(t: Town, rows: pd.DataFrame) -> None:
     for name, mine in rows.groupby("device_id"):
         seq = (mine["t_ns"] - T0).tolist()  # unique per phone
-        insert_hits(t.devices[str(name)].id, {"seq": seq, "t_ns": mine["t_ns"].tolist(),
-                                              "lat": mine["lat"].tolist(), "lon": mine["lon"].tolist()})  # fmt: skip
+        columns = {name: mine[name].tolist() for name in ("t_ns", "lat", "lon")}
+        insert_hits(t.devices[str(name)].id, {"seq": seq, **columns})
 
 
 def provisional() -> dict[str, frozenset[int]]:
@@ -95,6 +96,15 @@ def batch(live: LiveSearch) -> pd.DataFrame:
     return find_showers(hits, live.params, read_blocks(T0 - S, T0 + 2 * int(SPAN_S * S)))
 
 
+def truth_of_hits(t: Town) -> dict[int, int]:
+    """The injected shower (-1: none) of each stored hit id."""
+    stored = read_hits(T0 - S, T0 + 2 * int(SPAN_S * S))
+    named = t.hits.assign(device_id=t.hits["device_id"].map({n: str(d.id) for n, d in
+                                                              t.devices.items()}))  # fmt: skip
+    joined = stored.merge(named, on=["device_id", "t_ns"], how="left", validate="one_to_one")
+    return dict(zip(joined["hit_id"].tolist(), joined["shower"].tolist(), strict=True))
+
+
 def write_result(path: Any, found: pd.DataFrame) -> None:
     (path / "showers").mkdir(parents=True)
     pq.write_table(
@@ -117,7 +127,7 @@ def test_live_passes_find_the_batch_searchs_candidates_growing_them_in_place(tmp
     # A shower that arrived in pieces kept its id and grew: never a second candidate.
     grew = [sid for sid in final if any(sid in s and s[sid] < final[sid] for s in states)]
     assert grew, "no shower arrived in pieces: the test lost its point"
-    shower_of = dict(zip(read_hits(T0 - S, T0 + 2 * int(SPAN_S * S))["hit_id"], t.hits["shower"]))
+    shower_of = truth_of_hits(t)
     for state in states:
         truths = [max({shower_of.get(h, -1) for h in hits}) for hits in state.values()]
         real = [x for x in truths if x >= 0]

@@ -132,7 +132,7 @@ def test_showers_appear_within_a_minute_grow_in_place_and_a_batch_search_replace
         assert watch.sizes[ids[0]] == [FIRST, FIRST + LATE]  # grew in place, same id
         delays.append(watch.first_seen[ids[0]] - at)
     p50, p95 = np.percentile(delays, [50, 95])
-    print(f"\nupload to visibility over {len(delays)} showers: p50 {p50:.1f} s, p95 {p95:.1f} s")
+    print(f"\nupload to visibility over {len(delays)} showers: p50 {p50:.1f} s, p95 {p95:.1f} s")  # noqa: T201
     assert p95 <= 60.0, delays
     assert len(after) == SHOWERS and not any(s["provisional"] for s in after)
 
