@@ -57,8 +57,9 @@ def town(seed: int = 7) -> Town:
     devices = {name: make_device()[0] for name in names}
     for name, device in devices.items():
         lat, lon = net.lat[net.device_id == name][0], net.lon[net.device_id == name][0]
-        block = {"block_id": [uuid.uuid4()], "start_ns": [T0], "end_ns": [T0 + int(SPAN_S * S)],
-                 "lat": [lat], "lon": [lon]}  # fmt: skip
+        end = T0 + int(SPAN_S * S)
+        block: dict[str, list[Any]] = {"block_id": [uuid.uuid4()], "start_ns": [T0],
+                                       "end_ns": [end], "lat": [lat], "lon": [lon]}  # fmt: skip
         insert_exposures(device.id, block)
     return Town(hits.reset_index(drop=True), devices)
 
