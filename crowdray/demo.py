@@ -1,16 +1,21 @@
 """`crowdray demo`: the whole system on the embedded default, from phones to showers.
 
-Migrates SQLite, starts the service, runs a fleet of virtual phones in a few
-towns (compressed time, injected showers) against the real API, exports the
-hits to the lake, runs the Spark search, loads the candidates, prints what was
-found and keeps the dashboard running until Ctrl-C.
+Migrates SQLite, starts the service (with its follower and live search), runs
+a fleet of virtual phones in a few towns (compressed time, injected showers)
+against the real API while printing the provisional showers the live search
+puts on the dashboard, then exports the hits to the lake, runs the Spark
+search, loads its candidates in their place, prints what was found and keeps
+the dashboard running until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +77,8 @@ def run_pipeline(
 
     _step(f"{args.devices} virtual phones upload for {args.minutes:g} min ({args.speedup:g}x time)")
     sent_dir = data / "fleet"
-    fleet = run_fleet(simulation(args), FleetConfig(url, args.speedup), sent_dir, report=True)
+    with live_showers(url):
+        fleet = run_fleet(simulation(args), FleetConfig(url, args.speedup), sent_dir, report=True)
     _step("export the hits to the lake")
     exported = export(data / "lake")
     print(f"exported {exported['hits']} hits in {exported['files']} files")
@@ -95,6 +101,34 @@ def run_pipeline(
     loaded = load_result(data / "search")
     print(f"loaded {loaded['showers']} showers")
     return {"fleet": fleet, **score(sent_dir)}
+
+
+@contextlib.contextmanager
+def live_showers(url: str, every_s: float = 5.0) -> Iterator[None]:
+    """Print the live search's showers as they appear on the dashboard, until the block ends."""
+    import requests
+
+    stop = threading.Event()
+
+    def watch() -> None:
+        seen: set[str] = set()
+        while not stop.wait(every_s):
+            with contextlib.suppress(requests.RequestException, ValueError, KeyError):
+                reply = requests.get(f"{url}/api/v1/showers?page_size=500", timeout=10).json()
+                new = [s for s in reply["results"] if s["shower_id"] not in seen]
+                seen |= {s["shower_id"] for s in new}
+                for s in sorted(new, key=lambda s: s["t_ns"]):
+                    print(f"live: shower {s['shower_id']} at {s['time']}, {s['n_devices']} phones, "
+                          f"{s['significance_sigma']} sigma (provisional) on {url}/showers/",
+                          flush=True)  # fmt: skip
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def exposures_file(path: Path) -> Path:
@@ -153,7 +187,9 @@ def main(argv: list[str]) -> None:
     call_command("migrate", interactive=False, verbosity=0)
     data = Path(settings.DATA_DIR) / "demo"
     host, port = args.bind.rsplit(":", 1)
-    with serving(service_env(), bind=(host, int(port))) as url:
+    # The live search's energy fit must know the demo's boosted phones too.
+    env = service_env(CROWDRAY_SENSOR_AREA_M2=str(DEMO_SENSOR_AREA_M2))
+    with serving(env, bind=(host, int(port))) as url:
         summary = run_pipeline(args, url, data)
         fleet = summary["fleet"]
         _step("summary")

@@ -31,7 +31,9 @@ def load_result(result: Path) -> dict[str, Any]:
     with transaction.atomic():
         replaced = 0
         if lo is not None and hi is not None:
-            replaced, _ = Shower.objects.filter(t_ns__gte=lo, t_ns__lt=hi).delete()
+            # Provisional showers of the live search in the span go too (ingest.live).
+            _, deleted = Shower.objects.filter(t_ns__gte=lo, t_ns__lt=hi).delete()
+            replaced = deleted.get(Shower._meta.label, 0)
         Shower.objects.filter(shower_id__in=[r["shower_id"] for r in rows]).delete()
         run = SearchRun.objects.create(params=summary["parameters"], since_ns=lo, until_ns=hi)
         Shower.objects.bulk_create(

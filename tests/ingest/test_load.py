@@ -49,6 +49,7 @@ def test_loading_links_showers_to_their_hits_and_a_rerun_replaces_them(db, tmp_p
     assert sorted(Shower.objects.get().hits.values_list("id", flat=True)) == ids
     again = load_result(tmp_path)
     assert Shower.objects.count() == 1 and again["search"] != first["search"]
+    assert again["replaced"] == 1  # showers, not their links
 
 
 def test_a_new_search_of_the_same_span_replaces_old_candidates(db, tmp_path):
