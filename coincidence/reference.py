@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from scipy.spatial import cKDTree
@@ -29,6 +30,9 @@ from coincidence.reconstruct import (
 from coincidence.sweep import linked_pairs, local_components
 from vocab.contracts import HIT_COLUMNS, RECONSTRUCTION
 from vocab.units import NS_PER_S
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 
 def select_span(hits: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -67,28 +71,53 @@ def rate_table(sums: pd.DataFrame, span_s: float, live_s: pd.Series | None = Non
     return out
 
 
-def device_neighbourhoods(devices: pd.DataFrame, params: Params) -> pd.DataFrame:
+def device_neighbourhoods(
+    devices: pd.DataFrame, params: Params, of: pd.Index | None = None
+) -> pd.DataFrame:
     """Add each device's Lambda_d(r) and H_d(r) per scanned radius (coincidence.background).
 
     devices: n (hits in the span), live_s, lat, lon (mean position), indexed by device_id.
+    of: the devices whose neighbourhoods are wanted (the others' are NaN); default all.
     """
     lat, lon = devices["lat"].to_numpy(np.float64), devices["lon"].to_numpy(np.float64)
     n = devices["n"].to_numpy(np.float64)
     p = fire_probability(n / devices["live_s"].to_numpy(np.float64), params.window_ms / 1000.0)
-    # Candidate pairs by chord length on the unit sphere (a little generous), then the haversine.
-    chord = 2 * np.sin(params.radius_m / (2 * EARTH_RADIUS_M)) * (1 + 1e-9)
-    pairs = cKDTree(np.column_stack(to_unit(lat, lon))).query_pairs(chord, output_type="ndarray")
-    a, b = pairs[:, 0], pairs[:, 1]
-    dist = haversine_m(lat[a], lon[a], lat[b], lon[b])
-    near = dist <= params.radius_m
-    a, b, dist = a[near], b[near], dist[near]
+    rows = None if of is None else devices.index.get_indexer(of).astype(np.int64)
+    a, b, dist = _near_pairs(lat, lon, params.radius_m, rows)
+    wanted = np.ones(len(n), bool)
+    if rows is not None:
+        wanted[:] = False
+        wanted[rows] = True
     out = devices.copy()
     names = zip(lam_columns(params), hood_columns(params), params.radii_m, strict=True)
     for lam_name, hood_name, radius in names:
         x, y = a[dist <= radius], b[dist <= radius]
-        out[lam_name] = np.bincount(x, p[y], len(n)) + np.bincount(y, p[x], len(n))
-        out[hood_name] = n + np.bincount(x, n[y], len(n)) + np.bincount(y, n[x], len(n))
+        lam, hood = np.bincount(x, p[y], len(n)), n + np.bincount(x, n[y], len(n))
+        if of is None:  # each pair once: add the other direction
+            lam, hood = lam + np.bincount(y, p[x], len(n)), hood + np.bincount(y, n[x], len(n))
+        out[lam_name] = np.where(wanted, lam, np.nan)
+        out[hood_name] = np.where(wanted, hood, np.nan)
     return out
+
+
+def _near_pairs(
+    lat: Floats, lon: Floats, radius_m: float, rows: Ints | None
+) -> tuple[Ints, Ints, Floats]:
+    """Pairs of points within radius_m: each unordered pair once, or (rows, any other) pairs."""
+    # Candidate pairs by chord length on the unit sphere (a little generous), then the haversine.
+    chord = 2 * np.sin(radius_m / (2 * EARTH_RADIUS_M)) * (1 + 1e-9)
+    xyz = np.column_stack(to_unit(lat, lon))
+    tree = cKDTree(xyz)
+    if rows is None:
+        pairs = tree.query_pairs(chord, output_type="ndarray")
+        a, b = pairs[:, 0], pairs[:, 1]
+    else:
+        m = cKDTree(xyz[rows]).sparse_distance_matrix(tree, chord, output_type="ndarray")
+        a, b = rows[m["i"]].astype(np.int64), m["j"].astype(np.int64)
+        a, b = a[a != b], b[a != b]
+    dist = haversine_m(lat[a], lon[a], lat[b], lon[b])
+    near = dist <= radius_m
+    return a[near], b[near], dist[near]
 
 
 def find_showers(
@@ -107,7 +136,7 @@ def find_showers(
     holds the seconds spent on the scan and on the fit.
     """
     started = time.perf_counter()
-    prep = prepare(hits, params, exposures, rates)
+    prep = prepare(hits, params, exposures, rates, all_devices=False)
     members = prep.members
     showers = find_cores(members[core_input(params)], params) if len(members) else empty_showers()
     scanned = time.perf_counter()
@@ -142,8 +171,13 @@ def prepare(
     params: Params,
     exposures: pd.DataFrame | None = None,
     rates: pd.DataFrame | None = None,
+    all_devices: bool = True,
 ) -> Prepared:
-    """Everything the cores are found from (see find_showers)."""
+    """Everything the cores are found from (see find_showers).
+
+    all_devices: the neighbourhoods of every device (the chance report models them
+    all), else only of the devices in seed groups (all the cores need).
+    """
     if isinstance(hits, pa.Table):
         hits = hits.select(list(HIT_COLUMNS)).to_pandas()
     df = select_span(hits, params)
@@ -159,7 +193,8 @@ def prepare(
     else:
         devices = rates
     if len(devices):
-        devices = device_neighbourhoods(devices, params)
+        of = None if all_devices else pd.Index(members["device_id"].unique())
+        devices = device_neighbourhoods(devices, params, of)
         extra = [*lam_columns(params), *hood_columns(params)]
         members = members.join(devices[extra], on="device_id")
     return Prepared(df, devices, members, span_ns)
