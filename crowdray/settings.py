@@ -169,6 +169,15 @@ CROWDRAY_LIVE_INTERVAL_S = env_float("CROWDRAY_LIVE_INTERVAL_S", 15.0, minimum=0
 CROWDRAY_LIVE_RATE_WINDOW_S = env_float("CROWDRAY_LIVE_RATE_WINDOW_S", 3600.0, minimum=60.0)
 CROWDRAY_LIVE_MIN_SIGMA = env_float("CROWDRAY_LIVE_MIN_SIGMA", 5.0, minimum=0.5)
 CROWDRAY_SENSOR_AREA_M2 = env_float("CROWDRAY_SENSOR_AREA_M2", SENSOR_AREA_M2, minimum=1e-9)
+# Elasticsearch (optional): the search and aggregation layer. ELASTICSEARCH_COMPAT
+# "plain-json" sends plain JSON media types, for OpenSearch-compatible servers.
+ELASTICSEARCH_URL = env_str("ELASTICSEARCH_URL", "")
+ELASTICSEARCH_COMPAT = env_str("ELASTICSEARCH_COMPAT", "")
+if ELASTICSEARCH_COMPAT not in ("", "plain-json"):
+    raise ImproperlyConfigured(
+        f"ELASTICSEARCH_COMPAT={ELASTICSEARCH_COMPAT!r}: expected empty or plain-json"
+    )
+CROWDRAY_INDEX_INTERVAL_S = env_float("CROWDRAY_INDEX_INTERVAL_S", 2.0, minimum=0.05)
 # Seconds the public status and shower replies are reused (0: computed every time).
 CROWDRAY_STATUS_CACHE_S = env_int("CROWDRAY_STATUS_CACHE_S", 5)
 

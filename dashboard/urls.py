@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import api, views
+from dashboard import api, search, views
 
 urlpatterns = [
     path("", views.network, name="network"),
@@ -12,5 +12,6 @@ urlpatterns = [
 api_urlpatterns = [
     path("status", api.StatusView.as_view(), name="status"),
     path("showers", api.ShowerListView.as_view(), name="showers-api"),
+    path("showers/search", search.ShowerSearchView.as_view(), name="showers-search-api"),
     path("showers/<str:shower_id>", api.ShowerDetailView.as_view(), name="shower-api"),
 ]

@@ -5,7 +5,8 @@ Uploads only append. The follower tails new hits and exposure blocks
 - `counters`: the dashboard's per-minute and per-cell counters (always);
 - `lake:<path>`: the Parquet lake export, when CROWDRAY_LAKE_DIR is set;
 - `live`: the live search's provisional showers (ingest.live), unless
-  CROWDRAY_LIVE_INTERVAL_S is 0.
+  CROWDRAY_LIVE_INTERVAL_S is 0;
+- `index`: the Elasticsearch indices (ingest.indexer), when ELASTICSEARCH_URL is set.
 
 A consumer that fails (database down, disk full) backs off, doubling its wait
 up to a minute, and then catches up from its mark: nothing is lost or doubled.
@@ -23,6 +24,7 @@ from django.db import close_old_connections, connection
 
 from ingest.counters import Counters
 from ingest.export import LakeExport
+from ingest.indexer import Indexer
 from ingest.live import from_settings as live_search
 from ingest.models import ConsumerMark
 from ingest.tail import STREAMS, Consumer, catch_up, lag
@@ -41,6 +43,8 @@ def configured() -> list[Consumer]:
         )
     if settings.CROWDRAY_LIVE_INTERVAL_S > 0:
         consumers.append(live_search())
+    if settings.ELASTICSEARCH_URL:
+        consumers.append(Indexer(settings.CROWDRAY_INDEX_INTERVAL_S))
     return consumers
 
 

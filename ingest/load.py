@@ -1,7 +1,8 @@
 """Load a coincidence result (OUTPUT/showers + summary.json) into the database.
 
 The candidates of the analysed span replace whatever earlier searches left in
-that span, so rerunning a search never duplicates showers. Each shower is
+that span, so rerunning a search never duplicates showers. With Elasticsearch
+configured they are indexed, and the replaced ones deleted from the index. Each shower is
 linked to its member hits that exist in this database.
 """
 
@@ -49,7 +50,26 @@ def load_result(result: Path) -> dict[str, Any]:
         Shower.hits.through.objects.bulk_create(links, batch_size=5000)
     log.info("load %s: %d showers (%d hit links), replaced %d, search run %d", result, len(rows),
              len(links), replaced, run.pk)  # fmt: skip
+    _index(run)
     return {"showers": len(rows), "links": len(links), "replaced": replaced, "search": run.pk}
+
+
+def _index(run: SearchRun) -> None:
+    """Index the loaded showers and drop the replaced ones, when Elasticsearch is configured.
+
+    Best effort: if the server is down the follower's index consumer does it later.
+    """
+    from elasticsearch import ApiError, TransportError
+
+    from ingest import es
+    from ingest.indexer import sync_showers
+
+    if not es.configured():
+        return
+    try:
+        sync_showers(es.client(), Shower.objects.filter(search=run))
+    except (ApiError, TransportError) as exc:
+        log.warning("load: showers not indexed now (%s); the follower will index them", exc)
 
 
 def _links(rows: list[dict[str, Any]]) -> list[Any]:

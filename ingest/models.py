@@ -135,6 +135,7 @@ class Shower(models.Model):
     provisional = models.BooleanField(
         default=False, help_text="found by the live search; a batch search replaces it"
     )
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
     hits = models.ManyToManyField(Hit, related_name="showers", blank=True)
 
     def __str__(self) -> str:

@@ -8,6 +8,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import make_device
 
+pytest_plugins = ["tests.search"]
+
 
 @pytest.fixture
 def client_for(db: None) -> Callable[..., APIClient]:

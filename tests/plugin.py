@@ -1,5 +1,8 @@
 """Session-wide test setup, loaded before Django is configured (`-p tests.plugin`).
 
+ELASTICSEARCH_URL, when set, is kept for the search tests (tests/search.py)
+and taken out of the environment of every other test.
+
 `--db=postgres` starts a throwaway PostgreSQL and points DATABASE_URL at it
 before pytest-django reads the settings; the tests marked `postgres` then run
 against it. Outside CI a missing server skips them with the reason; in CI
@@ -42,6 +45,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: Any, args
     os.environ.setdefault("CROWDRAY_DATA_DIR", tempfile.mkdtemp(prefix="crowdray-test-"))
     prepare_data_dir()  # what the crowdray command does before Django starts
     os.environ.pop("DATABASE_URL", None)
+    # A real cluster for the search tests only (tests/search.py): no other test indexes.
+    for name in ("ELASTICSEARCH_URL", "ELASTICSEARCH_COMPAT"):
+        _state[name] = os.environ.pop(name, "")
     if early_config.known_args_namespace.db == "postgres":
         try:
             _state["pg"] = ThrowawayPostgres().start()

@@ -14,7 +14,10 @@ from ingest.tail import catch_up
 
 
 class Command(BaseCommand):
-    help = "Run the follower: dashboard counters, lake export (CROWDRAY_LAKE_DIR), until stopped."
+    help = (
+        "Run the follower until stopped: dashboard counters, lake export (CROWDRAY_LAKE_DIR), "
+        "live search, Elasticsearch indexing (ELASTICSEARCH_URL)."
+    )
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(

@@ -1,0 +1,180 @@
+"""GET /api/v1/showers/search: showers by time, significance, size, energy, place (Elasticsearch).
+
+Served from the crowdray-showers index (ingest.es) when ELASTICSEARCH_URL is
+set. Replies carry the same public shower summaries as /api/v1/showers (the
+core only as its ~1 km cell) and a `next` link that continues after the last
+result (search_after), so paging never skips or repeats a shower. Times are
+filtered and sorted on the date_nanos field: exact to the nanosecond on
+Elasticsearch and on OpenSearch-compatible servers alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from elasticsearch import ApiError, TransportError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from dashboard import queries
+from dashboard.api import PublicView
+from ingest import es
+from ingest.es import iso_nanos
+from ingest.models import Shower
+from ingest.query import QueryError, parse_bbox, query_time_ns
+from vocab.limits import DB_DOWN_RETRY_AFTER_S
+
+SORTS = {
+    "time": [{"time": "desc"}, {"shower_id": "asc"}],
+    "significance": [{"significance_sigma": "desc"}, {"shower_id": "asc"}],
+}
+PAGE, MAX_PAGE = 50, 500
+
+
+def _number(params: Any, name: str) -> float | None:
+    if not params.get(name):
+        return None
+    try:
+        value = float(params[name])
+    except ValueError:
+        raise QueryError({name: "must be a number"}) from None
+    if not math.isfinite(value):
+        raise QueryError({name: "must be a finite number"})
+    return value
+
+
+def _ranges(params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if params.get("since"):
+        out.append({"range": {"time": {"gte": iso_nanos(query_time_ns(params["since"], "since"))}}})
+    if params.get("until"):
+        out.append({"range": {"time": {"lt": iso_nanos(query_time_ns(params["until"], "until"))}}})
+    for name, field in (("min_sigma", "significance_sigma"), ("min_devices", "n_devices")):
+        value = _number(params, name)
+        if value is not None:
+            out.append({"range": {field: {"gte": value}}})
+    energy = _number(params, "min_energy")
+    if energy is not None:
+        if energy <= 0:
+            raise QueryError({"min_energy": "must be positive, in eV (e.g. 1e19)"})
+        out.append({"range": {"log10_energy_ev": {"gte": math.log10(energy)}}})
+    return out
+
+
+def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict[str, Any]:
+    corners = {"top_left": {"lat": max_lat, "lon": min_lon},
+               "bottom_right": {"lat": min_lat, "lon": max_lon}}  # fmt: skip
+    return {"geo_bounding_box": {"location": corners}}
+
+
+def _places(params: Any) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if params.get("bbox"):
+        min_lon, min_lat, max_lon, max_lat = parse_bbox(str(params["bbox"]))
+        if min_lon <= max_lon:
+            out.append(_box(min_lon, min_lat, max_lon, max_lat))
+        else:  # across the antimeridian: two boxes
+            boxes = [
+                _box(min_lon, min_lat, 180.0, max_lat),
+                _box(-180.0, min_lat, max_lon, max_lat),
+            ]
+            out.append({"bool": {"should": boxes, "minimum_should_match": 1}})
+    if params.get("near") or params.get("within_km"):
+        try:
+            lat, lon = (float(v) for v in params.get("near", "").split(","))
+            km = float(params.get("within_km", ""))
+        except ValueError:
+            raise QueryError({"near": "near=lat,lon needs within_km=<km> (numbers)"}) from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180 and 0 < km <= 20_000):
+            raise QueryError(
+                {"near": "lat in [-90, 90], lon in [-180, 180], within_km in (0, 20000]"}
+            )
+        out.append({"geo_distance": {"distance": f"{km}km", "location": {"lat": lat, "lon": lon}}})
+    return out
+
+
+def encode_after(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+def _after(params: Any) -> list[Any] | None:
+    if not params.get("after"):
+        return None
+    try:
+        values = json.loads(base64.urlsafe_b64decode(str(params["after"]).encode()))
+    except (ValueError, binascii.Error):
+        raise QueryError({"after": "is not a cursor this API gave"}) from None
+    if not isinstance(values, list) or len(values) != 2:
+        raise QueryError({"after": "is not a cursor this API gave"})
+    return values
+
+
+def search_request(params: Any) -> dict[str, Any]:
+    """The Elasticsearch search of the query parameters (raises QueryError on a bad one)."""
+    sort = params.get("sort", "time")
+    if sort not in SORTS:
+        raise QueryError({"sort": "must be time or significance"})
+    size = _number(params, "page_size")
+    size = PAGE if size is None else size
+    if not (1 <= size <= MAX_PAGE and size == int(size)):
+        raise QueryError({"page_size": f"must be an integer from 1 to {MAX_PAGE}"})
+    body: dict[str, Any] = {
+        "query": {"bool": {"filter": _ranges(params) + _places(params)}},
+        "sort": SORTS[sort], "size": int(size),
+    }  # fmt: skip
+    after = _after(params)
+    if after is not None:
+        body["search_after"] = after
+    return body
+
+
+def _summary(source: dict[str, Any]) -> queries.ShowerSummary:
+    fields = {f.name: source.get(f.name) for f in Shower._meta.concrete_fields if f.name in source}
+    return queries.shower_summary(Shower(**fields))
+
+
+class ShowerSearchView(PublicView):
+    @extend_schema(
+        summary="Search showers by time, significance, size, energy and place (public)",
+        parameters=[
+            OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
+            OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
+            OpenApiParameter("min_sigma", float),
+            OpenApiParameter("min_devices", int),
+            OpenApiParameter("min_energy", float, description="eV, e.g. 1e19"),
+            OpenApiParameter(
+                "bbox",
+                str,
+                description="min_lon,min_lat,max_lon,max_lat; "
+                "min_lon > max_lon crosses the antimeridian",
+            ),
+            OpenApiParameter("near", str, description="lat,lon (with within_km)"),
+            OpenApiParameter("within_km", float),
+            OpenApiParameter("sort", str, enum=list(SORTS), description="default time"),
+            OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE}, default {PAGE}"),
+            OpenApiParameter("after", str, description="the cursor of the previous page's next"),
+        ],
+    )
+    def get(self, request: Request) -> Response:
+        body = search_request(request.query_params)
+        if not es.configured():
+            return Response({"detail": "showers search needs Elasticsearch (ELASTICSEARCH_URL); "
+                             "use /api/v1/showers"}, status=503)  # fmt: skip
+        try:
+            reply = es.client().search(index=es.SHOWERS, ignore_unavailable=True, **body)
+        except (ApiError, TransportError) as exc:
+            headers = {"Retry-After": str(DB_DOWN_RETRY_AFTER_S)}
+            return Response({"detail": f"the search index is unavailable: {exc}"}, status=503,
+                            headers=headers)  # fmt: skip
+        hits = reply["hits"]["hits"]
+        following = None
+        if len(hits) == body["size"]:
+            query = request.query_params.copy()
+            query["after"] = encode_after(hits[-1]["sort"])
+            following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": [_summary(h["_source"]) for h in hits], "next": following})
