@@ -10,9 +10,6 @@ Elasticsearch and on OpenSearch-compatible servers alike.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import math
 from typing import Any
 
@@ -24,9 +21,8 @@ from rest_framework.response import Response
 from dashboard import queries
 from dashboard.api import PublicView
 from ingest import es
-from ingest.es import iso_nanos
 from ingest.models import Shower
-from ingest.query import QueryError, parse_bbox, query_time_ns
+from ingest.query import QueryError, parse_bbox
 from vocab.limits import DB_DOWN_RETRY_AFTER_S
 
 SORTS = {
@@ -49,11 +45,7 @@ def _number(params: Any, name: str) -> float | None:
 
 
 def _ranges(params: Any) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    if params.get("since"):
-        out.append({"range": {"time": {"gte": iso_nanos(query_time_ns(params["since"], "since"))}}})
-    if params.get("until"):
-        out.append({"range": {"time": {"lt": iso_nanos(query_time_ns(params["until"], "until"))}}})
+    out = es.time_filters(params)
     for name, field in (("min_sigma", "significance_sigma"), ("min_devices", "n_devices")):
         value = _number(params, name)
         if value is not None:
@@ -66,24 +58,10 @@ def _ranges(params: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict[str, Any]:
-    corners = {"top_left": {"lat": max_lat, "lon": min_lon},
-               "bottom_right": {"lat": min_lat, "lon": max_lon}}  # fmt: skip
-    return {"geo_bounding_box": {"location": corners}}
-
-
 def _places(params: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if params.get("bbox"):
-        min_lon, min_lat, max_lon, max_lat = parse_bbox(str(params["bbox"]))
-        if min_lon <= max_lon:
-            out.append(_box(min_lon, min_lat, max_lon, max_lat))
-        else:  # across the antimeridian: two boxes
-            boxes = [
-                _box(min_lon, min_lat, 180.0, max_lat),
-                _box(-180.0, min_lat, max_lon, max_lat),
-            ]
-            out.append({"bool": {"should": boxes, "minimum_should_match": 1}})
+        out.append(es.box(*parse_bbox(str(params["bbox"]))))
     if params.get("near") or params.get("within_km"):
         try:
             lat, lon = (float(v) for v in params.get("near", "").split(","))
@@ -96,22 +74,6 @@ def _places(params: Any) -> list[dict[str, Any]]:
             )
         out.append({"geo_distance": {"distance": f"{km}km", "location": {"lat": lat, "lon": lon}}})
     return out
-
-
-def encode_after(values: list[Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
-
-
-def _after(params: Any) -> list[Any] | None:
-    if not params.get("after"):
-        return None
-    try:
-        values = json.loads(base64.urlsafe_b64decode(str(params["after"]).encode()))
-    except (ValueError, binascii.Error):
-        raise QueryError({"after": "is not a cursor this API gave"}) from None
-    if not isinstance(values, list) or len(values) != 2:
-        raise QueryError({"after": "is not a cursor this API gave"})
-    return values
 
 
 def search_request(params: Any) -> dict[str, Any]:
@@ -127,9 +89,8 @@ def search_request(params: Any) -> dict[str, Any]:
         "query": {"bool": {"filter": _ranges(params) + _places(params)}},
         "sort": SORTS[sort], "size": int(size),
     }  # fmt: skip
-    after = _after(params)
-    if after is not None:
-        body["search_after"] = after
+    if params.get("after"):
+        body["search_after"] = es.decode_cursor(str(params["after"]), "after", 2)
     return body
 
 
@@ -175,6 +136,6 @@ class ShowerSearchView(PublicView):
         following = None
         if len(hits) == body["size"]:
             query = request.query_params.copy()
-            query["after"] = encode_after(hits[-1]["sort"])
+            query["after"] = es.encode_cursor(hits[-1]["sort"])
             following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response({"results": [_summary(h["_source"]) for h in hits], "next": following})

@@ -16,6 +16,9 @@ in a date_nanos field as milliseconds.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,3 +146,45 @@ def shower_action(row: dict[str, Any]) -> dict[str, Any]:
     lat, lon = core if None not in core else (row["lat"], row["lon"])
     doc["location"] = {"lat": lat, "lon": lon}
     return {"_index": SHOWERS, "_id": row["shower_id"], "_source": doc}
+
+
+def time_filters(params: Any) -> list[dict[str, Any]]:
+    """Range filters of the since/until query parameters on the date_nanos field `time`.
+
+    Not on the long t_ns: OpenSearch-compatible test servers compare longs as doubles.
+    """
+    from ingest.query import query_time_ns
+
+    out: list[dict[str, Any]] = []
+    for name, op in (("since", "gte"), ("until", "lt")):
+        if params.get(name):
+            out.append({"range": {"time": {op: iso_nanos(query_time_ns(params[name], name))}}})
+    return out
+
+
+def box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict[str, Any]:
+    """A geo_bounding_box on `location`; one across the antimeridian becomes two."""
+    if min_lon > max_lon:
+        halves = [box(min_lon, min_lat, 180.0, max_lat), box(-180.0, min_lat, max_lon, max_lat)]
+        return {"bool": {"should": halves, "minimum_should_match": 1}}
+    corners = {"top_left": {"lat": max_lat, "lon": min_lon},
+               "bottom_right": {"lat": min_lat, "lon": max_lon}}  # fmt: skip
+    return {"geo_bounding_box": {"location": corners}}
+
+
+def encode_cursor(values: list[Any]) -> str:
+    """A page cursor: the last result's sort values, opaque to clients."""
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+def decode_cursor(text: str, name: str, n_values: int) -> list[Any]:
+    """The sort values of a cursor from encode_cursor (QueryError naming `name` if not one)."""
+    from ingest.query import QueryError
+
+    try:
+        values = json.loads(base64.urlsafe_b64decode(text.encode()))
+    except (ValueError, binascii.Error):
+        raise QueryError({name: "is not a cursor this API gave"}) from None
+    if not isinstance(values, list) or len(values) != n_values:
+        raise QueryError({name: "is not a cursor this API gave"})
+    return values
