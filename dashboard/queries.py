@@ -1,23 +1,30 @@
 """What the public sees, from indexed queries and the follower's counters (never a hits scan).
 
+With Elasticsearch configured the map's cells and the hits per minute come from
+aggregations over the hits index instead (the rollups when it is down).
+
 Positions leave the server only as ~1 km cell centres (vocab.cells.cell_of).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import QuerySet, Sum
+from elasticsearch import ApiError, TransportError
 
+from ingest import es
 from ingest.models import ActiveCell, Device, Minute, Shower
 from ingest.query import QueryError, query_time_ns
-from vocab.cells import cell_of
+from vocab.cells import cell_centre, cell_of
 from vocab.times import iso_utc
-from vocab.units import NS_PER_DAY, NS_PER_MIN
+from vocab.units import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 
+log = logging.getLogger(__name__)
 ACTIVE_NS = 15 * NS_PER_MIN
 DAY_MIN = 24 * 60
 
@@ -91,9 +98,42 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
-def _cells(since_ns: int) -> list[Cell]:
+def cells(since_ns: int) -> list[Cell]:
     rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).order_by("cell")
     return [{"lat": r.lat, "lon": r.lon, "hits": r.hits} for r in rows[:5000]]
+
+
+def cells_from_index(since_ns: int) -> list[Cell]:
+    """_cells from Elasticsearch: hits since since_ns per privacy cell (a terms aggregation)."""
+    terms = {"field": "cell", "size": 5000, "order": {"_key": "asc"}}
+    recent = {"range": {"time": {"gte": es.iso_nanos(since_ns)}}}
+    body: dict[str, Any] = {"size": 0, "aggs": {"cells": {"terms": terms}}, "query": recent}
+    reply = es.client().search(index=es.HITS, ignore_unavailable=True, **body)
+    buckets = reply.get("aggregations", {}).get("cells", {}).get("buckets", [])
+    out: list[Cell] = []
+    for b in buckets:
+        lat, lon = cell_centre(b["key"])
+        out.append({"lat": lat, "lon": lon, "hits": b["doc_count"]})
+    return out
+
+
+def series_from_index(now_ns: int) -> Series:
+    """series() with the hits per minute from Elasticsearch (a date_histogram).
+
+    Active phones stay the follower's count: a phone is active by its exposure
+    blocks too, which a histogram of hits cannot see.
+    """
+    out = series(now_ns)
+    first, last = out["minutes"][0] * NS_PER_S, (out["minutes"][-1] + 60) * NS_PER_S
+    time_range = {"gte": es.iso_nanos(first), "lt": es.iso_nanos(last)}
+    histogram = {"field": "time", "fixed_interval": "1m", "min_doc_count": 1}
+    body: dict[str, Any] = {"size": 0, "query": {"range": {"time": time_range}},
+                            "aggs": {"minutes": {"date_histogram": histogram}}}  # fmt: skip
+    reply = es.client().search(index=es.HITS, ignore_unavailable=True, **body)
+    buckets = reply.get("aggregations", {}).get("minutes", {}).get("buckets", [])
+    hits = {int(b["key"]) // 1000: int(b["doc_count"]) for b in buckets}  # keys: epoch ms
+    out["hits"] = [hits.get(m, 0) for m in out["minutes"]]
+    return out
 
 
 def series(now_ns: int) -> Series:
@@ -136,10 +176,25 @@ def status(now_ns: int | None = None) -> Status:
         "live_hours_today": round((today.aggregate(s=Sum("live_s"))["s"] or 0) / 3600, 2),
         "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
         "showers_7d": showers.filter(t_ns__gte=now_ns - 7 * day_ns).count(),
-        "cells": _cells(now_ns - day_ns),
-        "series": series(now_ns),
+        **_activity(now_ns),
         "latest_showers": [shower_summary(s) for s in showers.order_by("-t_ns")[:10]],
     }
+
+
+class Activity(TypedDict):
+    cells: list[Cell]
+    series: Series
+
+
+def _activity(now_ns: int) -> Activity:
+    """The map's cells and the per-minute series: from the index when configured, else rollups."""
+    if es.configured():
+        try:
+            return {"cells": cells_from_index(now_ns - NS_PER_DAY),
+                    "series": series_from_index(now_ns)}  # fmt: skip
+        except (ApiError, TransportError) as exc:
+            log.warning("status from the rollups: the index is unavailable (%s)", exc)
+    return {"cells": cells(now_ns - NS_PER_DAY), "series": series(now_ns)}
 
 
 def filter_showers(params: Any) -> QuerySet[Shower]:

@@ -9,9 +9,11 @@ again overwrites it and never doubles it.
 - crowdray-exposures: one exposure block, _id <device_id>:<block_id>;
 - crowdray-showers: one shower candidate, batch or provisional, _id shower_id.
 
-Times are kept twice: t_ns (long, exact, for filters and sorting) and an
-ISO 8601 date_nanos field (for date histograms): Elasticsearch reads a number
-in a date_nanos field as milliseconds.
+A hit also carries its ~1 km privacy cell (vocab.cells), which the public
+map aggregates by: nothing public is finer. Times are kept twice: t_ns (long,
+as stored) and `time`, ISO 8601 in a date_nanos field, which filters, sorts
+and date histograms use (Elasticsearch reads a number in a date_nanos field
+as milliseconds).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
+from vocab.cells import cell_of
 from vocab.contracts import SHOWER_SCALARS
 from vocab.units import NS_PER_S
 
@@ -40,6 +43,7 @@ _KEYWORD, _NANOS, _POINT = {"type": "keyword"}, {"type": "date_nanos"}, {"type":
 MAPPINGS: dict[str, dict[str, Any]] = {
     HITS: {
         "hit_id": _LONG, "device_id": _KEYWORD, "seq": _LONG, "t_ns": _LONG, "time": _NANOS,
+        "cell": _KEYWORD,
         "t_err_ns": _LONG, "location": _POINT, "alt_m": _FLOAT, "loc_err_m": _FLOAT,
         "x": _INT, "y": _INT, "value": _INT, "n_pixels": _INT,
     },
@@ -122,6 +126,7 @@ def hit_action(row: dict[str, Any]) -> dict[str, Any]:
     """A bulk action for a hit (row: the Hit fields, id as hit_id)."""
     doc = {k: row[k] for k in MAPPINGS[HITS] if k in row and k not in ("time", "location")}
     doc["device_id"] = str(row["device_id"])
+    doc["cell"] = cell_of(row["lat"], row["lon"])[0]  # the public map aggregates by it
     doc["time"] = iso_nanos(row["t_ns"])
     doc["location"] = {"lat": row["lat"], "lon": row["lon"]}
     return {"_index": hit_index(row["t_ns"]), "_id": f"{doc['device_id']}:{row['seq']}",

@@ -45,3 +45,12 @@ def cell_of(lat: float, lon: float) -> tuple[str, float, float]:
     """The privacy cell of one position (degrees): its key "row:col" and its centre."""
     key, centre_lat, centre_lon = cells_of([lat], [lon])
     return cell_key(key[0]), float(centre_lat[0]), float(centre_lon[0])
+
+
+def cell_centre(key: str) -> tuple[float, float]:
+    """The centre of the cell "row:col" (as cells_of gives it)."""
+    row, col = (int(v) for v in key.split(":"))
+    centre_lat = -90 + (row + 0.5) * CELL_DEG
+    per_row = max(1, int(np.floor(360 * np.cos(np.radians(centre_lat)) / CELL_DEG)))
+    centre_lon = -180 + (col + 0.5) * 360 / per_row
+    return round(centre_lat, 5), round(centre_lon, 5)
