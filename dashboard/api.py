@@ -50,6 +50,9 @@ class ShowerOut(serializers.Serializer[Any]):
     provisional = serializers.BooleanField(
         help_text="found by the live search while data arrive; a batch search replaces it"
     )
+    place = serializers.CharField(
+        help_text="the nearest town (offline GeoNames gazetteer), e.g. 'near Kraków, Poland'"
+    )
 
 
 class StatusOut(serializers.Serializer[Any]):

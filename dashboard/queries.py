@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db.models import QuerySet, Sum
 from elasticsearch import ApiError, TransportError
 
+from dashboard import explain
 from ingest import es
 from ingest.models import ActiveCell, Device, Minute, Shower
 from ingest.query import QueryError, query_time_ns
@@ -44,6 +45,7 @@ class ShowerSummary(TypedDict):
     log10_energy_ev: float | None
     log10_energy_err: float | None
     provisional: bool
+    place: str
 
 
 class Cell(TypedDict):
@@ -72,12 +74,18 @@ class Status(TypedDict):
     latest_showers: list[ShowerSummary]
 
 
-def shower_summary(shower: Shower) -> ShowerSummary:
-    """A shower for the public: its core (fitted, else the centroid) only as a cell centre."""
+def public_core(shower: Shower) -> tuple[float, float]:
+    """A shower's core (fitted, else the centroid) as the centre of its ~1 km cell."""
     core_lat, core_lon = shower.core_lat, shower.core_lon
     if core_lat is None or core_lon is None:
         core_lat, core_lon = shower.lat, shower.lon
     _, lat, lon = cell_of(core_lat, core_lon)
+    return lat, lon
+
+
+def shower_summary(shower: Shower) -> ShowerSummary:
+    """A shower for the public: its core only as a cell centre."""
+    lat, lon = public_core(shower)
     return {
         "shower_id": shower.shower_id,
         "t_ns": shower.t_ns,
@@ -91,6 +99,7 @@ def shower_summary(shower: Shower) -> ShowerSummary:
         "log10_energy_ev": _rounded(shower.log10_energy_ev, 2),
         "log10_energy_err": _rounded(shower.log10_energy_err, 2),
         "provisional": shower.provisional,
+        "place": explain.place(lat, lon),
     }
 
 

@@ -6,7 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from dashboard import queries
+from dashboard import explain, queries
 from dashboard.api import shower_detail
 from ingest.models import Shower
 from ingest.query import QueryError
@@ -32,8 +32,24 @@ def showers(request: HttpRequest) -> HttpResponse:
 
 
 def shower(request: HttpRequest, shower_id: str) -> HttpResponse:
-    detail = shower_detail(get_object_or_404(Shower, shower_id=shower_id))
-    return render(request, "dashboard/shower.html", {"shower": detail})
+    found = get_object_or_404(Shower, shower_id=shower_id)
+    detail = shower_detail(found)
+    words = {"sentence": explain.sentence(dict(detail))}
+    search = detail["search"]
+    words |= {
+        "when": explain.when(detail["t_ns"]),
+        "chance": explain.chance(detail["expected_background"]),
+        "spread": explain.duration(detail["t_spread_ns"]),
+        "search": explain.search(search["params"], search["since_ns"], search["until_ns"]),
+        "run_at": found.search.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "energy": "" if detail["log10_energy_ev"] is None else
+                  explain.energy(detail["log10_energy_ev"]),
+    }  # fmt: skip
+    order = Shower.objects.values_list("shower_id", flat=True)
+    older = order.filter(t_ns__lt=found.t_ns).order_by("-t_ns", "shower_id").first()
+    newer = order.filter(t_ns__gt=found.t_ns).order_by("t_ns", "shower_id").first()
+    context = {"shower": detail, "words": words, "older": older, "newer": newer}
+    return render(request, "dashboard/shower.html", context)
 
 
 def about(request: HttpRequest) -> HttpResponse:

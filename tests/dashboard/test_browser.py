@@ -80,7 +80,8 @@ def test_the_network_page_maps_cells_draws_the_chart_and_updates_itself(
     drawn = page.evaluate("crowdray.chart.data.datasets[0].data.reduce((a, b) => a + b, 0)")
     assert drawn == total
     assert page.evaluate("crowdray.chart.canvas.width") > 0
-    assert page.locator("#latest td").nth(1).inner_text() == "7"  # the shower's phones
+    assert page.locator("#latest td").nth(1).inner_text() == "near Genève, Switzerland"
+    assert page.locator("#latest td").nth(2).inner_text() == "7"  # the shower's phones
     assert "S1001" in page.locator("#latest a").first.get_attribute("href")
     shoot(page, "network")
     before = int(page.locator('[data-field="hits_last_hour"]').inner_text())

@@ -13,6 +13,7 @@ from ingest.tail import catch_up
 from tests.factories import hits, make_shower
 
 pytestmark = pytest.mark.postgres
+T_SHOWER = 1_790_000_000_000_000_000
 
 
 @pytest.fixture(autouse=True)
@@ -53,9 +54,16 @@ def test_the_showers_list_filters_and_pages(db):
 
 
 def test_a_shower_page_shows_its_facts_and_search(db):
-    shower = make_shower(shower_id="S5", n_devices=6, significance_sigma=5.2)
+    older = make_shower(shower_id="S4", t_ns=T_SHOWER - 10**9)
+    shower = make_shower(shower_id="S5", n_devices=6, significance_sigma=5.2, t_ns=T_SHOWER,
+                         lat=50.0647, lon=19.9450, expected_background=1e-12)  # fmt: skip
     page = Client().get(f"/showers/{shower.shower_id}/").content.decode()
-    assert "Shower S5" in page and "5.2 \u03c3" in page and "window_ms" in page
+    assert "Shower S5" in page and "5.2 \u03c3" in page
+    assert "6 phones within 420 m of each other near Kraków, Poland lit up within 4 ms" in page
+    assert "&lt; 10⁻¹⁰" in page and "None" not in page.split("<script")[0]
+    assert "within 50 ms of each other" in page  # the search in words
+    assert f'href="/showers/{older.shower_id}/" rel="prev"' in page and 'rel="next"' not in page
+    assert 'href="/showers/"' in page
     assert Client().get("/showers/S404/").status_code == 404
 
 

@@ -32,7 +32,7 @@
       badge.textContent = "provisional";
       when.push(" ", badge);
     }
-    for (const value of [when, s.n_devices, s.n_hits, s.significance_sigma]) {
+    for (const value of [when, s.place, s.n_devices, s.n_hits, s.significance_sigma]) {
       const td = document.createElement("td");
       td.append(...[value].flat());
       tr.append(td);
