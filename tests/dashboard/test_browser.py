@@ -136,3 +136,29 @@ def test_the_pages_fit_a_phone_screen(live_server, transactional_db, chromium):
         shoot(page, name)
     page.close()
     assert errors == []
+
+
+RAW_WIDEST = """async () => {
+  const el = document.getElementById("map");
+  const topo = await (await fetch(el.dataset.land)).json();
+  let widest = 0;
+  const walk = (c) => {
+    if (typeof c[0][0] !== "number") { c.forEach(walk); return; }
+    for (let i = 1; i < c.length; i++) widest = Math.max(widest, Math.abs(c[i][0] - c[i - 1][0]));
+  };
+  for (const f of topojson.feature(topo, topo.objects.land).features) walk(f.geometry.coordinates);
+  return widest;
+}"""
+
+
+def test_no_drawn_coastline_segment_spans_more_than_180_degrees(
+    live_server, transactional_db, page
+):
+    page.goto(f"{live_server.url}/")
+    assert page.evaluate(RAW_WIDEST) > 180  # the outline's data do cross the antimeridian
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/")
+        page.wait_for_function("crowdray.view.land !== null")
+        assert page.evaluate("crowdrayCells.widestStep(crowdray.view)") <= 180
+    assert page.errors == []

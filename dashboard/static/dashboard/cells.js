@@ -7,19 +7,51 @@ window.crowdrayCells = {
     fetch(el.dataset.land)
       .then((reply) => reply.json())
       .then((topo) => {
-        const land = topojson.feature(topo, topo.objects.land);
-        L.geoJSON(land, { interactive: false, style: { color: "#9aa7b8", weight: 1, fillColor: "#f4f1ea", fillOpacity: 1 } })
+        const land = crowdrayCells.unwrap(topojson.feature(topo, topo.objects.land));
+        view.land = L.geoJSON(land, { interactive: false, style: { color: "#9aa7b8", weight: 1, fillColor: "#f4f1ea", fillOpacity: 1 } })
           .addTo(map).bringToBack();
       })
       .catch((err) => console.warn("world outline unavailable", err));
     const layer = L.layerGroup().addTo(map);
-    const view = { map, layer, points: [] };
+    const view = { map, layer, points: [], land: null };
     // Keep Leaflet's idea of the map's size right when the page layout changes.
     new ResizeObserver(() => {
       map.invalidateSize();
       if (view.points.length) map.fitBounds(view.points, { maxZoom: 11, padding: [20, 20], animate: false });
     }).observe(el);
     return view;
+  },
+  // A ring that crosses ±180° (Fiji, Chukotka) jumps by ~360° of longitude between two
+  // points, which Leaflet draws as a line across the world: keep each ring's
+  // longitudes continuous instead (the piece past 180° is drawn just beyond it).
+  unwrapRing(ring) {
+    const out = [ring[0].slice()];
+    for (let i = 1; i < ring.length; i++) {
+      let lon = ring[i][0];
+      const prev = out[i - 1][0];
+      while (lon - prev > 180) lon -= 360;
+      while (lon - prev < -180) lon += 360;
+      out.push([lon, ring[i][1]]);
+    }
+    return out;
+  },
+  unwrap(geo) {
+    for (const feature of geo.features || [geo]) {
+      const g = feature.geometry || feature;
+      if (g.type === "Polygon") g.coordinates = g.coordinates.map((r) => crowdrayCells.unwrapRing(r));
+      if (g.type === "MultiPolygon") g.coordinates = g.coordinates.map((p) => p.map((r) => crowdrayCells.unwrapRing(r)));
+    }
+    return geo;
+  },
+  // The largest longitude step between consecutive points of the drawn outline, degrees.
+  widestStep(view) {
+    let widest = 0;
+    const walk = (ll) => {
+      if (Array.isArray(ll[0])) { ll.forEach(walk); return; }
+      for (let i = 1; i < ll.length; i++) widest = Math.max(widest, Math.abs(ll[i].lng - ll[i - 1].lng));
+    };
+    if (view.land) view.land.eachLayer((layer) => walk(layer.getLatLngs()));
+    return widest;
   },
   draw(view, cells, colour) {
     view.map.invalidateSize();  // the container may have been laid out after the map was made

@@ -23,7 +23,7 @@
     const tr = document.createElement("tr");
     const link = document.createElement("a");
     link.href = `/showers/${encodeURIComponent(s.shower_id)}/`;
-    link.textContent = s.time;
+    link.textContent = s.time.replace("T", " ").replace("Z", " UTC");  // as the server writes it
     const when = [link];
     if (s.provisional) {
       const badge = document.createElement("span");
