@@ -12,3 +12,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("dashboard.urls")),
 ]
+
+handler404 = "dashboard.errors.not_found"
+handler500 = "dashboard.errors.server_error"
