@@ -13,3 +13,9 @@ register = template.Library()
 def when(t_ns: int) -> str:
     """UTC epoch ns as '2026-11-22 23:37:50.712 UTC' (explain.when)."""
     return explain.when(int(t_ns))
+
+
+@register.filter
+def iso_when(iso: str) -> str:
+    """An ISO 8601 UTC time ('...T...Z') in the pages' format."""
+    return iso.replace("T", " ").replace("Z", " UTC")

@@ -80,6 +80,11 @@ def test_the_network_page_maps_cells_draws_the_chart_and_updates_itself(
     drawn = page.evaluate("crowdray.chart.data.datasets[0].data.reduce((a, b) => a + b, 0)")
     assert drawn == total
     assert page.evaluate("crowdray.chart.canvas.width") > 0
+    # The last hour holds all the activity: the chart shows it, not 23 empty hours,
+    # with a few ticks on round times.
+    assert page.evaluate("crowdray.chart.data.labels.length") <= 120
+    ticks = page.evaluate("crowdray.chart.scales.x.ticks.map((t) => t.label).filter(Boolean)")
+    assert 2 <= len(ticks) <= 12 and all(int(t[-2:]) % 5 == 0 for t in ticks), ticks
     assert page.locator("#latest td").nth(1).inner_text() == "near Genève, Switzerland"
     assert page.locator("#latest td").nth(2).inner_text() == "7"  # the shower's phones
     assert "S1001" in page.locator("#latest a").first.get_attribute("href")

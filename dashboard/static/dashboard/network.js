@@ -11,28 +11,51 @@
       { label: "Active phones", data: [], borderColor: "#c2410c", pointRadius: 0, yAxisID: "y1" },
     ] },
     options: { animation: false, responsive: true, interaction: { mode: "index", intersect: false },
-      scales: { y: { beginAtZero: true, position: "left" },
+      plugins: { tooltip: { callbacks: { title: (items) => label(Number(items[0].label)) } } },
+      scales: { x: { ticks: { autoSkip: false, maxRotation: 0, callback: tick } },
+                y: { beginAtZero: true, position: "left" },
                 y1: { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } } } },
   });
 
+  // ISO 8601 UTC as the server writes times on its pages: "2026-11-22 23:37:50.712 UTC".
+  function when(iso) {
+    return iso.replace("T", " ").replace("Z", " UTC");
+  }
+
   function label(seconds) {
     return new Date(seconds * 1000).toISOString().slice(11, 16);
+  }
+
+  // Ticks on round times only: about eight across the chart, every 5 min to 6 h.
+  let step = 60;
+  function tick(value, index) {
+    const seconds = Number(this.getLabelForValue(value));
+    return (seconds / 60) % step === 0 ? label(seconds) : null;
+  }
+
+  // When most of the day is empty, show the active part (from the hour before its start).
+  function firstShown(series) {
+    const n = series.minutes.length;
+    const first = series.hits.findIndex((h, i) => h > 0 || series.devices[i] > 0);
+    if (first < 0 || n - first >= n / 2) return 0;
+    const hour = Math.floor(series.minutes[Math.max(0, first - 1)] / 3600) * 3600;
+    return Math.max(0, series.minutes.findIndex((m) => m >= hour));
   }
 
   function row(s) {
     const tr = document.createElement("tr");
     const link = document.createElement("a");
     link.href = `/showers/${encodeURIComponent(s.shower_id)}/`;
-    link.textContent = s.time.replace("T", " ").replace("Z", " UTC");  // as the server writes it
-    const when = [link];
+    link.textContent = when(s.time);
+    const first = [link];
     if (s.provisional) {
       const badge = document.createElement("span");
       badge.className = "badge";
       badge.title = "Found by the live search; a full search will confirm it";
       badge.textContent = "provisional";
-      when.push(" ", badge);
+      first.push(" ", badge);
     }
-    for (const value of [when, s.place, s.n_devices, s.n_hits, s.significance_sigma]) {
+    for (const value of [first, s.place, s.n_devices, s.n_hits, s.significance_sigma]) {
       const td = document.createElement("td");
       td.append(...[value].flat());
       tr.append(td);
@@ -44,10 +67,14 @@
     for (const el of document.querySelectorAll("[data-field]")) {
       el.textContent = status[el.dataset.field];
     }
-    document.getElementById("generated-at").textContent = status.generated_at;
-    chart.data.labels = status.series.minutes.map(label);
-    chart.data.datasets[0].data = status.series.hits;
-    chart.data.datasets[1].data = status.series.devices;
+    document.getElementById("generated-at").textContent = when(status.generated_at);
+    const series = status.series;
+    const start = firstShown(series);
+    const shown = series.minutes.length - start;
+    step = [5, 10, 15, 30, 60, 120, 180, 240].find((s) => shown / s <= 9) || 360;
+    chart.data.labels = series.minutes.slice(start);
+    chart.data.datasets[0].data = series.hits.slice(start);
+    chart.data.datasets[1].data = series.devices.slice(start);
     chart.update();
     crowdrayCells.draw(view, status.cells, "#3451b2");
     const latest = document.getElementById("latest");
