@@ -16,9 +16,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from coincidence.geo import haversine_m
 from dashboard import queries
 from ingest.auth import AddressThrottle
-from ingest.models import Shower
+from ingest.models import ExposureBlock, Shower
 from vocab.cells import cell_of
 
 
@@ -114,26 +115,62 @@ class SearchInfo(TypedDict):
     run_at: str
 
 
+class PhoneCell(TypedDict):
+    """A ~1 km cell (its centre) and how many phones in it."""
+
+    lat: float
+    lon: float
+    phones: int
+
+
 class ShowerDetail(queries.ShowerSummary):
     """GET /api/v1/showers/<id> and the shower page."""
 
     t_spread_ns: int
     radius_m: float
     member_cells: list[queries.Cell]
+    silent_cells: list[PhoneCell]
+    time_profile_ms: list[float]
     search: SearchInfo
 
 
-def shower_detail(shower: Shower) -> ShowerDetail:
+def _cells(points: list[tuple[float, float]]) -> list[queries.Cell]:
+    """Points counted per ~1 km cell, as cell centres."""
     cells: dict[str, queries.Cell] = {}
-    for lat, lon in shower.hits.values_list("lat", "lon"):
+    for lat, lon in points:
         key, clat, clon = cell_of(lat, lon)
         cells.setdefault(key, queries.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
+    return [cells[k] for k in sorted(cells)]
+
+
+def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
+    """Phones taking data at the shower's time within its search radius that did not fire."""
+    radius = float(shower.search.params.get("radius_m", 1000.0))
+    dlat = radius / 111_000.0
+    live = ExposureBlock.objects.filter(
+        start_ns__lte=shower.t_ns, end_ns__gt=shower.t_ns,
+        lat__gte=shower.lat - dlat, lat__lte=shower.lat + dlat,
+    ).exclude(device_id__in=fired).values_list("device_id", "lat", "lon")  # fmt: skip
+    seen: dict[Any, tuple[float, float]] = {}
+    for device, lat, lon in live:
+        if haversine_m(shower.lat, shower.lon, lat, lon) <= radius:
+            seen.setdefault(device, (lat, lon))
+    return list(seen.values())
+
+
+def shower_detail(shower: Shower) -> ShowerDetail:
+    members = list(shower.hits.values_list("device_id", "t_ns", "lat", "lon"))
+    silent = silent_phones(shower, {m[0] for m in members})
     search = shower.search
     return {
         **queries.shower_summary(shower),
         "t_spread_ns": shower.t_spread_ns,
         "radius_m": round(shower.radius_m, 1),
-        "member_cells": [cells[k] for k in sorted(cells)],
+        "member_cells": _cells([(m[2], m[3]) for m in members]),
+        "silent_cells": [
+            {"lat": c["lat"], "lon": c["lon"], "phones": c["hits"]} for c in _cells(silent)
+        ],
+        "time_profile_ms": sorted(round((m[1] - shower.t_ns) / 1e6, 1) for m in members),
         "search": {
             "params": search.params,
             "since_ns": search.since_ns,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from pathlib import Path
 
 import pytest
 import requests
 
 from ingest.counters import Counters
+from ingest.models import ExposureBlock
 from ingest.store import insert_hits
 from ingest.tail import catch_up
 from tests.factories import hit, make_device, make_shower
@@ -111,12 +113,21 @@ def test_the_shower_pages_show_the_list_the_core_and_member_cells(
     from ingest.models import Hit
 
     shower = make_shower(shower_id="S42", hits_of=list(Hit.objects.all()[:6]), n_devices=2)
+    quiet = make_device()[0]  # taking data next to the core, no hit
+    around = {"start_ns": shower.t_ns - 10**11, "end_ns": shower.t_ns + 10**11}
+    ExposureBlock.objects.create(
+        block_id=uuid.uuid4(), device=quiet, lat=46.205, lon=6.144, **around
+    )
     page.goto(f"{live_server.url}/showers/")
     assert page.get_by_role("link", name=shower.shower_id).count() == 0  # linked by time
     page.locator("tbody a").first.click()
     page.wait_for_url(f"**/showers/{shower.shower_id}/")
     page.wait_for_function("document.querySelectorAll('.leaflet-interactive').length >= 2")
     assert page.get_by_role("heading", name="Shower S42").is_visible()
+    assert "taking data, no hit" in page.locator(".legend").inner_text()
+    assert page.locator(".leaflet-control-scale").count() == 1
+    page.wait_for_function("crowdray.chart !== undefined")
+    assert page.evaluate("crowdray.chart.data.datasets[0].data.length") == 6  # one dot per hit
     shoot(page, "shower")
     page.goto(f"{live_server.url}/showers/")
     shoot(page, "showers")

@@ -84,3 +84,27 @@ def test_every_shower_says_whether_it_is_provisional(db):
     assert APIClient().get("/api/v1/showers/S-live").json()["provisional"] is True
     latest = APIClient().get("/api/v1/status").json()["latest_showers"]
     assert {s["shower_id"]: s["provisional"] for s in latest} == listed
+
+
+def test_the_detail_shows_silent_phones_and_the_time_profile_as_cells_and_ms(client_for):
+    import uuid
+
+    from ingest.models import ExposureBlock
+
+    fired, token = make_device()
+    client_for(token).post("/api/v1/hits", {"hits": hits(3)}, format="json")
+    members = list(Hit.objects.all())
+    t0 = members[0].t_ns
+    shower = make_shower(hits_of=members, t_ns=t0)
+    span = {"start_ns": t0 - 10**9, "end_ns": t0 + 10**9}
+    near, _ = make_device()
+    far, _ = make_device()
+    for device, lat in ((fired, 46.2044), (near, 46.2050), (far, 46.3)):  # far: 10 km north
+        ExposureBlock.objects.create(block_id=uuid.uuid4(), device=device, lat=lat, lon=6.1432,
+                                     **span)  # fmt: skip
+    detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
+    assert [c["phones"] for c in detail["silent_cells"]] == [1]  # not the fired phone, not far
+    _, lat, lon = cell_of(46.2050, 6.1432)
+    assert (detail["silent_cells"][0]["lat"], detail["silent_cells"][0]["lon"]) == (lat, lon)
+    expected = sorted(round((h.t_ns - t0) / 1e6, 1) for h in members)
+    assert detail["time_profile_ms"] == expected
