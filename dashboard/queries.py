@@ -207,19 +207,27 @@ def _activity(now_ns: int) -> Activity:
 
 
 def filter_showers(params: Any) -> QuerySet[Shower]:
-    """Showers filtered by since/until (ISO or ns), min_devices, min_sigma; newest first."""
+    """Showers filtered by since/until (ISO or ns), min_devices, min_sigma; newest first.
+
+    Raises QueryError naming every bad parameter, one message each.
+    """
     qs = Shower.objects.all()
-    if params.get("since"):
-        qs = qs.filter(t_ns__gte=query_time_ns(params["since"], "since"))
-    if params.get("until"):
-        qs = qs.filter(t_ns__lt=query_time_ns(params["until"], "until"))
-    for name, field, cast in (
-        ("min_devices", "n_devices__gte", int),
-        ("min_sigma", "significance_sigma__gte", float),
+    errors: dict[str, str] = {}
+    for name, field in (("since", "t_ns__gte"), ("until", "t_ns__lt")):
+        if params.get(name):
+            try:
+                qs = qs.filter(**{field: query_time_ns(params[name], name)})
+            except QueryError as exc:
+                errors |= exc.errors
+    for name, field, cast, kind in (
+        ("min_devices", "n_devices__gte", int, "a whole number"),
+        ("min_sigma", "significance_sigma__gte", float, "a number"),
     ):
         if params.get(name):
             try:
                 qs = qs.filter(**{field: cast(params[name])})
             except ValueError:
-                raise QueryError({name: "must be a number"}) from None
+                errors[name] = f"must be {kind}"
+    if errors:
+        raise QueryError(errors)
     return qs

@@ -178,3 +178,28 @@ def test_no_drawn_coastline_segment_spans_more_than_180_degrees(
         page.wait_for_function("crowdray.view.land !== null")
         assert page.evaluate("crowdrayCells.widestStep(crowdray.view)") <= 180
     assert page.errors == []
+
+
+PAGES = (
+    ("/", "network"), ("/showers/", "showers"), ("/showers/?min_sigma=lots&since=yesterday",
+    "showers-bad-filters"), ("/about/", "about"), ("/nowhere/", "not-found"),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_every_page_works_on_an_empty_database_at_both_widths(
+    live_server, transactional_db, chromium, width
+):
+    page = chromium.new_page(viewport={"width": width, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    for path, name in PAGES:
+        page.goto(live_server.url + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        shoot(page, f"empty-{name}-{width}")
+    page.goto(live_server.url + "/showers/?min_sigma=lots&since=yesterday")
+    alerts = page.locator(".error li").all_inner_texts()
+    assert len(alerts) == 2 and any("min_sigma" in a for a in alerts), alerts
+    assert [e for e in errors if "404" not in e] == []  # the 404 page's own status is logged
