@@ -80,6 +80,14 @@ class StatusView(PublicView):
         return Response(queries.cached_status())
 
 
+SHOWER_FILTERS = [
+    OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
+    OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
+    OpenApiParameter("min_devices", int),
+    OpenApiParameter("min_sigma", float),
+]
+
+
 class ShowerCursor(CursorPagination):
     ordering = ("-t_ns", "shower_id")
     page_size = 50
@@ -92,12 +100,7 @@ class ShowerListView(PublicView):
     @extend_schema(
         responses=ShowerOut(many=True),
         summary="Shower candidates, newest first (public)",
-        parameters=[
-            OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
-            OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
-            OpenApiParameter("min_devices", int),
-            OpenApiParameter("min_sigma", float),
-        ],
+        parameters=SHOWER_FILTERS,
     )
     def get(self, request: Request) -> Response:
         paginator = ShowerCursor()

@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dashboard import queries
-from dashboard.api import PublicView
+from dashboard.api import SHOWER_FILTERS, PublicView
 from ingest import es
 from ingest.models import Shower
 from ingest.query import QueryError, parse_bbox
@@ -103,10 +103,7 @@ class ShowerSearchView(PublicView):
     @extend_schema(
         summary="Search showers by time, significance, size, energy and place (public)",
         parameters=[
-            OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
-            OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
-            OpenApiParameter("min_sigma", float),
-            OpenApiParameter("min_devices", int),
+            *SHOWER_FILTERS,
             OpenApiParameter("min_energy", float, description="eV, e.g. 1e19"),
             OpenApiParameter(
                 "bbox",
