@@ -1,4 +1,4 @@
-"""Dashboard benchmark: latency of /api/v1/status and / with 10^6 and 10^7 hits.
+"""Dashboard benchmark: p50/p95 of the status API, /, /showers/ and a shower page, 10^6-10^7 hits.
 
 Fills a throwaway PostgreSQL (server-side generate_series) with hits from 10,000
 phones over the last 24 h, plus their counters, exposures and 1,000 showers,
@@ -80,8 +80,10 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
                 copy.write_row((key, clat, clon, now_ns, n_hits // len(cells)))
         conn.execute("INSERT INTO ingest_searchrun (params, created_at) VALUES ('{}', now())")
         conn.execute(
-            "INSERT INTO ingest_shower SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, "
-            "3 + g %% 5, 5, 1e-3, 3.0, (SELECT max(id) FROM ingest_searchrun) "
+            "INSERT INTO ingest_shower (shower_id, t_ns, t_spread_ns, lat, lon, radius_m, "
+            "n_devices, n_hits, expected_background, significance_sigma, search_id, "
+            "provisional, updated_at) SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, "
+            "3 + g %% 5, 5, 1e-3, 3.0, (SELECT max(id) FROM ingest_searchrun), false, now() "
             "FROM generate_series(1, 1000) g",
             [now_ns, day * 7 // 1000],
         )
@@ -129,7 +131,7 @@ def main() -> None:
             print(f"{size:,} hits: filled in {time.perf_counter() - started:.0f} s")
             for cache_s in ("0", "5"):
                 with serving(service_env(**base, CROWDRAY_STATUS_CACHE_S=cache_s)) as url:
-                    for path in ("/api/v1/status", "/"):
+                    for path in ("/api/v1/status", "/", "/showers/", "/showers/S1/"):
                         measure(url, path, 2)  # warm up
                         lat = np.array(measure(url, path, args.seconds))
                         p50, p95 = np.percentile(lat, [50, 95])
