@@ -52,9 +52,8 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 def fill(n_hits: int, now_ns: int) -> None:
     """Devices, hits over 24 h, the counters the follower makes of them, 1,000 showers."""
     from ingest.counters import Counters
-    from ingest.models import Device, Hit
+    from ingest.models import Device, Hit, SearchRun, Shower
     from ingest.tail import catch_up
-    from tests.factories import make_shower
 
     rng = np.random.default_rng(n_hits)
     city = rng.integers(0, len(CITIES), DEVICES)
@@ -69,10 +68,16 @@ def fill(n_hits: int, now_ns: int) -> None:
          for k, (d, ts) in enumerate(zip(dev, t, strict=True))], batch_size=5000,
     )  # fmt: skip
     catch_up(Counters())
+    run = SearchRun.objects.create(params={"window_ms": 50.0, "radius_m": 1000.0})
+    showers = []
     for k in range(1000):
         c = CITIES[k % len(CITIES)]
-        make_shower(shower_id=f"S{k}", t_ns=now_ns - int(rng.integers(0, DAY)), lat=c[0],
-                    lon=c[1], significance_sigma=float(rng.uniform(0, 10)))  # fmt: skip
+        showers.append(Shower(
+            shower_id=f"S{k}", search=run, t_ns=now_ns - int(rng.integers(0, DAY)), lat=c[0],
+            lon=c[1], significance_sigma=float(rng.uniform(0, 10)), t_spread_ns=4_000_000,
+            radius_m=200.0, n_devices=5, n_hits=5, expected_background=1e-6,
+        ))  # fmt: skip
+    Shower.objects.bulk_create(showers)
 
 
 def main() -> None:

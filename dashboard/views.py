@@ -42,8 +42,6 @@ def shower(request: HttpRequest, shower_id: str) -> HttpResponse:
         "spread": explain.duration(detail["t_spread_ns"]),
         "search": explain.search(search["params"], search["since_ns"], search["until_ns"]),
         "run_at": found.search.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-        "energy": "" if detail["log10_energy_ev"] is None else
-                  explain.energy(detail["log10_energy_ev"]),
     }  # fmt: skip
     order = Shower.objects.values_list("shower_id", flat=True)
     older = order.filter(t_ns__lt=found.t_ns).order_by("-t_ns", "shower_id").first()

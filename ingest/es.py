@@ -30,6 +30,7 @@ from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
+from ingest.query import QueryError, query_time_ns
 from vocab.cells import cell_of
 from vocab.contracts import SHOWER_SCALARS
 from vocab.units import NS_PER_S
@@ -60,6 +61,9 @@ MAPPINGS: dict[str, dict[str, Any]] = {
     },
 }  # fmt: skip
 PATTERNS = {HITS: f"{HITS}-*", EXPOSURES: EXPOSURES, SHOWERS: SHOWERS}
+# A hit's columns in the database (id aside), as the index and the hits API read them.
+HIT_FIELDS = ("device_id", "seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m", "x",
+              "y", "value", "n_pixels")  # fmt: skip
 
 
 class PlainJsonNode(Urllib3HttpNode):
@@ -158,8 +162,6 @@ def time_filters(params: Any) -> list[dict[str, Any]]:
 
     Not on the long t_ns: OpenSearch-compatible test servers compare longs as doubles.
     """
-    from ingest.query import query_time_ns
-
     out: list[dict[str, Any]] = []
     for name, op in (("since", "gte"), ("until", "lt")):
         if params.get(name):
@@ -184,8 +186,6 @@ def encode_cursor(values: list[Any]) -> str:
 
 def decode_cursor(text: str, name: str, n_values: int) -> list[Any]:
     """The sort values of a cursor from encode_cursor (QueryError naming `name` if not one)."""
-    from ingest.query import QueryError
-
     try:
         values = json.loads(base64.urlsafe_b64decode(text.encode()))
     except (ValueError, binascii.Error):

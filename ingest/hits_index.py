@@ -14,8 +14,7 @@ from ingest import es
 from ingest.query import QueryError, parse_bbox
 
 SORT = [{"time": "asc"}, {"hit_id": "asc"}]
-FIELDS = ("hit_id", "device_id", "seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m",
-          "x", "y", "value", "n_pixels")  # fmt: skip
+FIELDS = ("hit_id", *es.HIT_FIELDS)  # GET /api/v1/hits's reply, in its order
 
 
 def filters(params: Any) -> list[dict[str, Any]]:

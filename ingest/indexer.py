@@ -27,8 +27,6 @@ from ingest.tail import Chunk, Consumer, lag
 from vocab.contracts import SHOWER_SCALARS
 
 log = logging.getLogger(__name__)
-HIT_FIELDS = ("device_id", "seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m", "x",
-              "y", "value", "n_pixels")  # fmt: skip
 BLOCK_FIELDS = ("device_id", "block_id", "start_ns", "end_ns", "lat", "lon", "loc_err_m",
                 "frames", "l1_threshold", "l2_threshold", "n_hits")  # fmt: skip
 SHOWER_FIELDS = ("shower_id", "provisional", *SHOWER_SCALARS)
@@ -52,7 +50,7 @@ class Indexer(Consumer):
     """The follower's consumer that indexes new hits and blocks, and keeps showers in step."""
 
     name = "index"
-    streams = {"hits": HIT_FIELDS, "exposures": BLOCK_FIELDS}
+    streams = {"hits": es.HIT_FIELDS, "exposures": BLOCK_FIELDS}
     transactional = False  # indexing a document again is harmless
     chunk_rows = 5000
 
@@ -132,7 +130,7 @@ def rebuild(
     done: dict[str, int] = {}
     if "hits" in what:
         hits = _in_range(Hit.objects.all(), "t_ns", since_ns, until_ns)
-        done["hits"] = _reindex(client, hits, ("id", *HIT_FIELDS), es.hit_action, progress)
+        done["hits"] = _reindex(client, hits, ("id", *es.HIT_FIELDS), es.hit_action, progress)
     if "exposures" in what:
         blocks = _in_range(ExposureBlock.objects.all(), "end_ns", since_ns, until_ns)
         done["exposures"] = _reindex(client, blocks, BLOCK_FIELDS, es.block_action, progress)

@@ -214,6 +214,7 @@ def reconcile(found: pd.DataFrame, zones: list[Zone], described: dict[str, Any])
         stale = _provisional_in(zones)
         owner, kinds = _kinds(rows)
         kept: set[str] = set()
+        run = _run(described)
         for row in rows:
             sids = {owner[h] for h in row["hit_ids"] if h in owner} - kept
             if any(not kinds[s] for s in sids) or kinds.get(row["shower_id"]) is False:
@@ -224,7 +225,7 @@ def reconcile(found: pd.DataFrame, zones: list[Zone], described: dict[str, Any])
             stale -= merged_away
             counts["removed"] += len(merged_away)
             counts["updated" if target in kinds else "added"] += 1
-            _save(target, row, _run(described))
+            _save(target, row, run)
             kept.add(target)
         gone = stale - kept
         Shower.objects.filter(shower_id__in=gone, provisional=True).delete()

@@ -81,3 +81,26 @@ def make_shower(hits_of: list[Any] | None = None, **fields: Any) -> Any:
     if hits_of:
         shower.hits.set(hits_of)
     return shower
+
+
+def search_result(path: Any, showers: Any, span: tuple[int, int]) -> Any:
+    """A coincidence output folder (showers/ and summary.json) for load-showers; returns path.
+
+    showers: rows of the shower contract, as dicts or a pandas frame.
+    """
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from vocab.contracts import SHOWER_SCHEMA
+
+    if isinstance(showers, list):
+        table = pa.Table.from_pylist(showers, SHOWER_SCHEMA)
+    else:
+        table = pa.Table.from_pandas(showers, schema=SHOWER_SCHEMA, preserve_index=False)
+    (path / "showers").mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path / "showers" / "part-0.parquet")
+    summary = {"parameters": {"window_ms": 50.0}, "span_ns": list(span)}
+    (path / "summary.json").write_text(json.dumps(summary))
+    return path

@@ -6,11 +6,8 @@ cluster in ELASTICSEARCH_URL.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from django.core.management import CommandError, call_command
 
@@ -19,8 +16,7 @@ from ingest.indexer import Indexer
 from ingest.load import load_result
 from ingest.models import ExposureBlock, Hit, Shower
 from ingest.tail import catch_up
-from tests.factories import block, hits
-from vocab.contracts import SHOWER_SCHEMA
+from tests.factories import block, hits, search_result
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -56,13 +52,6 @@ def upload(client_for: Any, n_devices: int = 3, per_device: int = 40) -> None:
         assert api.post("/api/v1/exposures", blocks, format="json").status_code == 201
 
 
-def write_result(path: Any, rows: list[dict[str, Any]], span: tuple[int, int]) -> Any:
-    (path / "showers").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows, SHOWER_SCHEMA), path / "showers" / "part-0.parquet")
-    (path / "summary.json").write_text(json.dumps({"parameters": {}, "span_ns": list(span)}))
-    return path
-
-
 def shower_row(hit: Hit, shower_id: str) -> dict[str, Any]:
     return {
         "shower_id": shower_id, "t_ns": hit.t_ns, "t_spread_ns": 1000, "lat": hit.lat,
@@ -82,9 +71,9 @@ def test_every_index_equals_the_database_after_uploads_retries_a_replaced_search
     first = Hit.objects.order_by("t_ns").first()
     assert first is not None
     span = (first.t_ns - 10**12, first.t_ns + 10**12)
-    load_result(write_result(tmp_path / "a", [shower_row(first, "S-old")], span))
+    load_result(search_result(tmp_path / "a", [shower_row(first, "S-old")], span))
     assert indexed_ids(es.SHOWERS) == {"S-old"}  # load-showers indexes what it loads
-    load_result(write_result(tmp_path / "b", [shower_row(first, "S-new")], span))
+    load_result(search_result(tmp_path / "b", [shower_row(first, "S-new")], span))
     upload(client_for, n_devices=1)
     catch_up(consumer)
     assert_index_equals_database()  # the replaced shower is gone from the index too

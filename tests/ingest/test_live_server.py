@@ -7,7 +7,6 @@ phones in separate batches; three more phones upload theirs late.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -15,16 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import requests
 
 from coincidence.reference import find_showers
 from crowdray.process import crowdray, service_env, serving
 from ingest.live import LiveSearch
 from tests.coincidence.factories import offset
-from vocab.contracts import SHOWER_SCHEMA
+from tests.factories import search_result
 
 PHONES = 12
 SHOWERS = 8
@@ -90,12 +87,7 @@ def batch_search(env: dict[str, str], tmp: Path) -> None:
     crowdray("export", "--out", str(tmp / "lake"), env=env)
     hits = ds.dataset(tmp / "lake", partitioning="hive").to_table().to_pandas()
     found = find_showers(hits, LiveSearch(min_sigma=5.0).params)
-    (tmp / "search" / "showers").mkdir(parents=True)
-    table = pa.Table.from_pandas(found, schema=SHOWER_SCHEMA)
-    pq.write_table(table, tmp / "search" / "showers" / "part-0.parquet")
-    span = [int(hits["t_ns"].min()), int(hits["t_ns"].max()) + 1]
-    summary = {"parameters": {"window_ms": 50.0}, "span_ns": span}
-    (tmp / "search" / "summary.json").write_text(json.dumps(summary))
+    search_result(tmp / "search", found, (int(hits["t_ns"].min()), int(hits["t_ns"].max()) + 1))
     crowdray("load-showers", str(tmp / "search"), env=env)
 
 

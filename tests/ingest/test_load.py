@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pyarrow as pa
@@ -12,7 +11,7 @@ import pytest
 from ingest.load import load_result
 from ingest.models import Hit, Shower
 from ingest.store import insert_hits
-from tests.factories import make_device
+from tests.factories import make_device, search_result
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
 
 pytestmark = pytest.mark.postgres
@@ -20,13 +19,7 @@ T0 = 1_790_000_000_000_000_000
 
 
 def write_result(path, showers: list[dict[str, Any]], span=(T0, T0 + 10**12)) -> None:
-    (path / "showers").mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.Table.from_pylist(showers, SHOWER_SCHEMA), path / "showers" / "part-0.parquet"
-    )
-    (path / "summary.json").write_text(
-        json.dumps({"parameters": {"window_ms": 50.0}, "span_ns": list(span)})
-    )
+    search_result(path, showers, span)
 
 
 def shower(shower_id: str, hit_ids: list[int], t: int = T0 + 5) -> dict[str, Any]:
