@@ -56,7 +56,10 @@ def simulation(args: argparse.Namespace) -> Any:
     duration_s = args.minutes * 60 * args.speedup
     return SimConfig(
         seed=args.seed, devices=args.devices, hours=duration_s / 3600,
-        start_ns=time.time_ns() - s_to_ns(duration_s), places=towns, always_on=True,
+        # The simulated clock ends with the upload, at the present, and never runs
+        # ahead of it: the dashboard's "last hour" fills while the fleet uploads.
+        start_ns=time.time_ns() + s_to_ns(args.minutes * 60 - duration_s),
+        places=towns, always_on=True,
         mean_rate_hz=0.2 / 60, inject_per_hour=args.showers_per_hour,
         energy_min_ev=1e19, energy_max_ev=1e21,
         # Phones are tiny detectors: a boosted effective area lets a few hundred of

@@ -38,13 +38,18 @@ def serving(
     workers: int = 2,
     log: Path | None = None,
     bind: tuple[str, int] | None = None,
+    follow: bool | None = None,
 ) -> Iterator[str]:
-    """`crowdray serve` on `bind` (default a free loopback port); yields its base URL."""
+    """`crowdray serve` on `bind` (default a free loopback port); yields its base URL.
+
+    follow: run the follower inside serve (None: serve's default for the database).
+    """
     host, port = bind or ("127.0.0.1", free_port())
+    flags = [] if follow is None else ["--follow" if follow else "--no-follow"]
     out = open(log, "w") if log else None  # noqa: SIM115 - closed when the server stops
     proc = subprocess.Popen(
         [sys.executable, "-m", "crowdray.cli", "serve",
-         "--bind", f"{host}:{port}", "--workers", str(workers)],
+         "--bind", f"{host}:{port}", "--workers", str(workers), *flags],
         env=env, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
     )  # fmt: skip
     url = f"http://{host}:{port}"

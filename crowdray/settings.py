@@ -142,6 +142,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ingest.schema.live_examples",
+    ],
 }
 
 # Upload limits (each configurable, see .env.example).
@@ -178,8 +182,10 @@ if ELASTICSEARCH_COMPAT not in ("", "plain-json"):
         f"ELASTICSEARCH_COMPAT={ELASTICSEARCH_COMPAT!r}: expected empty or plain-json"
     )
 CROWDRAY_INDEX_INTERVAL_S = env_float("CROWDRAY_INDEX_INTERVAL_S", 2.0, minimum=0.05)
-# Seconds the public status and shower replies are reused (0: computed every time).
+# Seconds the public shower replies are reused (0: computed every time).
 CROWDRAY_STATUS_CACHE_S = env_int("CROWDRAY_STATUS_CACHE_S", 5)
+# Seconds between the follower's recomputations of the public status (0: per request).
+CROWDRAY_STATUS_INTERVAL_S = env_float("CROWDRAY_STATUS_INTERVAL_S", 5.0)
 
 for _name in ("CROWDRAY_REGISTER_RATE", "CROWDRAY_PUBLIC_RATE"):
     if not re.fullmatch(r"\d+/(second|minute|hour|day)", globals()[_name]):

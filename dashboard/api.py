@@ -1,10 +1,11 @@
-"""The public, read-only status API: cached for a few seconds, throttled per client."""
+"""The public, read-only API: the status (the follower's snapshot) and showers, throttled."""
 
 from __future__ import annotations
 
 from typing import Any, TypedDict
 
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import cache_page
@@ -17,9 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coincidence.geo import haversine_m
-from dashboard import queries
+from crowdray.api_errors import MethodsFirst
+from dashboard import queries, snapshot
 from ingest.auth import AddressThrottle
 from ingest.models import ExposureBlock, Shower
+from ingest.schema import problems
 from vocab.cells import cell_of
 
 
@@ -56,28 +59,74 @@ class ShowerOut(serializers.Serializer[Any]):
     )
 
 
+class CellOut(serializers.Serializer[Any]):
+    lat = serializers.FloatField(help_text="cell centre")
+    lon = serializers.FloatField(help_text="cell centre")
+    hits = serializers.IntegerField()
+
+
+class PhoneCellOut(serializers.Serializer[Any]):
+    lat = serializers.FloatField(help_text="cell centre")
+    lon = serializers.FloatField(help_text="cell centre")
+    phones = serializers.IntegerField()
+
+
+class SearchInfoOut(serializers.Serializer[Any]):
+    params = serializers.DictField(help_text="the search's parameters (window_ns, radius_m, ...)")
+    since_ns = serializers.IntegerField(allow_null=True)
+    until_ns = serializers.IntegerField(allow_null=True)
+    run_at = serializers.CharField(help_text="ISO 8601, UTC")
+
+
+class ShowerDetailOut(ShowerOut):
+    t_spread_ns = serializers.IntegerField(help_text="last member hit minus first, ns")
+    radius_m = serializers.FloatField()
+    member_cells = CellOut(many=True, help_text="~1 km cells of the member hits")
+    silent_cells = PhoneCellOut(many=True, help_text="~1 km cells of live phones that did not fire")
+    time_profile_ms = serializers.ListField(
+        child=serializers.FloatField(), help_text="member hit times minus the shower's, ms"
+    )
+    search = SearchInfoOut()
+
+
+class SeriesOut(serializers.Serializer[Any]):
+    minutes = serializers.ListField(child=serializers.IntegerField(), help_text="epoch s")
+    hits = serializers.ListField(child=serializers.IntegerField())
+    devices = serializers.ListField(child=serializers.IntegerField(), help_text="phones active")
+
+
 class StatusOut(serializers.Serializer[Any]):
     generated_at = serializers.CharField()
-    devices_active = serializers.IntegerField(help_text="a hit or exposure in the last 15 min")
+    devices_active = serializers.IntegerField(
+        help_text="phones with a hit, an exposure or an upload in the last 15 min"
+    )
     hits_last_hour = serializers.IntegerField()
     live_hours_today = serializers.FloatField()
     showers_24h = serializers.IntegerField()
     showers_7d = serializers.IntegerField()
-    cells = serializers.ListField(child=serializers.DictField(), help_text="~1 km cells, last 24 h")
-    series = serializers.DictField(help_text="minutes (epoch s), hits, devices: last 24 h")
+    cells = CellOut(many=True, help_text="~1 km cells with hits in the last 24 h")
+    series = SeriesOut(help_text="per minute over the last 24 h")
     latest_showers = ShowerOut(many=True)
 
 
-class PublicView(APIView):
+class ShowerPage(serializers.Serializer[Any]):
+    next = serializers.URLField(allow_null=True, help_text="the next page, or null at the end")
+    previous = serializers.URLField(allow_null=True)
+    results = ShowerOut(many=True)
+
+
+class PublicView(MethodsFirst, APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [PublicThrottle]
 
 
 class StatusView(PublicView):
-    @extend_schema(responses=StatusOut, summary="The network now (public)")
-    def get(self, request: Request) -> Response:
-        return Response(queries.cached_status())
+    @extend_schema(responses={200: StatusOut, **problems(405, 429)},
+                   summary="The network now (public)")  # fmt: skip
+    def get(self, request: Request) -> HttpResponse:
+        # The follower's snapshot is already the JSON reply: sent as it is.
+        return HttpResponse(snapshot.current_json(), content_type="application/json")
 
 
 SHOWER_FILTERS = [
@@ -98,7 +147,8 @@ class ShowerCursor(CursorPagination):
 @cached
 class ShowerListView(PublicView):
     @extend_schema(
-        responses=ShowerOut(many=True),
+        responses={200: ShowerPage, **problems(400, 405, 429)},
+        operation_id="v1_showers_list",
         summary="Shower candidates, newest first (public)",
         parameters=SHOWER_FILTERS,
     )
@@ -185,6 +235,9 @@ def shower_detail(shower: Shower) -> ShowerDetail:
 
 @cached
 class ShowerDetailView(PublicView):
-    @extend_schema(summary="One shower candidate with its member cells (public)")
+    @extend_schema(
+        responses={200: ShowerDetailOut, **problems(404, 405, 429)},
+        summary="One shower candidate with its member cells (public)",
+    )
     def get(self, request: Request, shower_id: str) -> Response:
         return Response(shower_detail(get_object_or_404(Shower, shower_id=shower_id)))

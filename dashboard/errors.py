@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+from crowdray.api_errors import problem_response
 
 
 def _api(request: HttpRequest) -> bool:
@@ -13,13 +15,14 @@ def _api(request: HttpRequest) -> bool:
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:  # noqa: ARG001 - Django's handler404 signature
     if _api(request):
         detail = f"no endpoint at {request.path}; the API is described at /api/docs/"
-        return JsonResponse({"detail": detail}, status=404)
+        if request.path.endswith("/") and len(request.path) > len("/api/v1/"):
+            detail += f" (without the trailing slash: {request.path.rstrip('/')})"
+        return problem_response("not_found", 404, detail)
     return render(request, "dashboard/404.html", status=404)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _api(request):
-        return JsonResponse({"detail": "the server failed; an upload may be sent again as it was: "
-                                      "nothing is ever stored twice"},
-                            status=500)  # fmt: skip
+        detail = "the server failed; send the request again as it was: nothing is stored twice"
+        return problem_response("server_error", 500, detail)
     return render(request, "dashboard/500.html", status=500)

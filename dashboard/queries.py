@@ -9,12 +9,11 @@ Positions leave the server only as ~1 km cell centres (vocab.cells.cell_of).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any, TypedDict
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from elasticsearch import ApiError, TransportError
 
 from dashboard import explain
@@ -158,18 +157,6 @@ def series(now_ns: int) -> Series:
     }
 
 
-def cached_status() -> Status:
-    """The status, reused for CROWDRAY_STATUS_CACHE_S seconds by the page and the API."""
-    seconds = settings.CROWDRAY_STATUS_CACHE_S
-    if seconds <= 0:
-        return status()
-    reply = cache.get("crowdray:status")
-    if reply is None:
-        reply = status()
-        cache.set("crowdray:status", reply, seconds)
-    return reply  # type: ignore[no-any-return]  # the cache holds what status() built
-
-
 def status(now_ns: int | None = None) -> Status:
     now_ns = now_ns or time.time_ns()
     this_min = now_ns // NS_PER_MIN
@@ -180,7 +167,7 @@ def status(now_ns: int | None = None) -> Status:
     showers = Shower.objects.filter(t_ns__lte=now_ns)
     return {
         "generated_at": iso_utc(now_ns),
-        "devices_active": Device.objects.filter(last_seen_ns__gte=now_ns - ACTIVE_NS).count(),
+        "devices_active": _active_devices(now_ns - ACTIVE_NS),
         "hits_last_hour": hits_hour.aggregate(n=Sum("hits"))["n"] or 0,
         "live_hours_today": round((today.aggregate(s=Sum("live_s"))["s"] or 0) / 3600, 2),
         "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
@@ -188,6 +175,12 @@ def status(now_ns: int | None = None) -> Status:
         **_activity(now_ns),
         "latest_showers": [shower_summary(s) for s in showers.order_by("-t_ns")[:10]],
     }
+
+
+def _active_devices(since_ns: int) -> int:
+    """Phones with data, or an upload committed, since since_ns."""
+    recent = Q(last_seen_ns__gte=since_ns) | Q(last_upload_ns__gte=since_ns)
+    return Device.objects.filter(recent).count()
 
 
 class Activity(TypedDict):
@@ -219,15 +212,33 @@ def filter_showers(params: Any) -> QuerySet[Shower]:
                 qs = qs.filter(**{field: query_time_ns(params[name], name)})
             except QueryError as exc:
                 errors |= exc.errors
-    for name, field, cast, kind in (
-        ("min_devices", "n_devices__gte", int, "a whole number"),
-        ("min_sigma", "significance_sigma__gte", float, "a number"),
-    ):
-        if params.get(name):
-            try:
-                qs = qs.filter(**{field: cast(params[name])})
-            except ValueError:
-                errors[name] = f"must be {kind}"
+    if params.get("min_devices"):
+        try:
+            qs = qs.filter(n_devices__gte=min_devices(params["min_devices"]))
+        except QueryError as exc:
+            errors |= exc.errors
+    if params.get("min_sigma"):
+        try:
+            sigma = float(params["min_sigma"])
+            if not math.isfinite(sigma):
+                raise ValueError(sigma)  # noqa: TRY301 - one message for both
+            qs = qs.filter(significance_sigma__gte=sigma)
+        except ValueError:
+            errors["min_sigma"] = "must be a finite number"
     if errors:
         raise QueryError(errors)
     return qs
+
+
+MAX_DEVICES = 2**31 - 1  # the column's range
+
+
+def min_devices(raw: str) -> int:
+    """The min_devices filter: a whole number from 0 to MAX_DEVICES (raises QueryError)."""
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= MAX_DEVICES:
+        raise QueryError({"min_devices": f"must be a whole number from 0 to {MAX_DEVICES}"})
+    return value

@@ -15,15 +15,17 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from elasticsearch import ApiError, TransportError
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crowdray.api_errors import Unavailable
 from dashboard import queries
-from dashboard.api import SHOWER_FILTERS, PublicView
+from dashboard.api import SHOWER_FILTERS, PublicView, ShowerOut
 from ingest import es
 from ingest.models import Shower
 from ingest.query import QueryError, parse_bbox
-from vocab.limits import DB_DOWN_RETRY_AFTER_S
+from ingest.schema import problems
 
 SORTS = {
     "time": [{"time": "desc"}, {"shower_id": "asc"}],
@@ -46,10 +48,12 @@ def _number(params: Any, name: str) -> float | None:
 
 def _ranges(params: Any) -> list[dict[str, Any]]:
     out = es.time_filters(params)
-    for name, field in (("min_sigma", "significance_sigma"), ("min_devices", "n_devices")):
-        value = _number(params, name)
-        if value is not None:
-            out.append({"range": {field: {"gte": value}}})
+    sigma = _number(params, "min_sigma")
+    if sigma is not None:
+        out.append({"range": {"significance_sigma": {"gte": sigma}}})
+    if params.get("min_devices"):
+        devices = queries.min_devices(params["min_devices"])
+        out.append({"range": {"n_devices": {"gte": devices}}})
     energy = _number(params, "min_energy")
     if energy is not None:
         if energy <= 0:
@@ -99,8 +103,14 @@ def _summary(source: dict[str, Any]) -> queries.ShowerSummary:
     return queries.shower_summary(Shower(**fields))
 
 
+class SearchPage(serializers.Serializer[Any]):
+    results = ShowerOut(many=True)
+    next = serializers.URLField(allow_null=True, help_text="the next page, or null at the end")
+
+
 class ShowerSearchView(PublicView):
     @extend_schema(
+        responses={200: SearchPage, **problems(400, 405, 429, 503)},
         summary="Search showers by time, significance, size, energy and place (public)",
         parameters=[
             *SHOWER_FILTERS,
@@ -121,14 +131,12 @@ class ShowerSearchView(PublicView):
     def get(self, request: Request) -> Response:
         body = search_request(request.query_params)
         if not es.configured():
-            return Response({"detail": "showers search needs Elasticsearch (ELASTICSEARCH_URL); "
-                             "use /api/v1/showers"}, status=503)  # fmt: skip
+            raise Unavailable("showers search needs Elasticsearch (ELASTICSEARCH_URL), which "
+                              "this server does not have; use /api/v1/showers", 3600)  # fmt: skip
         try:
             reply = es.client().search(index=es.SHOWERS, ignore_unavailable=True, **body)
         except (ApiError, TransportError) as exc:
-            headers = {"Retry-After": str(DB_DOWN_RETRY_AFTER_S)}
-            return Response({"detail": f"the search index is unavailable: {exc}"}, status=503,
-                            headers=headers)  # fmt: skip
+            raise Unavailable(f"the search index is unavailable: {exc}") from None
         hits = reply["hits"]["hits"]
         following = None
         if len(hits) == body["size"]:

@@ -6,14 +6,14 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from dashboard import explain, queries
+from dashboard import explain, queries, snapshot
 from dashboard.api import shower_detail
 from ingest.models import Shower
 from ingest.query import QueryError
 
 
 def network(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/network.html", {"status": queries.cached_status()})
+    return render(request, "dashboard/network.html", {"status": snapshot.current()})
 
 
 def showers(request: HttpRequest) -> HttpResponse:

@@ -24,6 +24,10 @@ class DeviceTokenAuthentication(BaseAuthentication):
 
     def authenticate(self, request: Request) -> tuple[None, Device] | None:
         parts = get_authorization_header(request).split()
+        if parts and parts[0].lower() == b"bearer":
+            raise exceptions.AuthenticationFailed(
+                "send the device token as 'Authorization: Token <token>', not Bearer"
+            )
         if not parts or parts[0].lower() != self.keyword.lower().encode():
             return None
         if len(parts) != 2:

@@ -2,7 +2,7 @@
 
 The public pages never scan the hits table. They read one row per UTC minute
 (hits, phones taking data, live time), one row per ~1 km cell with hits, and
-each device's last-seen time. Only the follower writes these rows, one chunk
+each device's last data and last upload times. Only the follower writes these rows, one chunk
 of new hits or blocks per transaction, together with its mark (ingest.tail),
 so each hit and block is counted exactly once.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -27,8 +28,8 @@ from ingest.tail import Chunk, Consumer
 from vocab.cells import cell_key, cells_of
 from vocab.units import NS_PER_MIN, NS_PER_S
 
-HIT_FIELDS = ("device_id", "t_ns", "lat", "lon")
-BLOCK_FIELDS = ("device_id", "start_ns", "end_ns")
+HIT_FIELDS = ("device_id", "t_ns", "lat", "lon", "received_at")
+BLOCK_FIELDS = ("device_id", "start_ns", "end_ns", "received_at")
 
 
 def _execute(prefix: str, rows: Sequence[tuple[Any, ...]], suffix: str = "") -> list[Any]:
@@ -72,16 +73,25 @@ def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
     return Counter(row[0] for row in new)
 
 
-def _touch_devices(last_ns: dict[Any, int]) -> None:
+def _touch_devices(last_ns: dict[Any, int], uploaded_ns: dict[Any, int]) -> None:
+    """Move each device's last data time and last upload time forward (never back)."""
     table = Device._meta.db_table
     as_db = {d: column_uuid(d) for d in last_ns}
     with connection.cursor() as cursor:
         for device, t in sorted(last_ns.items(), key=lambda item: str(item[0])):
+            up = uploaded_ns[device]
             cursor.execute(
-                f"UPDATE {table} SET last_seen_ns = %s WHERE id = %s "
-                "AND (last_seen_ns IS NULL OR last_seen_ns < %s)",
-                [t, as_db[device], t],
+                f"UPDATE {table} SET "
+                "last_seen_ns = CASE WHEN last_seen_ns > %s THEN last_seen_ns ELSE %s END, "
+                "last_upload_ns = CASE WHEN last_upload_ns > %s THEN last_upload_ns ELSE %s END "
+                "WHERE id = %s",
+                [t, t, up, up, as_db[device]],
             )
+
+
+def _uploaded(devices: Sequence[Any], received: Sequence[datetime]) -> dict[Any, int]:
+    """Each device's latest upload, epoch ns."""
+    return _latest(devices, [round(r.timestamp() * NS_PER_S) for r in received])
 
 
 def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) -> None:
@@ -122,7 +132,7 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
     active = _new_device_minutes(zip(minutes, devices, strict=True))
     _add_minutes(Counter(minutes), active, {})
     _add_cells(t_ns, columns["lat"], columns["lon"])
-    _touch_devices(_latest(devices, t_ns))
+    _touch_devices(_latest(devices, t_ns), _uploaded(devices, columns["received_at"]))
 
 
 def minutes_covered(start_ns: int, end_ns: int) -> dict[int, float]:
@@ -147,7 +157,7 @@ def fold_blocks(columns: dict[str, list[Any]]) -> None:
             live[minute] = live.get(minute, 0.0) + seconds
             pairs.append((minute, device))
     _add_minutes(Counter(), _new_device_minutes(pairs), live)
-    _touch_devices(_latest(devices, columns["end_ns"]))
+    _touch_devices(_latest(devices, columns["end_ns"]), _uploaded(devices, columns["received_at"]))
 
 
 class Counters(Consumer):

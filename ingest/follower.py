@@ -3,6 +3,8 @@
 Uploads only append. The follower tails new hits and exposure blocks
 (ingest.tail) and hands them to its consumers, each at its own interval:
 - `counters`: the dashboard's per-minute and per-cell counters (always);
+- `status`: the public status, computed once per CROWDRAY_STATUS_INTERVAL_S
+  (dashboard.snapshot), unless that is 0;
 - `lake:<path>`: the Parquet lake export, when CROWDRAY_LAKE_DIR is set;
 - `live`: the live search's provisional showers (ingest.live), unless
   CROWDRAY_LIVE_INTERVAL_S is 0;
@@ -22,6 +24,7 @@ from typing import TypedDict
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from dashboard.snapshot import StatusSnapshots
 from ingest.counters import Counters
 from ingest.export import LakeExport
 from ingest.indexer import Indexer
@@ -37,6 +40,8 @@ CHUNKS_PER_TURN = 20  # then the other consumers get their turn
 def configured() -> list[Consumer]:
     """The consumers this installation runs, from the settings."""
     consumers: list[Consumer] = [Counters(settings.CROWDRAY_FOLLOW_INTERVAL_S)]
+    if settings.CROWDRAY_STATUS_INTERVAL_S > 0:
+        consumers.append(StatusSnapshots(settings.CROWDRAY_STATUS_INTERVAL_S))
     if settings.CROWDRAY_LAKE_DIR:
         consumers.append(
             LakeExport(settings.CROWDRAY_LAKE_DIR, settings.CROWDRAY_EXPORT_INTERVAL_S)

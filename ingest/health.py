@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crowdray.api_errors import MethodsFirst
 from ingest.follower import ConsumerLag, status
 from vocab.limits import DB_DOWN_RETRY_AFTER_S
 
@@ -42,7 +43,7 @@ _HEALTH = inline_serializer(
 )
 
 
-class HealthView(APIView):
+class HealthView(MethodsFirst, APIView):
     authentication_classes = ()
     permission_classes = (AllowAny,)
 

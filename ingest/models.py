@@ -23,6 +23,8 @@ class Device(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     is_active = models.BooleanField(default=True)
     last_seen_ns = models.BigIntegerField(null=True, blank=True, db_index=True)
+    # When its latest upload was committed: a phone sending a backlog is active now too.
+    last_upload_ns = models.BigIntegerField(null=True, blank=True, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.id} ({self.model or 'unknown model'})"
@@ -193,3 +195,11 @@ class ConsumerMark(models.Model):
 
     def __str__(self) -> str:
         return f"{self.consumer}/{self.stream} at {self.lo}"
+
+
+class StatusSnapshot(models.Model):
+    """The public status as the follower last computed it (one row, id 1; dashboard.snapshot)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    generated_ns = models.BigIntegerField()
+    body = models.TextField(help_text="the GET /api/v1/status reply, as JSON")

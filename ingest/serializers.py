@@ -46,15 +46,46 @@ class ExposureBatch(serializers.Serializer[Any]):
 
 
 class Rejection(serializers.Serializer[Any]):
-    index = serializers.IntegerField()
+    index = serializers.IntegerField(help_text="position of the item in the batch")
     # The reply's key is "errors"; this schema-only serializer never uses Serializer.errors.
-    errors = serializers.DictField(child=serializers.CharField())  # type: ignore[assignment]
+    errors = serializers.DictField(  # type: ignore[assignment]
+        child=serializers.CharField(), help_text="field: what is wrong with it"
+    )
+
+
+class ItemWarning(serializers.Serializer[Any]):
+    index = serializers.IntegerField(help_text="position of the item in the batch")
+    warnings = serializers.DictField(
+        child=serializers.CharField(), help_text="field: why it was not stored"
+    )
+
+
+class Problem(serializers.Serializer[Any]):
+    """RFC 9457 problem details (application/problem+json)."""
+
+    type = serializers.CharField(help_text="/api/problems/<code>: what this kind means")
+    title = serializers.CharField(help_text="the HTTP status phrase")
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="what was wrong, in words")
+    errors = serializers.DictField(  # type: ignore[assignment]  # a reply key, as in Rejection
+        required=False, help_text="one message per query parameter or body field"
+    )
+
+
+class RejectedBatch(Problem):
+    """422: every item was rejected; nothing was stored."""
+
+    accepted = serializers.IntegerField(help_text="always 0")
+    duplicates = serializers.IntegerField(help_text="always 0")
+    rejected = Rejection(many=True)
+    warnings = ItemWarning(many=True)
 
 
 class UploadResult(serializers.Serializer[Any]):
     accepted = serializers.IntegerField(help_text="newly stored")
     duplicates = serializers.IntegerField(help_text="already stored by an earlier upload")
     rejected = Rejection(many=True)
+    warnings = ItemWarning(many=True, help_text="items stored without some of their fields")
 
 
 class DeviceIn(serializers.ModelSerializer[Device]):

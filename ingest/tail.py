@@ -206,6 +206,9 @@ class Consumer:
     def fold(self, chunk: Chunk) -> None:
         raise NotImplementedError
 
+    def tick(self) -> None:
+        """Called after each catch-up, holding the consumer's lock: work due on time, not rows."""
+
 
 def step(consumer: Consumer, stream: str) -> int | None:
     """Fold one chunk into the consumer; the rows it held, or None when caught up."""
@@ -246,4 +249,5 @@ def catch_up(
                 done[stream] += n
                 chunks += 1
                 progress(n)
+        consumer.tick()
     return done

@@ -36,10 +36,15 @@ CrossCheck = Callable[[Columns, Errors], None]
 
 @dataclass
 class BatchResult:
-    """The valid items as columns, and the reasons the others were rejected."""
+    """The valid items as columns, the reasons the others were rejected, and warnings.
+
+    A warning names fields the contract does not know (a typo, or a newer
+    app): the item is still stored, without them, and the reply says so.
+    """
 
     columns: Columns
     rejected: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
 
     @property
     def n_valid(self) -> int:
@@ -124,16 +129,21 @@ def validate_batch(
 ) -> BatchResult:
     """Check every item of a batch; return the valid ones as columns plus the rejections."""
     errors: Errors = {}
+    warnings: Errors = {}
+    known = {field.name for field in fields}
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             errors[i] = {"item": "must be a JSON object"}
+        elif not known.issuperset(item):
+            warnings[i] = {name: "unknown field, not stored" for name in item if name not in known}
     columns = {field.name: _check_column(items, field, errors) for field in fields}
     for check in cross_checks:
         check(columns, errors)
     keep = [i for i in range(len(items)) if i not in errors]
     valid = {name: [col[i] for i in keep] for name, col in columns.items()}
     rejected = [{"index": i, "errors": errors[i]} for i in sorted(errors)]
-    return BatchResult(columns=valid, rejected=rejected)
+    warned = [{"index": i, "warnings": warnings[i]} for i in sorted(warnings) if i not in errors]
+    return BatchResult(columns=valid, rejected=rejected, warnings=warned)
 
 
 def time_window_check(name: str, max_age_s: int, max_future_s: int) -> CrossCheck:
@@ -146,9 +156,23 @@ def time_window_check(name: str, max_age_s: int, max_future_s: int) -> CrossChec
             if type(value) is int and not lo <= value <= hi and name not in errors.get(i, {}):
                 errors.setdefault(i, {})[name] = (
                     f"must be within the last {max_age_s} s and at most {max_future_s} s ahead"
+                    + _unit_hint(value, now)
                 )
 
     return check
+
+
+# What an epoch time of today looks like in each unit a client may have used by mistake.
+_UNITS = (("seconds", NS_PER_S), ("milliseconds", 10**6), ("microseconds", 10**3))
+
+
+def _unit_hint(value: int, now_ns: int) -> str:
+    """'; it looks like milliseconds ...' when value is near now in a coarser unit."""
+    for unit, ns in _UNITS:
+        if abs(value * ns - now_ns) < 366 * 86400 * NS_PER_S:
+            return (f"; it looks like {unit}: times are UTC epoch nanoseconds "
+                    f"(multiply by {ns:,})")  # fmt: skip
+    return ""
 
 
 def ordered_check(start: str, end: str) -> CrossCheck:

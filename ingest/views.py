@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -13,19 +14,22 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from elasticsearch import ApiError, TransportError
 from rest_framework import status
 from rest_framework.authentication import BasicAuthentication, SessionAuthentication
-from rest_framework.exceptions import APIException, ParseError
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crowdray.api_errors import PROBLEM_JSON, MethodsFirst, problem
 from ingest import es, hits_index
 from ingest import serializers as s
 from ingest.auth import DeviceTokenAuthentication, IsDevice, IsResearcher, RegistrationThrottle
 from ingest.models import Device, Hit
 from ingest.query import filter_hits
+from ingest.schema import DEVICE_TOKEN, problems
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.store import insert_exposures, insert_hits
 from ingest.validation import (
@@ -51,6 +55,7 @@ def _reject_constant(name: str) -> None:
 
 
 def _read_body(request: Request) -> bytes:
+    """The body, gunzipped when sent with Content-Encoding: gzip; the size limit holds for both."""
     limit = settings.CROWDRAY_MAX_BODY_BYTES
     too_big = PayloadTooLarge(f"body is over the limit of {limit} bytes")
     try:
@@ -65,7 +70,28 @@ def _read_body(request: Request) -> bytes:
         raise too_big from None
     if len(raw) > limit:
         raise too_big
+    encoding = request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
+    if encoding == "gzip":
+        return _gunzip(raw, limit)
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(
+            encoding, f"Content-Encoding {encoding} is not supported: send gzip or identity"
+        )
     return raw
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress at most limit bytes: a small body that inflates past it (a zip bomb) is a 413."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16: the gzip header and trailer
+    try:
+        out = inflate.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise ParseError(f"body is not valid gzip: {exc}") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(f"decompressed body is over the limit of {limit} bytes")
+    if not inflate.eof:
+        raise ParseError("body is not valid gzip: it ends early")
+    return out
 
 
 def read_items(request: Request, key: str) -> list[Any]:
@@ -103,7 +129,13 @@ def _upload(
         "accepted": accepted,
         "duplicates": batch.n_valid - accepted,
         "rejected": batch.rejected,
+        "warnings": batch.warnings,
     }
+    if batch.rejected and not batch.n_valid:
+        n = len(batch.rejected)
+        detail = f"nothing was stored: every item was rejected ({n} of {n} {key})"
+        reply = problem("rejected", 422, detail, **body)
+        return Response(reply, status=422, content_type=PROBLEM_JSON)
     return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -111,12 +143,18 @@ def _time_window(name: str) -> CrossCheck:
     return time_window_check(name, settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S)
 
 
-class DeviceRegisterView(APIView):
+class DeviceRegisterView(MethodsFirst, APIView):
     authentication_classes: Sequence[type] = []
     permission_classes = [AllowAny]
     throttle_classes = [RegistrationThrottle]
 
-    @extend_schema(request=s.DeviceIn, responses={201: s.DeviceOut}, summary="Register a device")
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request=s.DeviceIn,
+        responses={201: s.DeviceOut, **problems(400, 405, 429)},
+        summary="Register a device",
+    )
     def post(self, request: Request) -> Response:
         serializer = s.DeviceIn(data=request.data or {})
         serializer.is_valid(raise_exception=True)
@@ -144,7 +182,7 @@ _HIT_FILTERS = [
 ]
 
 
-class HitsView(ListAPIView[Hit]):
+class HitsView(MethodsFirst, ListAPIView[Hit]):
     """POST: a device uploads a batch of hits. GET: researchers page through hits."""
 
     authentication_classes = [
@@ -152,6 +190,7 @@ class HitsView(ListAPIView[Hit]):
         SessionAuthentication,
         BasicAuthentication,
     ]
+    parser_classes = [JSONParser]  # the body is read as JSON (gzipped or not) whatever is sent
     serializer_class = s.HitOut
     pagination_class = HitCursor
 
@@ -161,7 +200,12 @@ class HitsView(ListAPIView[Hit]):
     def get_queryset(self) -> Any:
         return filter_hits(Hit.objects.all(), self.request.query_params)
 
-    @extend_schema(parameters=_HIT_FILTERS, summary="List hits (researchers)")
+    @extend_schema(
+        parameters=_HIT_FILTERS,
+        summary="List hits (researchers)",
+        auth=[{"cookieAuth": []}, {"basicAuth": []}],  # type: ignore[list-item]  # stubs say str
+        responses={200: s.HitOut(many=True), **problems(400, 401, 403, 429)},
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         if es.configured():
             try:
@@ -183,7 +227,8 @@ class HitsView(ListAPIView[Hit]):
 
     @extend_schema(
         request=s.HitBatch,
-        responses={201: s.UploadResult},
+        responses={201: s.UploadResult, **problems(400, 401, 403, 405, 413, 415, 422, 429, 503)},
+        auth=[{DEVICE_TOKEN: []}],  # type: ignore[list-item]  # drf-spectacular takes requirements
         summary="Upload a batch of hits",
         description=f"At most {settings.CROWDRAY_MAX_BATCH} hits and "
         f"{settings.CROWDRAY_MAX_BODY_BYTES} bytes; idempotent on (device, seq).",
@@ -192,13 +237,14 @@ class HitsView(ListAPIView[Hit]):
         return _upload(request, "hits", HIT_FIELDS, [_time_window("t_ns")], insert_hits)
 
 
-class ExposuresView(APIView):
+class ExposuresView(MethodsFirst, APIView):
+    parser_classes = [JSONParser]  # the body is read as JSON (gzipped or not) whatever is sent
     authentication_classes = [DeviceTokenAuthentication]
     permission_classes = [IsDevice]
 
     @extend_schema(
         request=s.ExposureBatch,
-        responses={201: s.UploadResult},
+        responses={201: s.UploadResult, **problems(400, 401, 405, 413, 415, 422, 429, 503)},
         summary="Upload exposure blocks",
         description="Idempotent on (device, block_id). A block lasts at most "
         f"{settings.CROWDRAY_MAX_BLOCK_S} s.",

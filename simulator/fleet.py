@@ -73,7 +73,8 @@ class Uploader:
             except requests.RequestException:
                 self._count("network_errors")
             else:
-                if reply.status_code in (200, 201):
+                # 422: every item was rejected; the reply still counts them.
+                if reply.status_code in (200, 201, 422):
                     answer: dict[str, Any] = reply.json()
                     return answer
                 if reply.status_code != 429 and reply.status_code < 500:

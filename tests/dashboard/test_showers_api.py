@@ -28,7 +28,7 @@ def test_filters_by_time_multiplicity_and_significance(db):
     window = api.get("/api/v1/showers", {"since": T0 + 10**9, "until": T0 + 3 * 10**9}).json()
     assert [s["t_ns"] for s in window["results"]] == [T0 + 2 * 10**9, T0 + 10**9]
     bad = api.get("/api/v1/showers", {"min_sigma": "lots"})
-    assert bad.status_code == 400 and "min_sigma" in bad.json()
+    assert bad.status_code == 400 and "min_sigma" in bad.json()["errors"]
 
 
 def test_cursor_pages_give_every_shower_once_newest_first(db):

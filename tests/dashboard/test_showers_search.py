@@ -88,4 +88,4 @@ def test_bad_parameters_are_named(indexed):
                          ({"after": "nope"}, "after"), ({"min_energy": -1}, "min_energy"),
                          ({"page_size": 0}, "page_size")):  # fmt: skip
         reply = api.get("/api/v1/showers/search", params)
-        assert reply.status_code == 400 and name in reply.json(), (params, reply.content)
+        assert reply.status_code == 400 and name in reply.json()["errors"], (params, reply.content)

@@ -43,7 +43,7 @@ def test_the_token_authenticates_uploads(db):
 def test_it_refuses_an_overlong_field(db):
     reply = APIClient().post(URL, {"model": "x" * 101}, format="json")
     assert reply.status_code == 400
-    assert "model" in reply.json()
+    assert "model" in reply.json()["errors"]
 
 
 @override_settings(CROWDRAY_REGISTER_RATE="3/hour")

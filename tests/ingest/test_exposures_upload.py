@@ -19,7 +19,7 @@ def test_it_stores_blocks_with_every_field(device_client):
     sent = block()
     reply = device_client.post(URL, {"blocks": [sent]}, format="json")
     assert reply.status_code == 201
-    assert reply.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert reply.json() == {"accepted": 1, "duplicates": 0, "rejected": [], "warnings": []}
     stored = ExposureBlock.objects.get()
     assert str(stored.block_id) == sent["block_id"]
     for name in ("start_ns", "end_ns", "lat", "lon", "frames", "l1_threshold", "n_hits"):

@@ -49,7 +49,9 @@ def wait_until_folded(url: str, total: int, timeout: float = 60) -> float:
 
 
 def test_counters_trail_uploads_by_at_most_5_s_p95_with_the_follower_inside_serve(tmp_path):
-    env = service_env(CROWDRAY_DATA_DIR=str(tmp_path), CROWDRAY_STATUS_CACHE_S="0")
+    env = service_env(
+        CROWDRAY_DATA_DIR=str(tmp_path), CROWDRAY_STATUS_CACHE_S="0", CROWDRAY_STATUS_INTERVAL_S="0"
+    )
     env.pop("DATABASE_URL", None)
     crowdray("migrate", "--verbosity", "0", env=env)
     with serving(env, workers=2, log=tmp_path / "serve.log") as url:
@@ -87,6 +89,7 @@ def test_on_postgres_a_follower_killed_under_load_resumes_and_a_dead_database_sh
             DATABASE_URL=pg.url,
             SECRET_KEY="test-only",
             CROWDRAY_STATUS_CACHE_S="0",
+            CROWDRAY_STATUS_INTERVAL_S="0",
             CROWDRAY_REGISTER_RATE="1000/minute",
         )
         crowdray("migrate", "--verbosity", "0", env=env)

@@ -104,7 +104,7 @@ def test_a_bounding_box_across_the_antimeridian_keeps_both_sides(researcher, sou
 def test_it_explains_a_bad_filter(researcher, source, params, field):
     reply = researcher.get(URL, params)
     assert reply.status_code == 400
-    assert field in reply.json()
+    assert field in reply.json()["errors"]
 
 
 def test_cursor_pages_visit_every_hit_exactly_once(researcher, source):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 
 import pytest
 from django.core.cache import cache
 from django.test import override_settings
+from rest_framework.test import APIClient
 
 from ingest.models import Device, Hit
 from tests.factories import hit, hits, make_device
@@ -23,7 +25,7 @@ def post_raw(client, body: bytes | str):
 def test_it_stores_a_valid_batch_and_reports_it_accepted(device_client):
     response = device_client.post(URL, {"hits": hits(5)}, format="json")
     assert response.status_code == 201
-    assert response.json() == {"accepted": 5, "duplicates": 0, "rejected": []}
+    assert response.json() == {"accepted": 5, "duplicates": 0, "rejected": [], "warnings": []}
     assert Hit.objects.count() == 5
 
 
@@ -127,7 +129,7 @@ def test_it_refuses_nan_and_infinity_and_stores_nothing(device_client):
 def test_it_accepts_an_empty_batch(device_client):
     reply = device_client.post(URL, {"hits": []}, format="json")
     assert reply.status_code == 201
-    assert reply.json() == {"accepted": 0, "duplicates": 0, "rejected": []}
+    assert reply.json() == {"accepted": 0, "duplicates": 0, "rejected": [], "warnings": []}
 
 
 @pytest.mark.parametrize(
@@ -217,7 +219,7 @@ def test_a_huge_integer_in_a_float_field_is_rejected_not_a_server_error(device_c
         URL, f'{{"hits": [{{"seq": 1, "t_ns": {time.time_ns()}, "lat": 1{"0" * 400}, "lon": 6}}]}}',
         content_type="application/json",
     )  # fmt: skip
-    assert reply.status_code == 201
+    assert reply.status_code == 422
     assert reply.json()["rejected"] == [
         {"index": 0, "errors": {"lat": "must be between -90 and 90"}}
     ]
@@ -228,3 +230,98 @@ def test_json_nested_too_deeply_is_a_400_that_says_so(device_client):
     reply = device_client.post(URL, body, content_type="application/json")
     assert reply.status_code == 400
     assert "nested too deeply" in reply.json()["detail"]
+
+
+def post_gzip(client, body: bytes, encoding: str = "gzip"):
+    return client.generic("POST", URL, data=body, content_type="application/json",
+                          HTTP_CONTENT_ENCODING=encoding)  # fmt: skip
+
+
+def test_a_gzip_body_is_stored_like_a_plain_one(device_client):
+    body = json.dumps({"hits": hits(1000)}).encode()
+    reply = post_gzip(device_client, gzip.compress(body))
+    assert reply.status_code == 201 and reply.json()["accepted"] == 1000
+    assert len(gzip.compress(body)) < len(body) / 3
+    assert Hit.objects.count() == 1000
+
+
+@override_settings(CROWDRAY_MAX_BODY_BYTES=4096)
+def test_the_size_limit_holds_after_decompression_so_a_zip_bomb_gets_413(device_client):
+    bomb = gzip.compress(b'{"hits": [' + b" " * 10**6 + b"]}")
+    assert len(bomb) < 4096
+    reply = post_gzip(device_client, bomb)
+    assert reply.status_code == 413
+    assert reply.json()["detail"] == "decompressed body is over the limit of 4096 bytes"
+    assert Hit.objects.count() == 0
+
+
+def test_a_corrupt_or_unknown_encoding_is_named(device_client):
+    broken = post_gzip(device_client, gzip.compress(b'{"hits": []}')[:-6])
+    assert broken.status_code == 400 and "not valid gzip" in broken.json()["detail"]
+    brotli = post_gzip(device_client, b"....", encoding="br")
+    assert brotli.status_code == 415
+    assert brotli.json()["detail"] == "Content-Encoding br is not supported: send gzip or identity"
+
+
+def test_unknown_fields_are_warned_about_per_item_and_the_hit_is_stored(device_client):
+    batch = hits(3)
+    batch[1]["lattitude"] = 46.2
+    batch[2] |= {"alt": 300, "color": "red"}
+    reply = device_client.post(URL, {"hits": batch}, format="json")
+    assert reply.status_code == 201 and reply.json()["accepted"] == 3
+    assert reply.json()["warnings"] == [
+        {"index": 1, "warnings": {"lattitude": "unknown field, not stored"}},
+        {"index": 2, "warnings": {"alt": "unknown field, not stored",
+                                  "color": "unknown field, not stored"}},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("scale", "unit", "factor"),
+    [(10**6, "milliseconds", "1,000,000"), (10**9, "seconds", "1,000,000,000"),
+     (10**3, "microseconds", "1,000")],
+)  # fmt: skip
+def test_a_time_in_a_coarser_unit_gets_a_message_naming_the_unit(device_client, scale, unit,
+                                                                  factor):  # fmt: skip
+    reply = device_client.post(URL, {"hits": [hit(t_ns=time.time_ns() // scale)]}, format="json")
+    message = reply.json()["rejected"][0]["errors"]["t_ns"]
+    assert f"it looks like {unit}" in message and f"multiply by {factor}" in message
+
+
+def test_a_time_far_off_in_nanoseconds_gets_no_unit_hint(device_client):
+    reply = device_client.post(URL, {"hits": [hit(t_ns=10**18)]}, format="json")
+    assert "looks like" not in reply.json()["rejected"][0]["errors"]["t_ns"]
+
+
+def test_a_batch_with_every_item_rejected_is_a_422_problem_and_stores_nothing(device_client):
+    reply = device_client.post(URL, {"hits": [hit(lat=91), hit(lon="x")]}, format="json")
+    assert reply.status_code == 422 and reply["Content-Type"] == "application/problem+json"
+    body = reply.json()
+    assert body["type"] == "/api/problems/rejected" and body["status"] == 422
+    assert body["detail"] == "nothing was stored: every item was rejected (2 of 2 hits)"
+    assert [r["index"] for r in body["rejected"]] == [0, 1]
+    assert (body["accepted"], body["duplicates"]) == (0, 0)
+    assert Hit.objects.count() == 0
+
+
+def test_a_batch_with_some_items_rejected_stores_the_rest_with_201(device_client):
+    reply = device_client.post(URL, {"hits": [hit(), hit(lat=91)]}, format="json")
+    assert reply.status_code == 201 and reply.json()["accepted"] == 1
+
+
+def test_another_method_is_405_even_with_a_device_token(device_client):
+    for method in ("put", "patch", "delete"):
+        reply = getattr(device_client, method)(URL, {"hits": hits(1)}, format="json")
+        assert reply.status_code == 405, method
+        assert reply.json()["type"] == "/api/problems/method_not_allowed"
+        assert "POST" in reply["Allow"]
+
+
+def test_a_bearer_token_is_refused_with_a_hint(db):
+    _, token = make_device()
+    client = APIClient(HTTP_AUTHORIZATION=f"Bearer {token}")
+    reply = client.post(URL, {"hits": hits(1)}, format="json")
+    assert reply.status_code == 401
+    assert reply.json()["detail"] == (
+        "send the device token as 'Authorization: Token <token>', not Bearer"
+    )

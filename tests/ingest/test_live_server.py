@@ -93,7 +93,9 @@ def batch_search(env: dict[str, str], tmp: Path) -> None:
 
 def test_showers_appear_within_a_minute_grow_in_place_and_a_batch_search_replaces_them(tmp_path):
     rng = np.random.default_rng(3)
-    env = service_env(CROWDRAY_DATA_DIR=str(tmp_path), CROWDRAY_STATUS_CACHE_S="0")
+    env = service_env(
+        CROWDRAY_DATA_DIR=str(tmp_path), CROWDRAY_STATUS_CACHE_S="0", CROWDRAY_STATUS_INTERVAL_S="0"
+    )
     env.pop("DATABASE_URL", None)
     crowdray("migrate", "--verbosity", "0", env=env)
     with serving(env, workers=2, log=tmp_path / "serve.log") as url:

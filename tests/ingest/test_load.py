@@ -11,7 +11,7 @@ import pytest
 from ingest.load import load_result
 from ingest.models import Hit, Shower
 from ingest.store import insert_hits
-from tests.factories import make_device, search_result
+from tests.factories import make_device, search_result, shower_row
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
 
 pytestmark = pytest.mark.postgres
@@ -23,11 +23,7 @@ def write_result(path, showers: list[dict[str, Any]], span=(T0, T0 + 10**12)) ->
 
 
 def shower(shower_id: str, hit_ids: list[int], t: int = T0 + 5) -> dict[str, Any]:
-    return {
-        "shower_id": shower_id, "t_ns": t, "t_spread_ns": 10, "lat": 46.2, "lon": 6.1,
-        "radius_m": 5.0, "n_devices": 3, "n_hits": len(hit_ids), "hit_ids": hit_ids,
-        "device_ids": ["a", "b", "c"], "expected_background": 0.1, "significance_sigma": 1.2,
-    }  # fmt: skip
+    return shower_row(shower_id, hit_ids, t)
 
 
 def test_loading_links_showers_to_their_hits_and_a_rerun_replaces_them(db, tmp_path):
