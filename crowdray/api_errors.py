@@ -125,12 +125,24 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(data, dict) and set(data) == {"detail"}:
         body = problem(code, response.status_code, str(data["detail"]))
     else:
-        body = problem(code, response.status_code, "the request is invalid", errors=data)
+        body = problem(code, response.status_code, _described(data), errors=data)
+    request = context.get("request")
+    if request is not None and request.path.startswith("/api/v2/"):
+        body["message"] = body["detail"]  # type: ignore[typeddict-unknown-key]  # CREDO's apps read message
     response.data = body
     response.content_type = PROBLEM_JSON
     for name, value in headers.items():
         response[name] = value
     return response
+
+
+def _described(errors: Any) -> str:
+    """DRF's validation errors ({field: [messages]}) in one line."""
+    if isinstance(errors, dict):
+        parts = [f"{name}: {' '.join(map(str, m)) if isinstance(m, list) else m}"
+                 for name, m in errors.items()]  # fmt: skip
+        return "the request is invalid: " + "; ".join(parts)
+    return "the request is invalid"
 
 
 def _listed(errors: dict[str, str]) -> str:

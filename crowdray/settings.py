@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "ingest",
     "dashboard",
+    "credo",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("ingest.urls")),
     path("api/v1/", include(api_urlpatterns)),
+    path("api/v2/", include("credo.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/problems/<slug:code>", problem_page, name="problem"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
