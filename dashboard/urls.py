@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.network, name="network"),
     path("showers/", views.showers, name="showers"),
     path("showers/<str:shower_id>/", views.shower, name="shower"),
+    path("teams/", views.teams, name="teams"),
     path("about/", views.about, name="about"),
 ]
 

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, render
 
 from dashboard import explain, queries, snapshot
 from dashboard.api import shower_detail
+from dashboard.teams import teams as team_rows
 from ingest.models import Shower
 from ingest.query import QueryError
 
@@ -48,6 +49,10 @@ def shower(request: HttpRequest, shower_id: str) -> HttpResponse:
     newer = order.filter(t_ns__gt=found.t_ns).order_by("t_ns", "shower_id").first()
     context = {"shower": detail, "words": words, "older": older, "newer": newer}
     return render(request, "dashboard/shower.html", context)
+
+
+def teams(request: HttpRequest) -> HttpResponse:
+    return render(request, "dashboard/teams.html", {"rows": team_rows()})
 
 
 def about(request: HttpRequest) -> HttpResponse:

@@ -10,6 +10,7 @@ so each hit and block is counted exactly once.
   of that minute or it sent a hit whose time falls in it (DeviceMinute keeps
   which device-minutes were counted already).
 - Live time is credited to the minutes a block covers, in proportion.
+- Per device and UTC day: hits and live time (the teams page).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
-from ingest.models import ActiveCell, Device, DeviceMinute, Minute
+from ingest.models import ActiveCell, Device, DeviceDay, DeviceMinute, Minute
 from ingest.store import ROWS_PER_STATEMENT, column_uuid
 from ingest.tail import Chunk, Consumer
 from vocab.cells import cell_key, cells_of
-from vocab.units import NS_PER_MIN, NS_PER_S
+from vocab.units import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 
 HIT_FIELDS = ("device_id", "t_ns", "lat", "lon", "received_at")
 BLOCK_FIELDS = ("device_id", "start_ns", "end_ns", "received_at")
@@ -56,6 +57,19 @@ def _add_minutes(hits: Counter[int], devices: Counter[int], live: dict[int, floa
         rows,
         f"ON CONFLICT (minute) DO UPDATE SET hits = {table}.hits + excluded.hits, "
         f"devices = {table}.devices + excluded.devices, "
+        f"live_s = {table}.live_s + excluded.live_s",
+    )
+
+
+def _add_device_days(hits: Counter[tuple[int, Any]], live: dict[tuple[int, Any], float]) -> None:
+    """Add hits and live seconds to each (day, device)."""
+    table = DeviceDay._meta.db_table
+    keys = sorted(set(hits) | set(live), key=lambda k: (k[0], str(k[1])))
+    rows = [(day, column_uuid(d), hits[(day, d)], live.get((day, d), 0.0)) for day, d in keys]
+    _execute(
+        f"INSERT INTO {table} (day, device_id, hits, live_s)",
+        rows,
+        f"ON CONFLICT (day, device_id) DO UPDATE SET hits = {table}.hits + excluded.hits, "
         f"live_s = {table}.live_s + excluded.live_s",
     )
 
@@ -132,6 +146,8 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
     active = _new_device_minutes(zip(minutes, devices, strict=True))
     _add_minutes(Counter(minutes), active, {})
     _add_cells(t_ns, columns["lat"], columns["lon"])
+    days = (np.asarray(t_ns, dtype=np.int64) // NS_PER_DAY).tolist()
+    _add_device_days(Counter(zip(days, devices, strict=True)), {})
     _touch_devices(_latest(devices, t_ns), _uploaded(devices, columns["received_at"]))
 
 
@@ -151,12 +167,16 @@ def fold_blocks(columns: dict[str, list[Any]]) -> None:
     if not devices:
         return
     live: dict[int, float] = {}
+    daily: dict[tuple[int, Any], float] = {}
     pairs: list[tuple[int, Any]] = []
     for device, a, b in zip(devices, columns["start_ns"], columns["end_ns"], strict=True):
         for minute, seconds in minutes_covered(a, b).items():
             live[minute] = live.get(minute, 0.0) + seconds
+            key = (minute * NS_PER_MIN // NS_PER_DAY, device)
+            daily[key] = daily.get(key, 0.0) + seconds
             pairs.append((minute, device))
     _add_minutes(Counter(), _new_device_minutes(pairs), live)
+    _add_device_days(Counter(), daily)
     _touch_devices(_latest(devices, columns["end_ns"]), _uploaded(devices, columns["received_at"]))
 
 

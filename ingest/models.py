@@ -167,6 +167,18 @@ class DeviceMinute(models.Model):
         ]
 
 
+class DeviceDay(models.Model):
+    """One device's hits and live time on one UTC day (the teams page sums them)."""
+
+    day = models.IntegerField(help_text="UTC epoch day")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, db_constraint=False)
+    hits = models.BigIntegerField(default=0)
+    live_s = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "device"], name="device_day_unique")]
+
+
 class ActiveCell(models.Model):
     """A ~1 km cell where hits were seen: the only positions the public pages show."""
 

@@ -182,7 +182,8 @@ def test_no_drawn_coastline_segment_spans_more_than_180_degrees(
 
 PAGES = (
     ("/", "network"), ("/showers/", "showers"), ("/showers/?min_sigma=lots&since=yesterday",
-    "showers-bad-filters"), ("/about/", "about"), ("/nowhere/", "not-found"),
+    "showers-bad-filters"), ("/teams/", "teams"), ("/about/", "about"),
+    ("/nowhere/", "not-found"),
 )  # fmt: skip
 
 
