@@ -32,6 +32,7 @@ from crowdray.testing.postgres import ThrowawayPostgres
 from vocab.cells import cell_of
 
 DEVICES = 10_000
+BENCH_KEY = "bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
 PATHS = ("/api/v1/status", "/", "/showers/", "/showers/S1/")
 # CROWDRAY_STATUS_INTERVAL_S, and whether serve runs the follower.
 MODES = {"per request": ("0", False), "follower": ("5", True)}
@@ -135,7 +136,7 @@ def main() -> None:
     results: dict[tuple[int, str, str], float] = {}
     for size in (int(s) for s in args.sizes):
         with ThrowawayPostgres(durable=False) as pg:
-            base = {"DATABASE_URL": pg.url, "SECRET_KEY": "bench",
+            base = {"DATABASE_URL": pg.url, "SECRET_KEY": BENCH_KEY,
                     "CROWDRAY_PUBLIC_RATE": "1000000/minute", "CROWDRAY_STATUS_CACHE_S": "0",
                     "CROWDRAY_LIVE_INTERVAL_S": "0"}  # fmt: skip
             crowdray("migrate", "--verbosity", "0", env=service_env(**base))

@@ -241,7 +241,7 @@ def main() -> None:
     with ThrowawayPostgres(durable=True) as pg:
         env = service_env(
             DATABASE_URL=pg.url,
-            SECRET_KEY="bench-only",  # noqa: S106 - a throwaway server
+            SECRET_KEY="bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH",  # noqa: S106 - a throwaway server
             CROWDRAY_REGISTER_RATE="100000/hour",
             DJANGO_SETTINGS_MODULE="bench.naive_settings",
             PYTHONPATH=str(ROOT),

@@ -54,6 +54,14 @@ if not SECRET_KEY:
             "SECRET_KEY must be set when DATABASE_URL is set and DEBUG is off"
         )
 
+MIN_SECRET_KEY_CHARS = 50
+_weak_key = len(SECRET_KEY) < MIN_SECRET_KEY_CHARS or len(set(SECRET_KEY)) < 5
+if _weak_key and not EMBEDDED and not DEBUG:
+    raise ImproperlyConfigured(
+        f"SECRET_KEY must be at least {MIN_SECRET_KEY_CHARS} random characters in production "
+        "(python3 -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
+
 if EMBEDDED:
     _database_url = f"sqlite:///{DATA_DIR / 'crowdray.sqlite3'}"
 try:
@@ -89,7 +97,32 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
+
+# Behind TLS (CROWDRAY_HTTPS=true): redirect http, HSTS, cookies sent only over
+# https, and trust the proxy's X-Forwarded-Proto. Off by default so the embedded
+# default works on http://127.0.0.1.
+CROWDRAY_HTTPS = env_bool("CROWDRAY_HTTPS", False)
+SECURE_SSL_REDIRECT = CROWDRAY_HTTPS
+SECURE_HSTS_SECONDS = env_int("CROWDRAY_HSTS_SECONDS", 31_536_000) if CROWDRAY_HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = CROWDRAY_HTTPS and env_bool("CROWDRAY_HSTS_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = CROWDRAY_HTTPS and env_bool("CROWDRAY_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = CROWDRAY_HTTPS
+if CROWDRAY_HTTPS and env_bool("CROWDRAY_BEHIND_PROXY", True):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Every page and script comes from this server (the assets are vendored).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 
 ROOT_URLCONF = "crowdray.urls"
 WSGI_APPLICATION = "crowdray.wsgi.application"

@@ -106,14 +106,22 @@ def _rounded(value: float | None, digits: int) -> float | None:
     return None if value is None else round(value, digits)
 
 
+MAX_CELLS = 5000
+
+
 def cells(since_ns: int) -> list[Cell]:
-    rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).order_by("cell")
-    return [{"lat": r.lat, "lon": r.lon, "hits": r.hits} for r in rows[:5000]]
+    """Cells with hits since since_ns, the most hits first, at most MAX_CELLS.
+
+    Busiest first, so that a flood of one-hit cells cannot push a real
+    volunteer's cell off the map.
+    """
+    rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).order_by("-hits", "cell")
+    return [{"lat": r.lat, "lon": r.lon, "hits": r.hits} for r in rows[:MAX_CELLS]]
 
 
 def cells_from_index(since_ns: int) -> list[Cell]:
     """_cells from Elasticsearch: hits since since_ns per privacy cell (a terms aggregation)."""
-    terms = {"field": "cell", "size": 5000, "order": {"_key": "asc"}}
+    terms = {"field": "cell", "size": MAX_CELLS, "order": [{"_count": "desc"}, {"_key": "asc"}]}
     recent = {"range": {"time": {"gte": es.iso_nanos(since_ns)}}}
     body: dict[str, Any] = {"size": 0, "aggs": {"cells": {"terms": terms}}, "query": recent}
     reply = es.client().search(index=es.HITS, ignore_unavailable=True, **body)

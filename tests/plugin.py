@@ -52,7 +52,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: Any, args
         try:
             _state["pg"] = ThrowawayPostgres().start()
             os.environ["DATABASE_URL"] = _state["pg"].url
-            os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+            os.environ.setdefault(
+                "SECRET_KEY", "test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF"
+            )
         except PostgresUnavailableError as exc:
             if IN_CI:
                 raise pytest.UsageError(f"CI=true but PostgreSQL could not start: {exc}") from exc

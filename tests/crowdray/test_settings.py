@@ -8,6 +8,9 @@ import sys
 
 import pytest
 
+KEY = "test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF"
+PRODUCTION = {"DATABASE_URL": "postgresql://u@localhost/crowdray", "DEBUG": "false"}
+
 
 def load_settings(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
@@ -53,7 +56,7 @@ def test_a_production_database_without_a_secret_key_is_refused(tmp_path):
 
 def test_postgres_is_chosen_by_database_url(tmp_path):
     result = load_settings(
-        tmp_path, DATABASE_URL="postgresql://u@localhost/crowdray", SECRET_KEY="k" * 50
+        tmp_path, DATABASE_URL="postgresql://u@localhost/crowdray", SECRET_KEY=KEY
     )
     assert result.stdout.split()[0] == "django.db.backends.postgresql"
 
@@ -69,7 +72,7 @@ def test_postgres_is_chosen_by_database_url(tmp_path):
     ],
 )
 def test_a_bad_value_stops_startup_with_its_name(tmp_path, name, value, message):
-    result = load_settings(tmp_path, **{name: value, "SECRET_KEY": "k" * 50})
+    result = load_settings(tmp_path, **{name: value, "SECRET_KEY": KEY})
     assert result.returncode != 0
     assert message in result.stderr
 
@@ -82,3 +85,24 @@ def test_env_example_lists_every_variable_the_settings_read():
     read = set(re.findall(r'env_\w+\("([A-Z_]+)"', (root / "crowdray/settings.py").read_text()))
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert read - listed == set()
+
+
+@pytest.mark.parametrize("key", ["short-key", "a" * 64])
+def test_a_weak_secret_key_stops_production_startup(tmp_path, key):
+    result = load_settings(tmp_path, **PRODUCTION, SECRET_KEY=key)
+    assert result.returncode != 0
+    assert "SECRET_KEY must be at least 50 random characters in production" in result.stderr
+
+
+def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    environ |= {"CROWDRAY_DATA_DIR": str(tmp_path), "SECRET_KEY": KEY, "CROWDRAY_HTTPS": "true",
+                "CROWDRAY_HSTS_SUBDOMAINS": "true", "CROWDRAY_HSTS_PRELOAD": "true",
+                "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "DEBUG": "false",
+                "ALLOWED_HOSTS": "crowdray.example.org"}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "crowdray.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env=environ, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout

@@ -183,7 +183,7 @@ def test_no_drawn_coastline_segment_spans_more_than_180_degrees(
 PAGES = (
     ("/", "network"), ("/showers/", "showers"), ("/showers/?min_sigma=lots&since=yesterday",
     "showers-bad-filters"), ("/teams/", "teams"), ("/about/", "about"),
-    ("/nowhere/", "not-found"),
+    ("/nowhere/", "not-found"), ("/api/docs/", "api-docs"),
 )  # fmt: skip
 
 

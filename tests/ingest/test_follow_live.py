@@ -87,7 +87,7 @@ def test_on_postgres_a_follower_killed_under_load_resumes_and_a_dead_database_sh
     with ThrowawayPostgres() as pg:
         env = service_env(
             DATABASE_URL=pg.url,
-            SECRET_KEY="test-only",
+            SECRET_KEY="test-only-key-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEF",
             CROWDRAY_STATUS_CACHE_S="0",
             CROWDRAY_STATUS_INTERVAL_S="0",
             CROWDRAY_REGISTER_RATE="1000/minute",
