@@ -155,7 +155,13 @@ STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Throttle counts, shared by every worker (ingest.throttle): in Redis when
+# REDIS_URL is set (several machines), else in DATA_DIR/throttle.sqlite3.
+REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if REDIS_URL:
+    CACHES["throttle"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}  # fmt: skip
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -166,6 +172,9 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "crowdray.api_errors.handle",
+    # The client address is X-Forwarded-For's entry this many proxies from the
+    # right; 0 (the default) ignores the header, which any client can forge.
+    "NUM_PROXIES": env_int("CROWDRAY_TRUSTED_PROXIES", 0),
 }
 
 SPECTACULAR_SETTINGS = {

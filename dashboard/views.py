@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Callable
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from dashboard import explain, queries, snapshot
-from dashboard.api import shower_detail
+from dashboard.api import PublicThrottle, shower_detail
 from dashboard.teams import teams as team_rows
 from ingest.models import Shower
 from ingest.query import QueryError
 
+View = Callable[..., HttpResponse]
 
+
+def throttled(view: View) -> View:
+    """Pages count against the public API's per-address rate (CROWDRAY_PUBLIC_RATE)."""
+
+    @functools.wraps(view)
+    def page(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = PublicThrottle()
+        if throttle.allow_request(request, None):  # type: ignore[arg-type]  # reads request.META only
+            return view(request, *args, **kwargs)
+        wait = math.ceil(throttle.wait() or 1)
+        response = render(request, "dashboard/429.html", {"wait": wait}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+    return page
+
+
+@throttled
 def network(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/network.html", {"status": snapshot.current()})
 
 
+@throttled
 def showers(request: HttpRequest) -> HttpResponse:
     try:
         qs = queries.filter_showers(request.GET).order_by("-t_ns", "shower_id")
@@ -32,6 +57,7 @@ def showers(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/showers.html", context)
 
 
+@throttled
 def shower(request: HttpRequest, shower_id: str) -> HttpResponse:
     found = get_object_or_404(Shower, shower_id=shower_id)
     detail = shower_detail(found)
@@ -51,9 +77,11 @@ def shower(request: HttpRequest, shower_id: str) -> HttpResponse:
     return render(request, "dashboard/shower.html", context)
 
 
+@throttled
 def teams(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/teams.html", {"rows": team_rows()})
 
 
+@throttled
 def about(request: HttpRequest) -> HttpResponse:
     return render(request, "dashboard/about.html")

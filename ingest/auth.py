@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+from ingest import throttle
 from ingest.models import Device, hash_token
 
 RESEARCHER_GROUP = "researcher"
@@ -75,7 +77,11 @@ class IsResearcher(BasePermission):
 
 
 class AddressThrottle(SimpleRateThrottle):
-    """Requests per client address, at the rate the setting `rate_setting` names."""
+    """Requests per client address, at the rate the setting `rate_setting` names.
+
+    Counted atomically in a store every worker shares (ingest.throttle), per
+    fixed window, so the limit holds across workers and concurrent requests.
+    """
 
     rate_setting = ""
 
@@ -85,6 +91,19 @@ class AddressThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit, period = self.parse_rate(self.get_rate())
+        if limit is None or period is None:
+            return True
+        now = time.time()
+        window = int(now // period)
+        key = f"{self.get_cache_key(request, view)}:{period}:{window}"
+        self.wait_s = (window + 1) * period - now
+        return throttle.increment(key, period) <= limit
+
+    def wait(self) -> float:
+        return max(self.wait_s, 1.0)
 
 
 class RegistrationThrottle(AddressThrottle):

@@ -56,4 +56,7 @@ def _fresh_cache():
     """Replies and throttle counts are cached per process; no test sees another's."""
     from django.core.cache import cache
 
+    from ingest import throttle
+
     cache.clear()
+    throttle.reset()
