@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.auth import DeviceTokenAuthentication, IsDevice
+from ingest.auth import IsDevice, TokenAuthentication
 from ingest.models import Device, Hit
 
 
@@ -27,7 +27,7 @@ class NaiveHit(serializers.ModelSerializer[Hit]):
 
 
 class NaiveHits(APIView):
-    authentication_classes = (DeviceTokenAuthentication,)
+    authentication_classes = (TokenAuthentication,)
     permission_classes = (IsDevice,)
 
     def post(self, request: Request) -> Response:

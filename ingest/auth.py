@@ -14,17 +14,22 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from ingest import throttle
-from ingest.models import Device, hash_token
+from ingest.models import Device, ResearcherToken, hash_token
 
 RESEARCHER_GROUP = "researcher"
 
 
-class DeviceTokenAuthentication(BaseAuthentication):
-    """`Authorization: Token <device token>`; the device ends up in request.auth."""
+class TokenAuthentication(BaseAuthentication):
+    """`Authorization: Token <token>`, a device's or a researcher's.
+
+    A device token sets request.auth to the Device and no user; a researcher's
+    sets request.user to the account. So a device token never grants a
+    researcher's access.
+    """
 
     keyword = "Token"
 
-    def authenticate(self, request: Request) -> tuple[None, Device] | None:
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         parts = get_authorization_header(request).split()
         if parts and parts[0].lower() == b"bearer":
             raise exceptions.AuthenticationFailed(
@@ -34,10 +39,16 @@ class DeviceTokenAuthentication(BaseAuthentication):
             return None
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Token <token>'")
-        device = _device_of(hash_token(parts[1].decode(errors="replace")))
-        if device is None:
-            raise exceptions.AuthenticationFailed("unknown or revoked device token")
-        return None, device
+        token_hash = hash_token(parts[1].decode(errors="replace"))
+        device = _device_of(token_hash)
+        if device is not None:
+            return None, device
+        researcher = ResearcherToken.objects.select_related("user").filter(
+            token_hash=token_hash, user__is_active=True
+        ).first()  # fmt: skip
+        if researcher is None:
+            raise exceptions.AuthenticationFailed("unknown or revoked token")
+        return researcher.user, researcher
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
@@ -67,7 +78,9 @@ class IsDevice(BasePermission):
 
 
 class IsResearcher(BasePermission):
-    message = "staff or members of the 'researcher' group only"
+    message = (
+        "researchers only: a researcher's token ('crowdray researcher add') or a staff session"
+    )
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user

@@ -37,6 +37,26 @@ class Device(models.Model):
         return device, token
 
 
+class ResearcherToken(models.Model):
+    """An API token of a researcher's account (`crowdray researcher add`), stored hashed."""
+
+    user = models.OneToOneField(
+        "auth.User", on_delete=models.CASCADE, related_name="researcher_token"
+    )
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"token of {self.user}"
+
+    @classmethod
+    def issue(cls, user: models.Model) -> str:
+        """A new token for the user (replacing any earlier one); shown once."""
+        token = secrets.token_urlsafe(32)
+        cls.objects.update_or_create(user=user, defaults={"token_hash": hash_token(token)})
+        return token
+
+
 class Hit(models.Model):
     """One hit candidate: the brightest pixel of a frame that passed the phone's trigger."""
 

@@ -46,11 +46,47 @@ def parse_bbox(value: str) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
-def filter_hits(queryset: QuerySet[Hit], params: Any) -> QuerySet[Hit]:
+ROW_FILTERS = ("since", "until", "bbox", "device")
+PAGING = ("cursor", "page_size")
+
+
+def check_params(params: Any, allowed: tuple[str, ...], max_page: int) -> None:
+    """Refuse unknown parameters, an empty time range and a bad page size, all at once."""
+    errors = {name: f"unknown parameter; expected one of {', '.join(allowed)}"
+              for name in params if name not in allowed}  # fmt: skip
+    if "since" in params and "until" in params:
+        try:
+            if query_time_ns(params["until"], "until") <= query_time_ns(params["since"], "since"):
+                errors["until"] = "must be after since"
+        except QueryError as exc:
+            errors |= exc.errors
+    if "page_size" in params:
+        size = params["page_size"]
+        if not (size.isdigit() and 1 <= int(size) <= max_page):
+            errors["page_size"] = f"must be a whole number from 1 to {max_page}"
+    if errors:
+        raise QueryError(errors)
+
+
+def filter_rows(queryset: QuerySet[Any], params: Any, start: str, end: str) -> QuerySet[Any]:
+    """Rows whose [start, end] meets [since, until) and whose position is in bbox.
+
+    Hits have one time (start = end = t_ns); exposure blocks a start and an end.
+    """
     if "since" in params:
-        queryset = queryset.filter(t_ns__gte=query_time_ns(params["since"], "since"))
+        since = query_time_ns(params["since"], "since")
+        queryset = queryset.filter(**({f"{end}__gte": since} if start == end
+                                      else {f"{end}__gt": since}))  # fmt: skip
     if "until" in params:
-        queryset = queryset.filter(t_ns__lt=query_time_ns(params["until"], "until"))
+        queryset = queryset.filter(**{f"{start}__lt": query_time_ns(params["until"], "until")})
+    return _in_place(queryset, params)
+
+
+def filter_hits(queryset: QuerySet[Hit], params: Any) -> QuerySet[Hit]:
+    return filter_rows(queryset, params, "t_ns", "t_ns")
+
+
+def _in_place(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
     if "bbox" in params:
         min_lon, min_lat, max_lon, max_lat = parse_bbox(params["bbox"])
         queryset = queryset.filter(lat__gte=min_lat, lat__lte=max_lat)

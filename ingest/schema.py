@@ -17,23 +17,29 @@ from crowdray.api_errors import PROBLEM_JSON
 from ingest.serializers import Problem, RejectedBatch
 from vocab.units import NS_PER_S
 
-DEVICE_TOKEN = "deviceToken"  # noqa: S105 - the scheme's name in the schema, not a secret
+TOKEN = "tokenAuth"  # noqa: S105 - the scheme's name in the schema, not a secret
 
 
-class DeviceTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
-    """`Authorization: Token <token>`, as POST /api/v1/devices returned it."""
+TOKEN_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "Authorization",
+    "description": "Token <token>: the word Token, a space, then the token (in Swagger's "
+    "Authorize box, type both). Uploads take a device's token (POST /api/v1/devices), "
+    "researchers' endpoints a researcher's (crowdray researcher add).",
+}
+SESSION_SCHEME = {"type": "apiKey", "in": "cookie", "name": "sessionid",
+                  "description": "a staff session from /admin/login/"}  # fmt: skip
 
-    target_class = "ingest.auth.DeviceTokenAuthentication"
-    name = DEVICE_TOKEN
+
+class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    """The Token scheme, for views whose security the schema does not state itself."""
+
+    target_class = "ingest.auth.TokenAuthentication"
+    name = TOKEN
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-        return {
-            "type": "apiKey",
-            "in": "header",
-            "name": "Authorization",
-            "description": "Token <device token>: the word Token, a space, then the token "
-            "POST /api/v1/devices returned (in Swagger's Authorize box, type both).",
-        }
+        return TOKEN_SCHEME
 
 
 def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
@@ -59,7 +65,7 @@ def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
 
 
 def live_examples(result: dict[str, Any], **_: Any) -> dict[str, Any]:
-    """Postprocessing hook: upload examples stamped with the time the schema was served.
+    """Postprocessing hook: the security schemes, and upload examples stamped with the time.
 
     The server refuses times more than CROWDRAY_MAX_AGE_S old, so a fixed
     example would stop validating; the schema is generated per request.
@@ -78,7 +84,9 @@ def live_examples(result: dict[str, Any], **_: Any) -> dict[str, Any]:
              "l1_threshold": 40, "l2_threshold": 80, "n_hits": 4},
         ]},
     }  # fmt: skip
-    schemas = result.get("components", {}).get("schemas", {})
+    schemes = result.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes |= {TOKEN: TOKEN_SCHEME, "cookieAuth": SESSION_SCHEME}
+    schemas = result["components"].get("schemas", {})
     for name, example in examples.items():
         if name in schemas:
             schemas[name]["example"] = example

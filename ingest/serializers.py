@@ -10,7 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from ingest.models import Device, Hit
+from ingest.models import Device, ExposureBlock, Hit
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.validation import Field
 
@@ -108,3 +108,17 @@ class HitOut(serializers.ModelSerializer[Hit]):
             "hit_id", "device_id", "seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m",
             "loc_err_m", "x", "y", "value", "n_pixels",
         ]  # fmt: skip
+
+
+class ExposureOut(serializers.ModelSerializer[ExposureBlock]):
+    class Meta:
+        model = ExposureBlock
+        fields = [
+            "block_id", "device_id", "start_ns", "end_ns", "lat", "lon", "loc_err_m", "frames",
+            "l1_threshold", "l2_threshold", "n_hits",
+        ]  # fmt: skip
+
+
+class ShowerHits(serializers.Serializer[Any]):
+    shower_id = serializers.CharField()
+    hits = HitOut(many=True)

@@ -10,10 +10,11 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from elasticsearch import ApiError, TransportError
 from rest_framework import status
-from rest_framework.authentication import BasicAuthentication, SessionAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
@@ -26,10 +27,10 @@ from rest_framework.views import APIView
 from crowdray.api_errors import PROBLEM_JSON, MethodsFirst, problem
 from ingest import es, hits_index
 from ingest import serializers as s
-from ingest.auth import DeviceTokenAuthentication, IsDevice, IsResearcher, RegistrationThrottle
-from ingest.models import Device, Hit
-from ingest.query import filter_hits
-from ingest.schema import DEVICE_TOKEN, problems
+from ingest.auth import IsDevice, IsResearcher, RegistrationThrottle, TokenAuthentication
+from ingest.models import Device, ExposureBlock, Hit, Shower
+from ingest.query import PAGING, ROW_FILTERS, check_params, filter_hits, filter_rows
+from ingest.schema import TOKEN, problems
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.store import insert_exposures, insert_hits
 from ingest.validation import (
@@ -172,6 +173,10 @@ class HitCursor(CursorPagination):
         return settings.CROWDRAY_HITS_PAGE_MAX
 
 
+# Researchers' endpoints take a researcher's token or a staff session (no Basic auth:
+# checking a password costs ~250 ms of CPU, an open door to floods).
+RESEARCHER_AUTH: Any = [{TOKEN: []}, {"cookieAuth": []}]
+
 _HIT_FILTERS = [
     OpenApiParameter("since", str, description="ISO 8601 time or UTC epoch ns (inclusive)"),
     OpenApiParameter("until", str, description="ISO 8601 time or UTC epoch ns (exclusive)"),
@@ -186,9 +191,8 @@ class HitsView(MethodsFirst, ListAPIView[Hit]):
     """POST: a device uploads a batch of hits. GET: researchers page through hits."""
 
     authentication_classes = [
-        DeviceTokenAuthentication,
+        TokenAuthentication,
         SessionAuthentication,
-        BasicAuthentication,
     ]
     parser_classes = [JSONParser]  # the body is read as JSON (gzipped or not) whatever is sent
     serializer_class = s.HitOut
@@ -203,10 +207,11 @@ class HitsView(MethodsFirst, ListAPIView[Hit]):
     @extend_schema(
         parameters=_HIT_FILTERS,
         summary="List hits (researchers)",
-        auth=[{"cookieAuth": []}, {"basicAuth": []}],  # type: ignore[list-item]  # stubs say str
+        auth=RESEARCHER_AUTH,
         responses={200: s.HitOut(many=True), **problems(400, 401, 403, 429)},
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        check_params(request.query_params, (*ROW_FILTERS, *PAGING), HitCursor().max_page_size)
         if es.configured():
             try:
                 return self.from_index(request)
@@ -228,7 +233,7 @@ class HitsView(MethodsFirst, ListAPIView[Hit]):
     @extend_schema(
         request=s.HitBatch,
         responses={201: s.UploadResult, **problems(400, 401, 403, 405, 413, 415, 422, 429, 503)},
-        auth=[{DEVICE_TOKEN: []}],  # type: ignore[list-item]  # drf-spectacular takes requirements
+        auth=[{TOKEN: []}],  # type: ignore[list-item]  # drf-spectacular takes requirements
         summary="Upload a batch of hits",
         description=f"At most {settings.CROWDRAY_MAX_BATCH} hits and "
         f"{settings.CROWDRAY_MAX_BODY_BYTES} bytes; idempotent on (device, seq).",
@@ -237,14 +242,39 @@ class HitsView(MethodsFirst, ListAPIView[Hit]):
         return _upload(request, "hits", HIT_FIELDS, [_time_window("t_ns")], insert_hits)
 
 
-class ExposuresView(MethodsFirst, APIView):
+class ExposureCursor(HitCursor):
+    ordering = ("end_ns", "id")
+
+
+class ExposuresView(MethodsFirst, ListAPIView[ExposureBlock]):
+    """POST: a device uploads exposure blocks. GET: researchers page through them."""
+
     parser_classes = [JSONParser]  # the body is read as JSON (gzipped or not) whatever is sent
-    authentication_classes = [DeviceTokenAuthentication]
-    permission_classes = [IsDevice]
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    serializer_class = s.ExposureOut
+    pagination_class = ExposureCursor
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [IsDevice()] if self.request.method == "POST" else [IsResearcher()]
+
+    def get_queryset(self) -> Any:
+        return filter_rows(ExposureBlock.objects.all(), self.request.query_params,
+                           "start_ns", "end_ns")  # fmt: skip
+
+    @extend_schema(
+        parameters=_HIT_FILTERS,
+        summary="List exposure blocks (researchers); since/until select blocks that overlap",
+        auth=RESEARCHER_AUTH,
+        responses={200: s.ExposureOut(many=True), **problems(400, 401, 403, 429)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        check_params(request.query_params, (*ROW_FILTERS, *PAGING), HitCursor().max_page_size)
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request=s.ExposureBatch,
-        responses={201: s.UploadResult, **problems(400, 401, 405, 413, 415, 422, 429, 503)},
+        responses={201: s.UploadResult, **problems(400, 401, 403, 405, 413, 415, 422, 429, 503)},
+        auth=[{TOKEN: []}],  # type: ignore[list-item]  # drf-spectacular takes requirements
         summary="Upload exposure blocks",
         description="Idempotent on (device, block_id). A block lasts at most "
         f"{settings.CROWDRAY_MAX_BLOCK_S} s.",
@@ -257,3 +287,21 @@ class ExposuresView(MethodsFirst, APIView):
             longest_check("start_ns", "end_ns", settings.CROWDRAY_MAX_BLOCK_S),
         ]
         return _upload(request, "blocks", EXPOSURE_FIELDS, checks, insert_exposures)
+
+
+class ShowerHitsView(MethodsFirst, APIView):
+    """A shower's member hits with their exact positions: researchers only."""
+
+    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    permission_classes = [IsResearcher]
+
+    @extend_schema(
+        summary="A shower's member hits, exact positions (researchers)",
+        auth=RESEARCHER_AUTH,
+        responses={200: s.ShowerHits, **problems(401, 403, 404, 429)},
+    )
+    def get(self, request: Request, shower_id: str) -> Response:
+        shower = get_object_or_404(Shower, shower_id=shower_id)
+        members = shower.hits.order_by("t_ns", "id")
+        return Response({"shower_id": shower.shower_id,
+                         "hits": s.HitOut(members, many=True).data})  # fmt: skip

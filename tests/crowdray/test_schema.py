@@ -20,13 +20,15 @@ def schema() -> dict[str, Any]:
     return reply.json()
 
 
-def test_uploads_document_the_token_scheme_and_nothing_else(schema):
-    scheme = schema["components"]["securitySchemes"]["deviceToken"]
+def test_the_token_scheme_is_documented_for_uploads_and_researchers_no_basic_auth(schema):
+    scheme = schema["components"]["securitySchemes"]["tokenAuth"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "Authorization")
+    assert "basicAuth" not in schema["components"]["securitySchemes"]
     for path, method in UPLOADS:
-        assert schema["paths"][path][method]["security"] == [{"deviceToken": []}], path
-    listing = schema["paths"]["/api/v1/hits"]["get"]["security"]
-    assert {"deviceToken": []} not in listing
+        assert schema["paths"][path][method]["security"] == [{"tokenAuth": []}], path
+    for path in ("/api/v1/hits", "/api/v1/exposures", "/api/v1/showers/{shower_id}/hits"):
+        listing = schema["paths"][path]["get"]["security"]
+        assert listing == [{"tokenAuth": []}, {"cookieAuth": []}], path
 
 
 def test_request_bodies_are_json_only(schema):
