@@ -65,7 +65,9 @@ if _weak_key and not EMBEDDED and not DEBUG:
 if EMBEDDED:
     _database_url = f"sqlite:///{DATA_DIR / 'crowdray.sqlite3'}"
 try:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)
+    }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -86,6 +88,7 @@ INSTALLED_APPS = [
     "ingest",
     "dashboard",
     "credo",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -98,7 +101,19 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it answers locked-out logins
 ]
+
+# The admin login: after CROWDRAY_LOGIN_FAILURES wrong passwords for one username
+# from one address, that pair is locked out for CROWDRAY_LOGIN_COOLOFF_H hours.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CROWDRAY_LOGIN_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = env_float("CROWDRAY_LOGIN_COOLOFF_H", 1.0, minimum=0.01)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 # Behind TLS (CROWDRAY_HTTPS=true): redirect http, HSTS, cookies sent only over
 # https, and trust the proxy's X-Forwarded-Proto. Off by default so the embedded
