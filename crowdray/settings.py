@@ -216,6 +216,9 @@ CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")
 # Seconds a device token is remembered after a lookup (a revoked device is refused after it).
 CROWDRAY_TOKEN_CACHE_S = env_int("CROWDRAY_TOKEN_CACHE_S", 30)
+# Hits one device counts per minute on the public counters, map and teams (the
+# rest are stored but not counted: a plausibility limit).
+CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", 60, minimum=1)
 # Longest exposure block accepted, in seconds.
 CROWDRAY_MAX_BLOCK_S = env_int("CROWDRAY_MAX_BLOCK_S", limits.MAX_BLOCK_S, minimum=1)
 # The follower: seconds between its looks for new rows (counters), and the lake export.

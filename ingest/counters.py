@@ -8,19 +8,24 @@ so each hit and block is counted exactly once.
 
 - A phone is active in a minute when one of its exposure blocks covers part
   of that minute or it sent a hit whose time falls in it (DeviceMinute keeps
-  which device-minutes were counted already).
-- Live time is credited to the minutes a block covers, in proportion.
+  what each device-minute counted already).
+- Live time is credited to the minutes a block covers, in proportion, at most
+  60 s per device and minute: overlapping blocks count once.
+- A device counts at most CROWDRAY_MAX_HITS_PER_MIN hits per minute (the
+  rest are stored, not counted): one phone cannot bend the public numbers.
 - Per device and UTC day: hits and live time (the teams page).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 from django.db import connection
 
 from ingest.models import ActiveCell, Device, DeviceDay, DeviceMinute, Minute
@@ -74,17 +79,66 @@ def _add_device_days(hits: Counter[tuple[int, Any]], live: dict[tuple[int, Any],
     )
 
 
-def _new_device_minutes(pairs: Iterable[tuple[int, Any]]) -> Counter[int]:
-    """Record (minute, device) pairs; count per minute those not recorded before."""
-    distinct = set(pairs)
-    as_db = {d: column_uuid(d) for _, d in distinct}
-    rows = sorted((m, as_db[d]) for m, d in distinct)
-    new = _execute(
-        f"INSERT INTO {DeviceMinute._meta.db_table} (minute, device_id)",
+@dataclass
+class Counted:
+    """What one (minute, device) added to the counters after the caps."""
+
+    new: bool  # the device's first activity in that minute
+    hits: int
+    live_s: float
+
+
+Pair = tuple[int, Any]  # (epoch minute, device id)
+
+
+def _read_device_minutes(keys: Sequence[Pair]) -> dict[Pair, tuple[int, float]]:
+    """The (hits, live_s) counted so far for these (minute, device) pairs."""
+    minutes = [m for m, _ in keys]
+    devices = sorted({d for _, d in keys}, key=str)
+    table = DeviceMinute._meta.db_table
+    found: dict[Pair, tuple[int, float]] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(devices), ROWS_PER_STATEMENT):
+            piece = {column_uuid(d): d for d in devices[start : start + ROWS_PER_STATEMENT]}
+            marks = ", ".join(["%s"] * len(piece))
+            cursor.execute(
+                f"SELECT minute, device_id, hits, live_s FROM {table} "
+                f"WHERE minute BETWEEN %s AND %s AND device_id IN ({marks})",
+                [min(minutes), max(minutes), *piece],
+            )
+            for minute, device, hits, live_s in cursor.fetchall():
+                key = (minute, piece.get(device, device))
+                found[key] = (hits, live_s)
+    return found
+
+
+def _count_device_minutes(add: dict[Pair, tuple[int, float]]) -> dict[Pair, Counted]:
+    """Add (hits, live seconds) to each (minute, device), within the caps; what was counted.
+
+    Only the follower writes these rows, one process at a time (ingest.tail),
+    so reading them first and writing the capped totals is safe.
+    """
+    if not add:
+        return {}
+    keys = sorted(add, key=lambda k: (k[0], str(k[1])))
+    old = _read_device_minutes(keys)
+    cap = settings.CROWDRAY_MAX_HITS_PER_MIN
+    out: dict[Pair, Counted] = {}
+    rows = []
+    for key in keys:
+        hits, live = old.get(key, (0, 0.0))
+        new_hits = min(cap, hits + add[key][0])
+        new_live = min(60.0, live + add[key][1])
+        out[key] = Counted(key not in old, new_hits - hits, new_live - live)
+        rows.append((key[0], column_uuid(key[1]), new_hits, new_live))
+    table = DeviceMinute._meta.db_table
+    _execute(
+        f"INSERT INTO {table} (minute, device_id, hits, live_s)",
         rows,
-        "ON CONFLICT (minute, device_id) DO NOTHING RETURNING minute",
+        "ON CONFLICT (minute, device_id) DO UPDATE SET hits = excluded.hits, "
+        "live_s = excluded.live_s",
     )
-    return Counter(row[0] for row in new)
+    return out
 
 
 def _touch_devices(last_ns: dict[Any, int], uploaded_ns: dict[Any, int]) -> None:
@@ -138,16 +192,30 @@ def _latest(devices: Sequence[Any], times: Sequence[int]) -> dict[Any, int]:
 
 
 def fold_hits(columns: dict[str, list[Any]]) -> None:
-    """Count new hits (columns HIT_FIELDS); call inside the follower's transaction."""
+    """Count new hits (columns HIT_FIELDS); call inside the follower's transaction.
+
+    A device's hits beyond CROWDRAY_MAX_HITS_PER_MIN in one minute are stored
+    but not counted: not in the per-minute hits, the map's cells or the teams.
+    """
     devices, t_ns = columns["device_id"], columns["t_ns"]
     if not t_ns:
         return
     minutes = (np.asarray(t_ns, dtype=np.int64) // NS_PER_MIN).tolist()
-    active = _new_device_minutes(zip(minutes, devices, strict=True))
-    _add_minutes(Counter(minutes), active, {})
-    _add_cells(t_ns, columns["lat"], columns["lon"])
-    days = (np.asarray(t_ns, dtype=np.int64) // NS_PER_DAY).tolist()
-    _add_device_days(Counter(zip(days, devices, strict=True)), {})
+    pairs = list(zip(minutes, devices, strict=True))
+    counted = _count_device_minutes({k: (n, 0.0) for k, n in Counter(pairs).items()})
+    room = {k: c.hits for k, c in counted.items()}
+    keep = []
+    for i, key in enumerate(pairs):  # the first hits of a pair, in id order, fit the cap
+        if room[key] > 0:
+            room[key] -= 1
+            keep.append(i)
+    kept_t = [t_ns[i] for i in keep]
+    active = Counter(m for (m, _), c in counted.items() if c.new)
+    _add_minutes(Counter(minutes[i] for i in keep), active, {})
+    if keep:
+        _add_cells(kept_t, [columns["lat"][i] for i in keep], [columns["lon"][i] for i in keep])
+    days = Counter((t // NS_PER_DAY, devices[i]) for i, t in zip(keep, kept_t, strict=True))
+    _add_device_days(days, {})
     _touch_devices(_latest(devices, t_ns), _uploaded(devices, columns["received_at"]))
 
 
@@ -162,20 +230,27 @@ def minutes_covered(start_ns: int, end_ns: int) -> dict[int, float]:
 
 
 def fold_blocks(columns: dict[str, list[Any]]) -> None:
-    """Count new exposure blocks (columns BLOCK_FIELDS); call inside the follower's transaction."""
+    """Count new exposure blocks (columns BLOCK_FIELDS); call inside the follower's transaction.
+
+    A device is credited at most 60 s of live time per minute, so overlapping
+    blocks count their union, not their sum.
+    """
     devices = columns["device_id"]
     if not devices:
         return
+    seconds: dict[tuple[int, Any], float] = {}
+    for device, a, b in zip(devices, columns["start_ns"], columns["end_ns"], strict=True):
+        for minute, covered in minutes_covered(a, b).items():
+            seconds[(minute, device)] = seconds.get((minute, device), 0.0) + covered
+    counted = _count_device_minutes({k: (0, s) for k, s in seconds.items()})
     live: dict[int, float] = {}
     daily: dict[tuple[int, Any], float] = {}
-    pairs: list[tuple[int, Any]] = []
-    for device, a, b in zip(devices, columns["start_ns"], columns["end_ns"], strict=True):
-        for minute, seconds in minutes_covered(a, b).items():
-            live[minute] = live.get(minute, 0.0) + seconds
-            key = (minute * NS_PER_MIN // NS_PER_DAY, device)
-            daily[key] = daily.get(key, 0.0) + seconds
-            pairs.append((minute, device))
-    _add_minutes(Counter(), _new_device_minutes(pairs), live)
+    for (minute, device), c in counted.items():
+        live[minute] = live.get(minute, 0.0) + c.live_s
+        day = (minute * NS_PER_MIN // NS_PER_DAY, device)
+        daily[day] = daily.get(day, 0.0) + c.live_s
+    active = Counter(m for (m, _), c in counted.items() if c.new)
+    _add_minutes(Counter(), active, live)
     _add_device_days(Counter(), daily)
     _touch_devices(_latest(devices, columns["end_ns"]), _uploaded(devices, columns["received_at"]))
 

@@ -176,10 +176,16 @@ class Minute(models.Model):
 
 
 class DeviceMinute(models.Model):
-    """That a device took data in a minute; its first row for a minute counts in Minute.devices."""
+    """What one device did in one minute, as counted: its first row counts in Minute.devices.
+
+    hits and live_s are capped (CROWDRAY_MAX_HITS_PER_MIN, 60 s), so no device
+    counts more than is plausible and overlapping blocks never count twice.
+    """
 
     minute = models.BigIntegerField()
     device = models.ForeignKey(Device, on_delete=models.CASCADE)
+    hits = models.IntegerField(db_default=0, help_text="hits counted (at most the cap)")
+    live_s = models.FloatField(db_default=0.0, help_text="exposure seconds counted (at most 60)")
 
     class Meta:
         constraints = [

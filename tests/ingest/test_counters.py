@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from django.db.models import Sum
 
 from coincidence.geo import haversine_m
 from ingest.counters import Counters, minutes_covered
-from ingest.models import ActiveCell, DeviceMinute, Minute
+from ingest.models import ActiveCell, DeviceDay, DeviceMinute, Hit, Minute
 from ingest.store import insert_exposures, insert_hits
 from ingest.tail import catch_up
 from tests.factories import make_device
@@ -128,3 +129,32 @@ def test_live_time_of_a_block_across_midnight_is_split_between_the_days():
 def test_a_block_inside_one_minute_credits_only_that_minute():
     assert minutes_covered(T0 + NS_PER_S, T0 + 2 * NS_PER_S) == {M0: 1.0}
     assert minutes_covered(T0, T0 + NS_PER_MIN) == {M0: 60.0}  # the end is exclusive
+
+
+def test_overlapping_blocks_of_one_phone_count_their_union_not_their_sum():
+    """Ten copies of an hour-long block, in one upload and in a later one: one hour."""
+    device, _ = make_device()
+    hour = (T0, T0 + 60 * NS_PER_MIN)
+    insert_exposures(device.id, blocks([hour] * 10))
+    catch_up(Counters())
+    insert_exposures(device.id, blocks([(T0 + 30 * NS_PER_MIN, T0 + 90 * NS_PER_MIN)]))
+    catch_up(Counters())
+    assert sum(minutes("live_s").values()) == pytest.approx(90 * 60)
+    assert DeviceDay.objects.aggregate(s=Sum("live_s"))["s"] == pytest.approx(90 * 60)
+    assert set(minutes("devices").values()) == {1}
+
+
+def test_a_phone_flooding_hits_counts_at_most_the_cap_per_minute(settings):
+    settings.CROWDRAY_MAX_HITS_PER_MIN = 5
+    flooder, _ = make_device()
+    honest, _ = make_device()
+    insert_hits(flooder.id, hits_at([T0 + k for k in range(8)], first_seq=0))
+    catch_up(Counters())
+    insert_hits(flooder.id, hits_at([T0 + 100 + k for k in range(4)], first_seq=100))  # later chunk
+    insert_hits(honest.id, hits_at([T0 + 5, T0 + 6]))
+    catch_up(Counters())
+    assert minutes("hits") == {M0: 5 + 2}
+    assert Hit.objects.count() == 8 + 4 + 2  # every hit is stored
+    assert sum(c.hits for c in ActiveCell.objects.all()) == 7
+    assert dict(DeviceDay.objects.values_list("device_id", "hits")) == {flooder.id: 5,
+                                                                        honest.id: 2}  # fmt: skip
