@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=parse_time, help="start of the span, ISO 8601 or epoch ns")
     p.add_argument("--until", type=parse_time, help="end of the span (exclusive)")
     p.add_argument("--exposures", help="exposure blocks (Parquet: device_id, start_ns, end_ns, "
-                   "lat, lon): live time, and the core and energy fit")  # fmt: skip
+                   "lat, lon; or a lake from crowdray export, which holds them in exposures/): "
+                   "live time, and the core and energy fit")  # fmt: skip
     p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     p.add_argument("--driver-memory", default="4g", help="Spark driver memory (default 4g)")
     p.add_argument("--shuffle-partitions", type=int, help="Spark shuffle partitions")

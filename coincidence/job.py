@@ -35,7 +35,7 @@ from coincidence.spark_fit import (
     to_pandas,
     with_fits,
 )
-from vocab.contracts import HIT_COLUMNS, SHOWER_SCHEMA, lake_partition
+from vocab.contracts import EXPOSURES_DIR, HIT_COLUMNS, SHOWER_SCHEMA, lake_partition
 from vocab.units import NS_PER_S
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,12 @@ def select_span(hits: DataFrame, params: Params) -> DataFrame:
 
 def extract(spark: SparkSession, path: str, params: Params) -> DataFrame:
     """Hits from a Parquet file, directory, glob or the date/hour lake, pruned to the span."""
-    hits = spark.read.parquet(path)
+    lake = Path(path)
+    if lake.is_dir() and any(lake.glob("date=*")):
+        # The lake's hour partitions only: its exposures/ folder is another dataset.
+        hits = spark.read.option("basePath", path).parquet(str(lake / "date=*"))
+    else:
+        hits = spark.read.parquet(path)
     missing = [c for c in HIT_COLUMNS if c not in hits.columns]
     if missing:
         raise ValueError(f"{path}: not in the hit contract, missing columns {', '.join(missing)}")
@@ -140,7 +145,9 @@ EXPOSURE_COLUMNS = ("device_id", "start_ns", "end_ns", "lat", "lon")
 
 
 def read_blocks(spark: SparkSession, path: str) -> DataFrame:
-    """Exposure blocks from Parquet (a file, directory, glob or the lake's exposures/)."""
+    """Exposure blocks from Parquet (a file, directory, glob, or a lake with its exposures/)."""
+    if (Path(path) / EXPOSURES_DIR).is_dir():
+        path = str(Path(path) / EXPOSURES_DIR)
     blocks = spark.read.parquet(path)
     missing = set(EXPOSURE_COLUMNS) - set(blocks.columns)
     if missing:

@@ -84,8 +84,8 @@ def run_pipeline(
         fleet = run_fleet(simulation(args), FleetConfig(url, args.speedup), sent_dir, report=True)
     _step("export the hits to the lake")
     exported = export(data / "lake")
-    print(f"exported {exported['hits']} hits in {exported['files']} files")
-    blocks = exposures_file(data / "exposures.parquet")
+    print(f"exported {exported['hits']} hits and {exported['exposures']} exposure blocks "
+          f"in {exported['files']} files")  # fmt: skip
     _step("search for showers with Spark (local[*]), fitting core and energy")
     own = spark is None
     if own:
@@ -94,7 +94,8 @@ def run_pipeline(
         spark = build_session("local[*]")
     try:
         params = Params(sensor_area_m2=DEMO_SENSOR_AREA_M2)
-        search = job.main(spark, str(data / "lake"), data / "search", params, str(blocks))
+        lake = str(data / "lake")  # the hits and, in its exposures/, the blocks
+        search = job.main(spark, lake, data / "search", params, lake)
     finally:
         if own:
             spark.stop()
@@ -132,25 +133,6 @@ def live_showers(url: str, every_s: float = 5.0) -> Iterator[None]:
     finally:
         stop.set()
         thread.join()
-
-
-def exposures_file(path: Path) -> Path:
-    """The exposure blocks in the database as Parquet, for the fit.
-
-    The lake does not hold exposures yet, so the demo writes them itself.
-    """
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from ingest.models import ExposureBlock
-
-    rows = ExposureBlock.objects.values_list("device_id", "start_ns", "end_ns", "lat", "lon")
-    frame = pd.DataFrame(list(rows), columns=["device_id", "start_ns", "end_ns", "lat", "lon"])
-    # Hits are exported with the device's UUID as text, so blocks must name it the same way.
-    frame["device_id"] = frame["device_id"].astype(str)
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-    return path
 
 
 def score(sent_dir: Path) -> dict[str, int]:

@@ -1,8 +1,12 @@
-"""Export hits to the Parquet lake (LAKE/date=YYYY-MM-DD/hour=HH/*.parquet).
+"""Export hits and exposure blocks to the Parquet lake.
+
+Hits go to LAKE/date=YYYY-MM-DD/hour=HH/*.parquet, exposure blocks to
+LAKE/exposures/date=YYYY-MM-DD/*.parquet (by the date of the block's end), by
+the same rules.
 
 Incremental export is a consumer of the follower's commit-safe tail
 (ingest.tail), named `lake:<absolute path>`: its mark in the database says
-which hits are in the lake. Each chunk of new hits is written into its hour
+which hits and blocks are in the lake. Each chunk of new rows is written into its
 partitions, aside first and then renamed into place under a name made of the
 chunk's first and last hit id, and only then is the mark moved. A run killed
 in between redoes exactly that chunk and replaces the same files, so no hit is
@@ -25,15 +29,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingest.models import ConsumerMark, Hit
+from ingest.models import ConsumerMark, ExposureBlock, Hit
 from ingest.tail import Chunk, Consumer, catch_up
-from vocab.contracts import HIT_SCHEMA, lake_partition
+from vocab.contracts import EXPOSURE_SCHEMA, EXPOSURES_DIR, HIT_SCHEMA, lake_partition
 
 log = logging.getLogger(__name__)
 Row = tuple[Any, ...]  # one hit as FIELDS
 CHUNK = 200_000
 # The hit contract's columns as Hit model fields (hit_id is the row id).
 FIELDS = tuple("id" if name == "hit_id" else name for name in HIT_SCHEMA.names)
+BLOCK_FIELDS = ("id", *EXPOSURE_SCHEMA.names)  # id: the row's, for file names only
 OLD_STATE = "_state.json"  # written by exports before the follower
 MARKER = "_crowdray_lake.json"  # says the database's mark for this lake is valid
 
@@ -51,7 +56,7 @@ class LakeExport(Consumer):
     def __init__(self, lake: Path, interval_s: float = 60.0) -> None:
         self.lake = lake.resolve()
         self.name = f"lake:{self.lake}"
-        self.streams = {"hits": FIELDS[1:]}
+        self.streams = {"hits": FIELDS[1:], "exposures": BLOCK_FIELDS[1:]}
         self.interval_s = interval_s
         self.files = 0
 
@@ -72,6 +77,11 @@ class LakeExport(Consumer):
 
     def fold(self, chunk: Chunk) -> None:
         if not chunk.n:
+            return
+        if chunk.stream == "exposures":
+            rows = list(zip(*(chunk.columns[f] for f in BLOCK_FIELDS), strict=True))
+            name = f"exposures-{rows[0][0]:020d}-{rows[-1][0]:020d}"
+            self.files += _write_blocks(self.lake, rows, name)
             return
         rows = list(zip(*(chunk.columns[f] for f in FIELDS), strict=True))
         name = f"hits-{rows[0][0]:020d}-{rows[-1][0]:020d}"
@@ -103,14 +113,43 @@ def _write(lake: Path, rows: list[Row], name: str) -> int:
     return len(staged)
 
 
-def _range_rows(since: int | None, until: int | None) -> Iterator[list[Row]]:
-    qs = Hit.objects.all()
+def _block_table(rows: list[Row]) -> pa.Table:
+    cols = list(zip(*rows, strict=True))[1:]  # without the row id
+    data = dict(zip(EXPOSURE_SCHEMA.names, cols, strict=True))
+    data["block_id"] = [str(b) for b in data["block_id"]]
+    data["device_id"] = [str(d) for d in data["device_id"]]
+    return pa.table(data, schema=EXPOSURE_SCHEMA)
+
+
+def _write_blocks(lake: Path, rows: list[Row], name: str) -> int:
+    """Write blocks (BLOCK_FIELDS) into LAKE/exposures/date=<end date>/ under `name`."""
+    end = BLOCK_FIELDS.index("end_ns")
+    by_day: dict[str, list[Row]] = {}
+    for row in rows:
+        by_day.setdefault(lake_partition(row[end])[0], []).append(row)
+    staged = []
+    for day, day_rows in sorted(by_day.items()):
+        folder = lake / EXPOSURES_DIR / f"date={day}"
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+        pq.write_table(_block_table(day_rows), tmp)
+        staged.append(tmp)
+    for tmp in staged:  # as for hits: renamed only once all are written
+        os.replace(tmp, tmp.parent / f"{name}.parquet")
+    return len(staged)
+
+
+def _range_rows(since: int | None, until: int | None, blocks: bool = False) -> Iterator[list[Row]]:
+    """Hits with t_ns in [since, until), or blocks with end_ns in it, a chunk at a time."""
+    qs: Any = (ExposureBlock if blocks else Hit).objects.all()
+    field = "end_ns" if blocks else "t_ns"
     if since is not None:
-        qs = qs.filter(t_ns__gte=since)
+        qs = qs.filter(**{f"{field}__gte": since})
     if until is not None:
-        qs = qs.filter(t_ns__lt=until)
+        qs = qs.filter(**{f"{field}__lt": until})
     batch: list[Row] = []
-    for row in qs.order_by("id").values_list(*FIELDS).iterator(chunk_size=CHUNK):
+    fields = BLOCK_FIELDS if blocks else FIELDS
+    for row in qs.order_by("id").values_list(*fields).iterator(chunk_size=CHUNK):
         batch.append(row)
         if len(batch) >= CHUNK:
             yield batch
@@ -125,18 +164,20 @@ def export(
     until: int | None = None,
     progress: Callable[[int], object] = lambda _: None,
 ) -> dict[str, Any]:
-    """Export new hits (or, with since/until, that time range once); returns counts."""
+    """Export new hits and blocks (or, with since/until, that time range once); returns counts."""
     lake.mkdir(parents=True, exist_ok=True)
     if since is not None or until is not None:
-        hits = files = 0
-        for rows in _range_rows(since, until):
-            files += _write(lake, rows, f"range-{since}-{until}-{rows[0][0]:020d}")
-            hits += len(rows)
-            progress(len(rows))
-        return {"hits": hits, "files": files}
+        counts = {"hits": 0, "exposures": 0, "files": 0}
+        for stream, write in (("hits", _write), ("exposures", _write_blocks)):
+            for rows in _range_rows(since, until, blocks=stream == "exposures"):
+                counts["files"] += write(lake, rows, f"range-{since}-{until}-{rows[0][0]:020d}")
+                counts[stream] += len(rows)
+                progress(len(rows))
+        return counts
     consumer = LakeExport(lake)
     done = catch_up(consumer, progress=progress)
     if done is None:
         raise LakeError(f"another process is exporting to {lake} right now; try again later")
-    log.info("export to %s: %d hits in %d files", lake, done["hits"], consumer.files)
-    return {"hits": done["hits"], "files": consumer.files}
+    log.info("export to %s: %d hits and %d exposure blocks in %d files", lake, done["hits"],
+             done["exposures"], consumer.files)  # fmt: skip
+    return {"hits": done["hits"], "exposures": done["exposures"], "files": consumer.files}

@@ -61,6 +61,26 @@ SHOWER_SCALARS = tuple(
     f.name for f in SHOWER_SCHEMA if f.name not in ("shower_id", "hit_ids", "device_ids")
 )
 
+# Exposure blocks in the lake: LAKE/exposures/date=YYYY-MM-DD/<file>.parquet, by the
+# UTC date of the block's end. What `coincidence --exposures` reads (it needs
+# device_id, start_ns, end_ns, lat, lon).
+EXPOSURE_SCHEMA = pa.schema(
+    [
+        pa.field("block_id", pa.string(), nullable=False),
+        pa.field("device_id", pa.string(), nullable=False),
+        pa.field("start_ns", pa.int64(), nullable=False),
+        pa.field("end_ns", pa.int64(), nullable=False),
+        pa.field("lat", pa.float64(), nullable=False),
+        pa.field("lon", pa.float64(), nullable=False),
+        pa.field("loc_err_m", pa.float64()),
+        pa.field("frames", pa.int64()),
+        pa.field("l1_threshold", pa.int64()),
+        pa.field("l2_threshold", pa.int64()),
+        pa.field("n_hits", pa.int64()),
+    ]
+)
+EXPOSURES_DIR = "exposures"
+
 # The lake: LAKE/date=YYYY-MM-DD/hour=HH/<file>.parquet, partitioned by the hit's UTC hour.
 LAKE_PARTITIONS = ("date", "hour")
 

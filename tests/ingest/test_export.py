@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import shutil
 import time
+import uuid
 
 import pyarrow.dataset as ds
 import pytest
 
 from ingest import export as exporter
 from ingest import tail
-from ingest.models import Hit
-from ingest.store import insert_hits
+from ingest.models import ExposureBlock, Hit
+from ingest.store import insert_exposures, insert_hits
 from tests.factories import make_device
-from vocab.contracts import HIT_SCHEMA
+from vocab.contracts import EXPOSURE_SCHEMA, HIT_SCHEMA
 
 # On PostgreSQL the tail sees only committed rows, so these tests commit.
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -28,8 +29,53 @@ def store(t_list: list[int], first_seq: int = 0) -> None:
 
 
 def lake_ids(lake) -> list[int]:
-    table = ds.dataset(lake, format="parquet", partitioning="hive").to_table()
+    files = [str(f) for f in sorted(lake.glob("date=*/hour=*/*.parquet"))]
+    table = ds.dataset(files, format="parquet").to_table()
     return sorted(table.column("hit_id").to_pylist())
+
+
+def store_blocks(spans: list[tuple[int, int]]) -> None:
+    device, _ = make_device()
+    n = len(spans)
+    columns = {"block_id": [uuid.uuid4() for _ in spans], "start_ns": [a for a, _ in spans],
+               "end_ns": [b for _, b in spans], "lat": [46.2] * n, "lon": [6.1] * n,
+               "frames": [900] * n}  # fmt: skip
+    insert_exposures(device.id, columns)
+
+
+def lake_blocks(lake) -> list[str]:
+    table = ds.dataset(lake / "exposures", format="parquet", partitioning="hive").to_table()
+    return sorted(table.column("block_id").to_pylist())
+
+
+def test_exposure_blocks_land_by_end_date_in_the_exposure_contract_once(tmp_path):
+    t0 = (time.time_ns() // HOUR - 30) * HOUR
+    store_blocks([(t0, t0 + HOUR // 2), (t0 + 25 * HOUR, t0 + 26 * HOUR)])
+    assert exporter.export(tmp_path)["exposures"] == 2
+    parts = sorted(p.relative_to(tmp_path).parent.as_posix()
+                   for p in (tmp_path / "exposures").rglob("*.parquet"))  # fmt: skip
+    assert all(p.startswith("exposures/date=") for p in parts) and len(parts) >= 1
+    one = next((tmp_path / "exposures").rglob("*.parquet"))
+    assert ds.dataset(one).schema.equals(EXPOSURE_SCHEMA, check_metadata=False)
+    stored = sorted(str(b) for b in ExposureBlock.objects.values_list("block_id", flat=True))
+    assert lake_blocks(tmp_path) == stored
+    assert exporter.export(tmp_path)["exposures"] == 0  # nothing twice
+    store_blocks([(t0 + HOUR, t0 + 2 * HOUR)])
+    assert exporter.export(tmp_path)["exposures"] == 1
+    assert len(lake_blocks(tmp_path)) == 3
+
+
+def test_the_search_reads_hits_and_blocks_from_one_lake(tmp_path, spark):
+    from coincidence import job
+    from coincidence.params import Params
+
+    t0 = (time.time_ns() // HOUR - 3) * HOUR
+    store([t0 + 5, t0 + HOUR + 5, t0 + HOUR + 6])
+    store_blocks([(t0, t0 + HOUR)])
+    exporter.export(tmp_path)
+    assert job.extract(spark, str(tmp_path), Params()).count() == 3
+    blocks = job.read_blocks(spark, str(tmp_path)).collect()
+    assert [(b.start_ns, b.end_ns) for b in blocks] == [(t0, t0 + HOUR)]
 
 
 def test_hits_land_in_date_and_hour_partitions_in_the_hit_contract(tmp_path):
@@ -98,6 +144,8 @@ def test_a_lake_of_the_old_exporter_is_refused_with_a_clear_message(tmp_path):
 def test_a_time_range_export_takes_only_that_range(tmp_path):
     t0 = (time.time_ns() // HOUR - 5) * HOUR
     store([t0, t0 + HOUR, t0 + 2 * HOUR])
+    store_blocks([(t0 - HOUR, t0), (t0 + HOUR, t0 + HOUR + 10**9)])
     result = exporter.export(tmp_path, since=t0 + HOUR, until=t0 + 2 * HOUR)
     assert result["hits"] == 1
+    assert result["exposures"] == 1  # the block that ends in the range
     assert exporter.export(tmp_path)["hits"] == 3  # the incremental export is untouched by it

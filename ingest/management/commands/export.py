@@ -27,11 +27,12 @@ class Command(BaseCommand):
             until = parse_time_ns(opts["until"]) if opts["until"] else None
         except TimeFormatError as exc:
             raise CommandError(f"--since/--until: {exc}") from None
-        with tqdm(unit="hit", disable=not sys.stderr.isatty(), desc="export") as bar:
+        with tqdm(unit="row", disable=not sys.stderr.isatty(), desc="export") as bar:
             try:
                 result = export(opts["out"], since, until, progress=bar.update)
             except LakeError as exc:
                 raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"exported {result['hits']} hits in {result['files']} files to {opts['out']}"
+            f"exported {result['hits']} hits and {result['exposures']} exposure blocks "
+            f"in {result['files']} files to {opts['out']}"
         )
