@@ -19,13 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-# The demo's phones are boosted detectors (see simulation()); the fit must know it.
-DEMO_SENSOR_AREA_M2 = 5e-3
-DEMO_TOWNS = (
-    ("Geneva", 46.2044, 6.1432),
-    ("Krakow", 50.0647, 19.9450),
-    ("Suva", -18.1248, 178.4501),
-)
+# The demo's phones are boosted detectors (the simulator's demo preset); the fit must know it.
+from simulator.presets import DEMO_SENSOR_AREA_M2, PRESETS
 
 
 def _step(text: str) -> None:
@@ -49,23 +44,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def simulation(args: argparse.Namespace) -> Any:
     from simulator.generate import SimConfig
-    from simulator.network import Place
     from vocab.units import s_to_ns
 
-    towns = tuple(Place(name, lat, lon, 1, 400) for name, lat, lon in DEMO_TOWNS)
     duration_s = args.minutes * 60 * args.speedup
-    return SimConfig(
-        seed=args.seed, devices=args.devices, hours=duration_s / 3600,
-        # The simulated clock ends with the upload, at the present, and never runs
-        # ahead of it: the dashboard's "last hour" fills while the fleet uploads.
-        start_ns=time.time_ns() + s_to_ns(args.minutes * 60 - duration_s),
-        places=towns, always_on=True,
-        mean_rate_hz=0.2 / 60, inject_per_hour=args.showers_per_hour,
-        energy_min_ev=1e19, energy_max_ev=1e21,
-        # Phones are tiny detectors: a boosted effective area lets a few hundred of
-        # them see showers within minutes (physics.SENSOR_AREA_M2 is the real one).
-        sensor_area_m2=DEMO_SENSOR_AREA_M2,
-    )  # fmt: skip
+    # The simulator's demo preset: phones are tiny detectors, and a boosted
+    # effective area lets a few hundred of them see showers within minutes.
+    fields = PRESETS["demo"] | {"devices": args.devices, "hours": duration_s / 3600,
+                                "inject_per_hour": args.showers_per_hour}  # fmt: skip
+    # The simulated clock ends with the upload, at the present, and never runs
+    # ahead of it: the dashboard's "last hour" fills while the fleet uploads.
+    start_ns = time.time_ns() + s_to_ns(args.minutes * 60 - duration_s)
+    return SimConfig(seed=args.seed, start_ns=start_ns, **fields)
 
 
 def run_pipeline(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.generate import DEFAULT_START_NS, SimConfig
+from simulator.presets import PRESETS
 from vocab.units import s_to_ns
 
 
@@ -34,22 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speedup", type=float, default=60.0, help="fleet: clock compression (60)")
     p.add_argument("--connections", type=int, default=8, help="fleet: requests in flight (8)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--devices", type=int, default=500, help="phones (default 500)")
-    p.add_argument("--hours", type=float, default=2.0, help="simulated hours (default 2)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="town",
+                   help="a standard scenario (default town: 1,000 phones on a km^2 with "
+                   "showers that fire them; world: sparse phones, the physical flux; demo: "
+                   "crowdray demo's cities); the options below override it")  # fmt: skip
+    p.add_argument("--devices", type=int, help="phones")
+    p.add_argument("--hours", type=float, help="simulated hours")
     p.add_argument("--start", type=int, default=DEFAULT_START_NS, help="start, UTC epoch ns")
     p.add_argument("--box", type=_box, help="phones uniform in min_lon,min_lat,max_lon,max_lat")
-    p.add_argument("--always-on", action="store_true", help="every phone runs all the time")
+    p.add_argument("--always-on", action="store_true", default=None,
+                   help="every phone runs all the time")  # fmt: skip
     p.add_argument("--rate-per-min", type=float, help="mean background hits/min per phone")
     p.add_argument(
         "--inject-per-hour", type=float, help="showers per hour (default: physical flux)"
     )
-    p.add_argument(
-        "--energy-min",
-        type=float,
-        default=1e16,
-        help="eV (default 1e16; the spectrum goes down to 1e14)",
-    )
-    p.add_argument("--energy-max", type=float, default=1e21, help="eV (default 1e21)")
+    p.add_argument("--energy-min", type=float, help="eV (the spectrum goes down to 1e14)")
+    p.add_argument("--energy-max", type=float, help="eV")
     p.add_argument("--sensor-area-m2", type=float, help="effective sensor area per phone")
     p.add_argument("--rows-per-file", type=int, default=5_000_000, help="hits per output file")
     return p
@@ -62,27 +63,39 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     if args.out is None and args.post_to is None:
         parser.error("give --out DIR, --post-to URL, or both")
-    if args.devices < 1 or args.hours <= 0:
+    fields = chosen(args)
+    if fields["devices"] < 1 or fields["hours"] <= 0:
         parser.error("--devices must be >= 1 and --hours > 0")
     if args.post_to:
         return _fleet(args, parser)
-    if not 0 < args.energy_min < args.energy_max:
+    if not 0 < fields["energy_min_ev"] < fields["energy_max_ev"]:
         parser.error("--energy-min must be positive and below --energy-max")
-    extra = {}
-    if args.rate_per_min is not None:
-        extra["mean_rate_hz"] = args.rate_per_min / 60.0
-    if args.sensor_area_m2 is not None:
-        extra["sensor_area_m2"] = args.sensor_area_m2
-    config = SimConfig(
-        seed=args.seed, devices=args.devices, hours=args.hours, start_ns=args.start, box=args.box,
-        always_on=args.always_on, inject_per_hour=args.inject_per_hour,
-        energy_min_ev=args.energy_min, energy_max_ev=args.energy_max, **extra,
-    )  # fmt: skip
+    config = SimConfig(seed=args.seed, start_ns=args.start, **fields)
     summary = simulate_to_dir(config, args.out, rows_per_file=args.rows_per_file)
     print(json.dumps(summary), file=sys.stderr)
     print(f"simulate: {summary['hits']:,} hits at {summary['hits_per_s']:,} hits/s into {args.out}",
           file=sys.stderr)  # fmt: skip
     return summary
+
+
+OPTIONS = {"devices": "devices", "hours": "hours", "box": "box", "always_on": "always_on",
+           "inject_per_hour": "inject_per_hour", "energy_min": "energy_min_ev",
+           "energy_max": "energy_max_ev", "sensor_area_m2": "sensor_area_m2"}  # fmt: skip
+
+
+def chosen(args: argparse.Namespace) -> dict[str, Any]:
+    """SimConfig fields: the preset's, then every option given on the command line."""
+    fields = dict(PRESETS[args.preset])
+    for option, field in OPTIONS.items():
+        if getattr(args, option) is not None:
+            fields[field] = getattr(args, option)
+    if args.box is not None:
+        fields.pop("places", None)
+    if args.rate_per_min is not None:
+        fields["mean_rate_hz"] = args.rate_per_min / 60.0
+    fields.setdefault("energy_min_ev", SimConfig.energy_min_ev)
+    fields.setdefault("energy_max_ev", SimConfig.energy_max_ev)
+    return fields
 
 
 def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
@@ -95,13 +108,8 @@ def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[st
         parser.error("--speedup, --connections and --duration must be positive")
     # The phones' data end now, so every hit is inside the server's time window.
     start = time.time_ns() - s_to_ns(duration)
-    config = SimConfig(
-        seed=args.seed, devices=args.devices, hours=duration / 3600, start_ns=start,
-        box=args.box, always_on=True, inject_per_hour=args.inject_per_hour,
-        energy_min_ev=args.energy_min, energy_max_ev=args.energy_max,
-        **({"sensor_area_m2": args.sensor_area_m2} if args.sensor_area_m2 else {}),
-        **({"mean_rate_hz": args.rate_per_min / 60} if args.rate_per_min else {}),
-    )  # fmt: skip
+    fields = chosen(args) | {"hours": duration / 3600, "always_on": True}
+    config = SimConfig(seed=args.seed, start_ns=start, **fields)
     fleet = FleetConfig(args.post_to.rstrip("/"), args.speedup, connections=args.connections)
     summary = run_fleet(config, fleet, args.out)
     print(json.dumps(summary), file=sys.stderr)

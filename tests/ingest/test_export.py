@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 import uuid
+from typing import Any
 
 import pyarrow.dataset as ds
 import pytest
@@ -37,9 +38,11 @@ def lake_ids(lake) -> list[int]:
 def store_blocks(spans: list[tuple[int, int]]) -> None:
     device, _ = make_device()
     n = len(spans)
-    columns = {"block_id": [uuid.uuid4() for _ in spans], "start_ns": [a for a, _ in spans],
-               "end_ns": [b for _, b in spans], "lat": [46.2] * n, "lon": [6.1] * n,
-               "frames": [900] * n}  # fmt: skip
+    columns: dict[str, list[Any]] = {
+        "block_id": [uuid.uuid4() for _ in spans], "start_ns": [a for a, _ in spans],
+        "end_ns": [b for _, b in spans], "lat": [46.2] * n, "lon": [6.1] * n,
+        "frames": [900] * n,
+    }  # fmt: skip
     insert_exposures(device.id, columns)
 
 

@@ -84,3 +84,29 @@ def test_hot_pixel_phones_repeat_one_pixel(tmp_path):
     pixels = hits.groupby("device_id")[["x", "y"]].nunique()
     assert (pixels.loc[list(hot & set(pixels.index))] == 1).all().all()
     assert (pixels.drop(index=list(hot), errors="ignore").x > 1).mean() > 0.9
+
+
+def test_the_default_simulation_has_showers_that_fire_phones(tmp_path):
+    """No options but --out (and a shorter run): the town preset, where showers are visible."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crowdray.cli", "simulate", "--out", str(tmp_path),
+         "--hours", "0.25"], capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    truth = pq.read_table(tmp_path / "truth.parquet").to_pandas()
+    assert len(truth) >= 5
+    assert (truth.n_devices >= 3).mean() >= 0.8
+
+
+def test_presets_set_the_scenario_and_options_override_them(tmp_path):
+    from simulator.cli import build_parser, chosen
+    from simulator.presets import DEMO_SENSOR_AREA_M2
+
+    demo = chosen(build_parser().parse_args(["--out", "x", "--preset", "demo", "--devices", "9"]))
+    assert demo["devices"] == 9 and demo["sensor_area_m2"] == DEMO_SENSOR_AREA_M2
+    assert [p.name for p in demo["places"]] == ["Geneva", "Krakow", "Suva"]
+    world = chosen(build_parser().parse_args(["--out", "x", "--preset", "world"]))
+    assert world["devices"] == 500 and "inject_per_hour" not in world  # the physical flux
+    boxed = chosen(build_parser().parse_args(["--out", "x", "--preset", "demo",
+                                              "--box", "6,46,6.1,46.1"]))  # fmt: skip
+    assert "places" not in boxed and boxed["box"] == (6.0, 46.0, 6.1, 46.1)
