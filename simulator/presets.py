@@ -2,8 +2,9 @@
 
 - `town` (the default): a CRAYFIS-density town, 1,000 always-on phones on one
   km² at ~0.5 background hits per minute, 60 showers an hour injected at
-  10^19.5-10^21 eV, real phone sensors. Nearly every shower fires >= 10 phones:
-  data where showers can be seen.
+  10^19.5-10^21 eV, real phone sensors. Showers fire phones: in 15 minutes
+  (seed 4) all 12 fired >= 5 phones and 10 fired >= 10. Data where showers
+  can be seen.
 - `world`: 500 phones in 8 cities around the world (Geneva to Longyearbyen and
   both sides of the antimeridian), part-time, the physical cosmic-ray flux
   from 10^16 eV. Hundreds of showers a day, almost none firing a phone: what a

@@ -1,0 +1,76 @@
+"""The standard figures, with matplotlib: efficiency, multiplicity, a shower's footprint.
+
+The footprint shows exact phone positions: for researchers only, never public.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis.search import Score
+from coincidence.geo import haversine_m, tangent_plane
+
+
+def _axes(ax: Any) -> Any:
+    return ax if ax is not None else plt.subplots(figsize=(6, 4))[1]
+
+
+def efficiency_curve(scores: dict[str, Score], bins: Any = None, ax: Any = None) -> Any:
+    """Share of showers found at >= 5 sigma against log10 E, one line per labelled score."""
+    ax = _axes(ax)
+    bins = np.arange(19.0, 21.01, 0.25) if bins is None else bins
+    for label, s in scores.items():
+        table = s.by("lg_e", bins)
+        centres = [b.mid for b in table.index]
+        ax.plot(centres, table.efficiency, marker="o", label=label)
+    ax.set_xlabel("log10 energy / eV")
+    ax.set_ylabel(f"found at ≥ {next(iter(scores.values())).sigma:g}σ")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return ax
+
+
+def multiplicity_spectrum(found: pd.DataFrame, ax: Any = None) -> Any:
+    """How many candidates had each number of phones (log scale)."""
+    ax = _axes(ax)
+    counts = found.n_devices.value_counts().sort_index()
+    ax.bar(counts.index, counts.to_numpy(), width=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel("phones in the candidate")
+    ax.set_ylabel("candidates")
+    return ax
+
+
+def footprint(
+    shower: Any, hits: pd.DataFrame, exposures: pd.DataFrame, radius_m: float = 1000.0,
+    ax: Any = None,
+) -> Any:  # fmt: skip
+    """A shower's phones in metres east and north of its core: fired, and live but silent.
+
+    shower: one row of the shower contract (its fitted core, else its centroid).
+    Silent phones: covered by an exposure block at the shower's time, within radius_m.
+    """
+    ax = _axes(ax)
+    lat0 = shower.core_lat if pd.notna(shower.core_lat) else shower.lat
+    lon0 = shower.core_lon if pd.notna(shower.core_lon) else shower.lon
+    members = hits[hits.hit_id.isin(list(shower.hit_ids))]
+    live = exposures[(exposures.start_ns <= shower.t_ns) & (exposures.end_ns > shower.t_ns)]
+    live = live[~live.device_id.isin(set(members.device_id))].drop_duplicates("device_id")
+    near = haversine_m(lat0, lon0, live.lat.to_numpy(), live.lon.to_numpy()) <= radius_m
+    for frame, style in ((live[near], {"c": "lightgrey", "label": "live, silent"}),
+                         (members, {"c": "crimson", "label": "fired"})):  # fmt: skip
+        x, y = tangent_plane(frame.lat.to_numpy(), frame.lon.to_numpy(), lat0, lon0)
+        ax.scatter(x, y, s=14, **style)
+    ax.scatter([0], [0], marker="x", c="black", s=60, label="core")
+    ax.set_aspect("equal")
+    ax.set_xlabel("east of the core / m")
+    ax.set_ylabel("north of the core / m")
+    ax.set_title(f"{shower.shower_id}: {shower.n_devices} phones, "
+                 f"{shower.significance_sigma:.1f}σ")  # fmt: skip
+    ax.legend(loc="upper right")
+    return ax
