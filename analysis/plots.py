@@ -36,11 +36,14 @@ def efficiency_curve(scores: dict[str, Score], bins: Any = None, ax: Any = None)
 
 
 def multiplicity_spectrum(found: pd.DataFrame, ax: Any = None) -> Any:
-    """How many candidates had each number of phones (log scale)."""
+    """How many candidates had each number of phones (log scale once counts span decades)."""
     ax = _axes(ax)
     counts = found.n_devices.value_counts().sort_index()
     ax.bar(counts.index, counts.to_numpy(), width=0.8)
-    ax.set_yscale("log")
+    if len(counts) and counts.max() > 20:
+        ax.set_yscale("log")
+    else:
+        ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("phones in the candidate")
     ax.set_ylabel("candidates")
     return ax
