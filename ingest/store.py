@@ -10,16 +10,19 @@ the inserted-row counts of all replies add up to what is in the table.
 
 from __future__ import annotations
 
+import logging
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from ingest.models import ExposureBlock, Hit
 
+log = logging.getLogger(__name__)
 # SQLite allows 32766 bound parameters per statement; keep well below it.
 ROWS_PER_STATEMENT = 1000
 
@@ -75,9 +78,14 @@ def _insert_ignoring(
         connection.ensure_connection()
         # Django's cursors bind on the client, turning each array into SQL text;
         # a plain psycopg cursor sends them to the server as binary parameters (%b).
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, [*common.values(), *columns.values()])
-            return len(cursor.fetchall())
+        params = [*common.values(), *columns.values()]
+
+        def run() -> int:
+            with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+                cur.execute(sql, params)
+                return len(cur.fetchall())
+
+        return retrying(run)
     now = connection.ops.adapt_datetimefield_value(common["received_at"])
     rows = [[column_uuid(device_id), now, *(_sqlite_value(v) for v in values)]
             for values in zip(*columns.values(), strict=True)]  # fmt: skip
@@ -91,6 +99,29 @@ def _insert_ignoring(
             cursor.execute(f"INSERT INTO {table} ({quoted}) VALUES {values} {conflict}", params)
             inserted += len(cursor.fetchall())
     return inserted
+
+
+RETRYABLE = {"40001", "40P01"}  # serialization failure, deadlock detected
+TRIES = 3
+
+
+def retrying(run: Callable[[], int]) -> int:
+    """run(), again (up to TRIES in all) when PostgreSQL aborted it for a conflict.
+
+    Key order makes deadlocks between uploads impossible in principle; this is
+    the bound for what still happens. A statement that is its own transaction
+    can simply run again; inside an outer transaction it cannot, so it raises.
+    """
+    for attempt in range(1, TRIES + 1):
+        try:
+            return run()
+        except OperationalError as exc:
+            code = getattr(exc.__cause__, "sqlstate", None)
+            if code not in RETRYABLE or connection.in_atomic_block or attempt == TRIES:
+                raise
+            log.warning("insert aborted (%s), try %d of %d: %s", code, attempt + 1, TRIES, exc)
+            time.sleep(0.01 * 2**attempt)
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 def column_uuid(value: uuid.UUID) -> Any:

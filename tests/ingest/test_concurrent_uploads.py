@@ -71,3 +71,37 @@ def test_the_same_hits_sent_at_once_in_opposite_orders_never_deadlock(
         codes = list(pool.map(post, bodies))
     assert codes == [201] * len(bodies)
     assert Hit.objects.count() == 1000
+
+
+class AbortedError(Exception):
+    """What psycopg raises for a deadlock: an error with its SQLSTATE."""
+
+    sqlstate = "40P01"
+
+
+def aborting(times: int):
+    """A statement that PostgreSQL aborts `times` times, then runs."""
+    from django.db import OperationalError
+
+    calls = []
+
+    def run() -> int:
+        calls.append(1)
+        if len(calls) <= times:
+            raise OperationalError("deadlock detected") from AbortedError()
+        return 7
+
+    return run, calls
+
+
+def test_a_deadlocked_insert_is_retried_inside_the_request_up_to_three_times():
+    from django.db import OperationalError
+
+    from ingest.store import retrying
+
+    run, calls = aborting(2)
+    assert retrying(run) == 7 and len(calls) == 3
+    run, calls = aborting(3)
+    with pytest.raises(OperationalError):
+        retrying(run)
+    assert len(calls) == 3
