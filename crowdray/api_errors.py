@@ -21,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from crowdray.metrics import DATABASE_ERRORS
 from ingest.query import QueryError
 from vocab.limits import DB_DOWN_RETRY_AFTER_S
 
@@ -110,6 +111,7 @@ def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     headers = {}
     if isinstance(exc, OperationalError | InterfaceError):
         log.warning("database unavailable: %s", exc)
+        DATABASE_ERRORS.inc()
         connection.close()  # a fresh connection for the next request
         exc = Unavailable("the database is unavailable; nothing was stored, try again later")
     if isinstance(exc, Unavailable):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,11 +41,24 @@ def serve(argv: list[str]) -> None:
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
     gunicorn = _serve_argv(args.bind, args.workers, args.threads)
+    _metrics_dir()
     follow = args.follow if args.follow is not None else not os.environ.get("DATABASE_URL")
     if not follow:
         # gunicorn takes over this process so Ctrl-C and signals reach it directly.
         os.execv(sys.executable, gunicorn)  # noqa: S606
     serve_and_follow(gunicorn)
+
+
+def _metrics_dir() -> None:
+    """A fresh folder where every gunicorn worker writes its metrics (crowdray.metrics)."""
+    if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        return
+    from crowdray.datadir import data_dir
+
+    folder = data_dir() / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def serve_and_follow(gunicorn: list[str]) -> None:

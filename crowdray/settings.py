@@ -89,9 +89,11 @@ INSTALLED_APPS = [
     "dashboard",
     "credo",
     "axes",
+    "django_prometheus",
 ]
 
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -101,8 +103,12 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "axes.middleware.AxesMiddleware",  # last: it answers locked-out logins
+    "axes.middleware.AxesMiddleware",  # it answers locked-out logins
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
+# Prometheus metrics (crowdray.metrics): the path, and who may read it.
+CROWDRAY_METRICS_PATH = env_str("CROWDRAY_METRICS_PATH", "metrics").strip("/")
+CROWDRAY_METRICS_ALLOW = env_list("CROWDRAY_METRICS_ALLOW", ["127.0.0.1/32", "::1/128"])
 
 # The admin login: after CROWDRAY_LOGIN_FAILURES wrong passwords for one username
 # from one address, that pair is locked out for CROWDRAY_LOGIN_COOLOFF_H hours.

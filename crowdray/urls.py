@@ -1,9 +1,11 @@
 from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from crowdray.api_errors import problem_page
+from crowdray.metrics import metrics
 from dashboard.urls import api_urlpatterns
 
 # Swagger UI's page styles itself inline; its scripts are files (the split view), so the
@@ -19,6 +21,7 @@ urlpatterns = [
     path("api/v2/", include("credo.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/problems/<slug:code>", problem_page, name="problem"),
+    path(f"{settings.CROWDRAY_METRICS_PATH}/", metrics, name="metrics"),
     path("api/docs/", swagger, name="api-docs"),
     path("", include("dashboard.urls")),
 ]

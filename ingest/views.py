@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crowdray.api_errors import PROBLEM_JSON, MethodsFirst, problem
+from crowdray.metrics import UPLOADS
 from ingest import es, hits_index
 from ingest import serializers as s
 from ingest.auth import IsDevice, IsResearcher, RegistrationThrottle, TokenAuthentication
@@ -126,6 +127,9 @@ def _upload(
     accepted = insert(device, batch.columns) if batch.n_valid else 0
     log.info("upload %s device=%s accepted=%d duplicates=%d rejected=%d", key, device,
              accepted, batch.n_valid - accepted, len(batch.rejected))  # fmt: skip
+    for outcome, n in (("accepted", accepted), ("duplicate", batch.n_valid - accepted),
+                       ("rejected", len(batch.rejected))):  # fmt: skip
+        UPLOADS.labels(key, outcome).inc(n)
     body = {
         "accepted": accepted,
         "duplicates": batch.n_valid - accepted,
