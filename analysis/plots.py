@@ -5,6 +5,8 @@ The footprint shows exact phone positions: for researchers only, never public.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -17,6 +19,41 @@ from coincidence.geo import haversine_m, tangent_plane
 
 def _axes(ax: Any) -> Any:
     return ax if ax is not None else plt.subplots(figsize=(6, 4))[1]
+
+
+LAND = (
+    Path(__file__).resolve().parent.parent
+    / "dashboard"
+    / "static"
+    / "dashboard"
+    / "vendor"
+    / "world-atlas-2.0.2"
+    / "land-110m.json"
+)  # the dashboard's own coastline (Natural Earth)
+
+
+def _rings(topo: dict[str, Any]) -> list[np.ndarray]:
+    """The land's outer and inner rings in degrees, from the TopoJSON's delta-coded arcs."""
+    scale, shift = np.array(topo["transform"]["scale"]), np.array(topo["transform"]["translate"])
+    arcs = [np.cumsum(np.array(a, dtype=np.float64), axis=0) * scale + shift for a in topo["arcs"]]
+    polygons = [p for g in topo["objects"]["land"]["geometries"]
+                for p in (g["arcs"] if g["type"] == "MultiPolygon" else [g["arcs"]])]  # fmt: skip
+    # An arc index i < 0 means arc ~i reversed.
+    return [np.concatenate([arcs[i] if i >= 0 else arcs[~i][::-1] for i in ring])
+            for polygon in polygons for ring in polygon]  # fmt: skip
+
+
+def world_map(ax: Any = None) -> Any:
+    """An equirectangular world with the coastlines, to draw places on (lon, lat)."""
+    ax = _axes(ax)
+    for ring in _rings(json.loads(LAND.read_text())):
+        # Break a line where it jumps across the antimeridian instead of crossing the map.
+        jumps = np.flatnonzero(np.abs(np.diff(ring[:, 0])) > 180) + 1
+        for piece in np.split(ring, jumps):
+            ax.plot(piece[:, 0], piece[:, 1], color="grey", linewidth=0.5)
+    ax.set(xlim=(-180, 180), ylim=(-90, 90), xlabel="longitude", ylabel="latitude")
+    ax.set_aspect("equal")
+    return ax
 
 
 def efficiency_curve(scores: dict[str, Score], bins: Any = None, ax: Any = None) -> Any:

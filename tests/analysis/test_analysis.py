@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib as mpl
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -106,3 +107,12 @@ def test_the_figures_draw_what_they_show(town):
     fired = foot.collections[1].get_offsets()
     assert len(fired) == best.n_hits
     assert foot.collections[0].get_offsets().shape[0] > 0  # live phones that did not fire
+
+
+def test_the_world_map_draws_coastlines_without_lines_across_the_antimeridian():
+    ax = plots.world_map()
+    lines = ax.get_lines()
+    assert len(lines) > 100  # every land ring, Fiji's split at 180°
+    widest = max(float(np.max(np.abs(np.diff(line.get_xdata())))) for line in lines
+                 if len(line.get_xdata()) > 1)  # fmt: skip
+    assert widest <= 180
