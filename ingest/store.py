@@ -75,6 +75,9 @@ def _insert_ignoring(
             f"INSERT INTO {table} ({quoted}) SELECT %b::uuid, %b::timestamptz, u.* "
             f"FROM unnest({arrays}) AS u {conflict}"
         )
+        # A connection kept from before a database restart is replaced here, as Django's
+        # own cursors would (CONN_HEALTH_CHECKS), not found broken by the insert.
+        connection.close_if_health_check_failed()
         connection.ensure_connection()
         # Django's cursors bind on the client, turning each array into SQL text;
         # a plain psycopg cursor sends them to the server as binary parameters (%b).

@@ -72,12 +72,25 @@ class ThrowawayPostgres:
         if not self.durable:
             # Test data is disposable: skip the disk flushes.
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        log = str(self.root / "server.log")
-        self._run("pg_ctl", "-D", data, "-l", log, "-o", options, "-w", "-t", "60", "start")
+        self.options = options
+        self._run("pg_ctl", "-D", data, "-l", self.log, "-o", options, "-w", "-t", "60", "start")
         self._run(
             "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", self.dbname
         )
         return self
+
+    @property
+    def log(self) -> str:
+        return str(self.root / "server.log")
+
+    def crash(self) -> None:
+        """Stop the server as a crash would (immediate mode), keeping its data."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "immediate", "-w", "stop")
+
+    def restart(self) -> None:
+        """Start the server again on its data (after crash()); it recovers from its log."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-l", self.log, "-o", self.options,
+                  "-w", "-t", "60", "start")  # fmt: skip
 
     def stop(self) -> None:
         data = self.root / "data"
