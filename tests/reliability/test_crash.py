@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -86,3 +89,51 @@ def test_a_crashed_database_loses_no_acknowledged_hit_and_clients_see_only_503s(
     assert phones.replies["down"][unavailable] > 0
     # Sent after the restart: every one stored, the first included (no stale connection).
     assert set(phones.replies["after"]) == {created}, phones.replies
+
+
+def gunicorn_workers(url: str) -> list[int]:
+    """Pids of the gunicorn workers serving url (children of its master)."""
+    port = url.rsplit(":", 1)[1]
+    procs: dict[int, tuple[int, str]] = {}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            cmdline = (status.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            ppid = int(next(line.split()[1] for line in status.read_text().splitlines()
+                            if line.startswith("PPid:")))  # fmt: skip
+        except (OSError, StopIteration, ValueError):
+            continue
+        if "gunicorn" in cmdline and f":{port}" in cmdline:
+            procs[int(status.parent.name)] = (ppid, cmdline)
+    return [pid for pid, (ppid, _) in procs.items() if ppid in procs]
+
+
+def test_a_worker_killed_under_load_loses_no_acknowledged_hit(tmp_path):
+    with ThrowawayPostgres(durable=True) as pg:
+        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY,
+                          CROWDRAY_REGISTER_RATE="1000/minute")  # fmt: skip
+        crowdray("migrate", "--verbosity", "0", env=env)
+        with serving(env, workers=2) as url:
+            tokens = [requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
+                      for _ in range(PHONES)]  # fmt: skip
+            phones = Phones(url, tokens)
+            threads = [threading.Thread(target=phones.run, args=(k,)) for k in range(PHONES)]
+            for t in threads:
+                t.start()
+            time.sleep(3)
+            workers = gunicorn_workers(url)
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)  # mid-request, most likely
+            phones.phase = "down"
+            time.sleep(4)
+            phones.phase = "after"
+            time.sleep(2)
+            phones.stop.set()
+            for t in threads:
+                t.join(60)
+            assert len(gunicorn_workers(url)) == 2  # gunicorn started another
+        with psycopg.connect(pg.url) as conn:
+            rows, keys = conn.execute(
+                "SELECT count(*), count(DISTINCT (device_id, seq)) FROM ingest_hit"
+            ).fetchone()  # type: ignore[misc]
+    assert rows == keys == len(phones.acked) > 0
+    assert set(phones.replies["after"]) == {"201 application/json"}, phones.replies
