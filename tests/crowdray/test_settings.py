@@ -95,7 +95,9 @@ def test_a_weak_secret_key_stops_production_startup(tmp_path, key):
 
 
 def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
-    environ = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    # (The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never does.)
+    dropped = ("DATABASE_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    environ = {k: v for k, v in os.environ.items() if k not in dropped}
     environ |= {"CROWDRAY_DATA_DIR": str(tmp_path), "SECRET_KEY": KEY, "CROWDRAY_HTTPS": "true",
                 "CROWDRAY_HSTS_SUBDOMAINS": "true", "CROWDRAY_HSTS_PRELOAD": "true",
                 "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "DEBUG": "false",

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.dataset as ds
 import requests
 
+from analysis import read_hits
 from coincidence.reference import find_showers
 from crowdray.process import crowdray, service_env, serving
 from ingest.live import LiveSearch
@@ -85,7 +85,7 @@ def shower_hits(phone: tuple[str, float, float], k: int, t_ns: int, rng: np.rand
 def batch_search(env: dict[str, str], tmp: Path) -> None:
     """Export, search with the reference (same candidates as Spark), load-showers."""
     crowdray("export", "--out", str(tmp / "lake"), env=env)
-    hits = ds.dataset(tmp / "lake", partitioning="hive").to_table().to_pandas()
+    hits = read_hits(tmp / "lake")
     found = find_showers(hits, LiveSearch(min_sigma=5.0).params)
     search_result(tmp / "search", found, (int(hits["t_ns"].min()), int(hits["t_ns"].max()) + 1))
     crowdray("load-showers", str(tmp / "search"), env=env)
