@@ -68,7 +68,11 @@ def serving(
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=30)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a follower pass that does not end in time
+            proc.kill()
+            proc.wait(timeout=30)
         if out:
             out.close()
 
