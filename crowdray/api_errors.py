@@ -37,7 +37,7 @@ KINDS = {
     "rejected": "Every item of the batch was rejected, so nothing was stored; `rejected` "
     "gives each item's index and its errors per field. Fix them and send the batch again.",
     "not_authenticated": "No credentials were sent. Uploads need 'Authorization: Token "
-    "<device token>'; researchers' reads a session or Basic auth.",
+    "<device token>'; researchers' reads a researcher token or a session.",
     "authentication_failed": "The credentials were not accepted (unknown or revoked token, "
     "wrong password, or an unsupported scheme such as Bearer).",
     "permission_denied": "These credentials may not do this.",
@@ -46,6 +46,8 @@ KINDS = {
     "it does.",
     "unsupported_media_type": "Send JSON, as it is or with `Content-Encoding: gzip`.",
     "not_acceptable": "The API answers in JSON only; accept application/json.",
+    "request_timeout": "The body did not arrive in time (CROWDRAY_BODY_TIMEOUT_S); send "
+    "the request again.",
     "too_large": "The body, decompressed, or the batch is over the limit; split it.",
     "throttled": "Too many requests; `Retry-After` says how many seconds to wait.",
     "unavailable": "A component (the database, the search index) is down; nothing was "

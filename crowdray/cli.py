@@ -14,13 +14,13 @@ from crowdray.datadir import prepare as prepare_data_dir
 from crowdray.logs import configure as configure_logging
 
 
-def _serve_argv(bind: str, workers: int, threads: int) -> list[str]:
-    # Threaded workers keep connections alive and overlap one request's wait
-    # on the database commit with another's parsing.
+def _serve_argv(bind: str, workers: int) -> list[str]:
+    # gunicorn manages the processes; each runs an event loop (crowdray/asgi.py),
+    # so a slow client holds no thread.
     return [
-        sys.executable, "-m", "gunicorn", "crowdray.wsgi:application",
+        sys.executable, "-m", "gunicorn", "crowdray.asgi:application",
         "--bind", bind, "--workers", str(workers),
-        "--worker-class", "gthread", "--threads", str(threads),
+        "--worker-class", "crowdray.worker.Worker",
         "--access-logfile", "-", "--graceful-timeout", "10",
     ]  # fmt: skip
 
@@ -29,7 +29,9 @@ def serve(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="crowdray serve", description="Run the API and pages.")
     parser.add_argument("--bind", default="127.0.0.1:8000", help="host:port (default %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker that run Django (default 4)"
+    )
     parser.add_argument(
         "--follow",
         action=argparse.BooleanOptionalAction,
@@ -40,7 +42,8 @@ def serve(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
-    gunicorn = _serve_argv(args.bind, args.workers, args.threads)
+    gunicorn = _serve_argv(args.bind, args.workers)
+    os.environ["CROWDRAY_THREADS"] = str(args.threads)
     _metrics_dir()
     follow = args.follow if args.follow is not None else not os.environ.get("DATABASE_URL")
     if not follow:

@@ -214,6 +214,10 @@ SPECTACULAR_SETTINGS = {
 # Upload limits (each configurable, see .env.example).
 CROWDRAY_MAX_BATCH = env_int("CROWDRAY_MAX_BATCH", limits.MAX_BATCH, minimum=1)
 CROWDRAY_MAX_BODY_BYTES = env_int("CROWDRAY_MAX_BODY_BYTES", limits.MAX_BODY_BYTES, minimum=1024)
+# Seconds a request's body may take to arrive before a 408 (crowdray/asgi.py).
+CROWDRAY_BODY_TIMEOUT_S = env_float("CROWDRAY_BODY_TIMEOUT_S", 10.0, minimum=0.1)
+# Threads per serve worker that run Django (set by `crowdray serve --threads`).
+CROWDRAY_THREADS = env_int("CROWDRAY_THREADS", 4, minimum=1)
 CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", limits.MAX_AGE_S, minimum=1)
 CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", limits.MAX_FUTURE_S)
 CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
@@ -225,6 +229,9 @@ CROWDRAY_TOKEN_CACHE_S = env_int("CROWDRAY_TOKEN_CACHE_S", 30)
 # Hits one device counts per minute on the public counters, map and teams (the
 # rest are stored but not counted: a plausibility limit).
 CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", 60, minimum=1)
+# Distinct ~1 km cells one device may light on the public map per UTC hour (the
+# first it reached); its hits elsewhere are stored and counted, not mapped.
+CROWDRAY_MAX_CELLS_PER_HOUR = env_int("CROWDRAY_MAX_CELLS_PER_HOUR", 30, minimum=1)
 # Longest exposure block accepted, in seconds.
 CROWDRAY_MAX_BLOCK_S = env_int("CROWDRAY_MAX_BLOCK_S", limits.MAX_BLOCK_S, minimum=1)
 # The follower: seconds between its looks for new rows (counters), and the lake export.

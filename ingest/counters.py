@@ -13,13 +13,15 @@ so each hit and block is counted exactly once.
   60 s per device and minute: overlapping blocks count once.
 - A device counts at most CROWDRAY_MAX_HITS_PER_MIN hits per minute (the
   rest are stored, not counted): one phone cannot bend the public numbers.
+- A device lights at most CROWDRAY_MAX_CELLS_PER_HOUR cells per UTC hour on
+  the map (DeviceHourCell keeps which); its other hits count everywhere else.
 - Per device and UTC day: hits and live time (the teams page).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,11 +30,11 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
-from ingest.models import ActiveCell, Device, DeviceDay, DeviceMinute, Minute
+from ingest.models import ActiveCell, Device, DeviceDay, DeviceHourCell, DeviceMinute, Minute
 from ingest.store import ROWS_PER_STATEMENT, column_uuid
 from ingest.tail import Chunk, Consumer
-from vocab.cells import cell_key, cells_of
-from vocab.units import NS_PER_DAY, NS_PER_MIN, NS_PER_S
+from vocab.cells import Ints, cell_key, cells_of
+from vocab.units import NS_PER_DAY, NS_PER_HOUR, NS_PER_MIN, NS_PER_S
 
 HIT_FIELDS = ("device_id", "t_ns", "lat", "lon", "received_at")
 BLOCK_FIELDS = ("device_id", "start_ns", "end_ns", "received_at")
@@ -91,25 +93,28 @@ class Counted:
 Pair = tuple[int, Any]  # (epoch minute, device id)
 
 
-def _read_device_minutes(keys: Sequence[Pair]) -> dict[Pair, tuple[int, float]]:
-    """The (hits, live_s) counted so far for these (minute, device) pairs."""
-    minutes = [m for m, _ in keys]
-    devices = sorted({d for _, d in keys}, key=str)
-    table = DeviceMinute._meta.db_table
-    found: dict[Pair, tuple[int, float]] = {}
+def _rows_of_devices(sql: str, lo: int, hi: int, devices: list[Any]) -> Iterator[list[Any]]:
+    """The rows `sql` selects for these devices, in pieces; device ids as given.
+
+    sql ends "WHERE <time> BETWEEN %s AND %s AND device_id IN ({})" and selects
+    the device id second.
+    """
     with connection.cursor() as cursor:
         for start in range(0, len(devices), ROWS_PER_STATEMENT):
             piece = {column_uuid(d): d for d in devices[start : start + ROWS_PER_STATEMENT]}
-            marks = ", ".join(["%s"] * len(piece))
-            cursor.execute(
-                f"SELECT minute, device_id, hits, live_s FROM {table} "
-                f"WHERE minute BETWEEN %s AND %s AND device_id IN ({marks})",
-                [min(minutes), max(minutes), *piece],
-            )
-            for minute, device, hits, live_s in cursor.fetchall():
-                key = (minute, piece.get(device, device))
-                found[key] = (hits, live_s)
-    return found
+            cursor.execute(sql.format(", ".join(["%s"] * len(piece))), [lo, hi, *piece])
+            for row in cursor.fetchall():
+                yield [row[0], piece.get(row[1], row[1]), *row[2:]]
+
+
+def _read_device_minutes(keys: Sequence[Pair]) -> dict[Pair, tuple[int, float]]:
+    """The (hits, live_s) counted so far for these (minute, device) pairs."""
+    minutes = [m for m, _ in keys]
+    sql = (f"SELECT minute, device_id, hits, live_s FROM {DeviceMinute._meta.db_table} "
+           "WHERE minute BETWEEN %s AND %s AND device_id IN ({})")  # fmt: skip
+    devices = sorted({d for _, d in keys}, key=str)
+    rows = _rows_of_devices(sql, min(minutes), max(minutes), devices)
+    return {(m, d): (hits, live_s) for m, d, hits, live_s in rows}
 
 
 def _count_device_minutes(add: dict[Pair, tuple[int, float]]) -> dict[Pair, Counted]:
@@ -162,12 +167,18 @@ def _uploaded(devices: Sequence[Any], received: Sequence[datetime]) -> dict[Any,
     return _latest(devices, [round(r.timestamp() * NS_PER_S) for r in received])
 
 
-def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) -> None:
+def _add_cells(devices: Sequence[Any], t_ns: Sequence[int], lat: Sequence[float],
+               lon: Sequence[float]) -> None:  # fmt: skip
+    """Light each hit's cell on the map, within each device's cells-per-hour cap."""
     keys, centre_lat, centre_lon = cells_of(lat, lon)
+    mapped = _within_cell_cap(devices, t_ns, keys)
+    if not mapped.any():
+        return
+    keys, centre_lat, centre_lon = keys[mapped], centre_lat[mapped], centre_lon[mapped]
     cells, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     hits = np.bincount(inverse)
     last = np.full(len(cells), np.iinfo(np.int64).min)
-    np.maximum.at(last, inverse, np.asarray(t_ns, dtype=np.int64))
+    np.maximum.at(last, inverse, np.asarray(t_ns, dtype=np.int64)[mapped])
     rows = [
         (cell_key(k), float(centre_lat[i]), float(centre_lon[i]), int(t), int(n))
         for k, i, t, n in zip(cells, first, last, hits, strict=True)
@@ -180,6 +191,39 @@ def _add_cells(t_ns: Sequence[int], lat: Sequence[float], lon: Sequence[float]) 
         f"last_seen_ns = CASE WHEN excluded.last_seen_ns > {table}.last_seen_ns "
         f"THEN excluded.last_seen_ns ELSE {table}.last_seen_ns END",
     )
+
+
+def _within_cell_cap(devices: Sequence[Any], t_ns: Sequence[int], keys: Ints) -> Any:
+    """Which hits may light their cell (a bool array).
+
+    Each device lights at most CROWDRAY_MAX_CELLS_PER_HOUR distinct cells per
+    UTC hour, the first it reached, so a phone that reports a new place with
+    every hit cannot push volunteers' cells off the map. Its hits still count.
+    """
+    cap = settings.CROWDRAY_MAX_CELLS_PER_HOUR
+    triples = list(zip((np.asarray(t_ns, dtype=np.int64) // NS_PER_HOUR).tolist(), devices,
+                       keys.tolist(), strict=True))  # fmt: skip
+    hours = sorted({h for h, _, _ in triples})
+    lit = _read_hour_cells(hours, sorted(set(devices), key=str))
+    new_rows = []
+    for hour, device, cell in dict.fromkeys(triples):  # distinct, first reached first
+        cells = lit.setdefault((hour, device), set())
+        if cell not in cells and len(cells) < cap:
+            cells.add(cell)
+            new_rows.append((hour, column_uuid(device), cell))
+    _execute(f"INSERT INTO {DeviceHourCell._meta.db_table} (hour, device_id, cell)", new_rows,
+             "ON CONFLICT (hour, device_id, cell) DO NOTHING")  # fmt: skip
+    return np.fromiter((c in lit[(h, d)] for h, d, c in triples), dtype=bool, count=len(triples))
+
+
+def _read_hour_cells(hours: list[int], devices: list[Any]) -> dict[tuple[int, Any], set[int]]:
+    """The cells each (hour, device) has lit so far."""
+    sql = (f"SELECT hour, device_id, cell FROM {DeviceHourCell._meta.db_table} "
+           "WHERE hour BETWEEN %s AND %s AND device_id IN ({})")  # fmt: skip
+    found: dict[tuple[int, Any], set[int]] = {}
+    for hour, device, cell in _rows_of_devices(sql, hours[0], hours[-1], devices):
+        found.setdefault((hour, device), set()).add(cell)
+    return found
 
 
 def _latest(devices: Sequence[Any], times: Sequence[int]) -> dict[Any, int]:
@@ -213,7 +257,8 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
     active = Counter(m for (m, _), c in counted.items() if c.new)
     _add_minutes(Counter(minutes[i] for i in keep), active, {})
     if keep:
-        _add_cells(kept_t, [columns["lat"][i] for i in keep], [columns["lon"][i] for i in keep])
+        _add_cells([devices[i] for i in keep], kept_t, [columns["lat"][i] for i in keep],
+                   [columns["lon"][i] for i in keep])  # fmt: skip
     days = Counter((t // NS_PER_DAY, devices[i]) for i, t in zip(keep, kept_t, strict=True))
     _add_device_days(days, {})
     _touch_devices(_latest(devices, t_ns), _uploaded(devices, columns["received_at"]))

@@ -205,6 +205,21 @@ class DeviceDay(models.Model):
         constraints = [models.UniqueConstraint(fields=["day", "device"], name="device_day_unique")]
 
 
+class DeviceHourCell(models.Model):
+    """A cell one device lit on the public map in one UTC hour (at most the cap per hour)."""
+
+    hour = models.BigIntegerField(help_text="UTC epoch hour")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, db_constraint=False)
+    cell = models.BigIntegerField(help_text="packed cell key (vocab.cells.cells_of)")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hour", "device", "cell"], name="device_hour_cell_unique"
+            )
+        ]
+
+
 class ActiveCell(models.Model):
     """A ~1 km cell where hits were seen: the only positions the public pages show."""
 

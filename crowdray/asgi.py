@@ -1,0 +1,102 @@
+"""What `crowdray serve` runs: Django behind an event loop that reads each request whole.
+
+Under gunicorn's threaded workers a connection held a thread from its first
+byte, so 8 clients sending a byte a second stopped every upload. Here
+uvicorn reads the headers on the event loop, and `WholeRequests` reads the
+body there too, under a deadline and the body limit. Only a complete request
+reaches a thread of Django's pool (a2wsgi), so a slow client costs a socket
+and a few kilobytes, never a thread (tests/reliability/test_slow_clients.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from a2wsgi import WSGIMiddleware
+from django.conf import settings
+from django.core.wsgi import get_wsgi_application
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class BodyTooLargeError(Exception):
+    pass
+
+
+async def read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body; None if the client went away; BodyTooLargeError past `limit` bytes."""
+    body = bytearray()
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        body += message.get("body", b"")
+        if len(body) > limit:
+            raise BodyTooLargeError
+        if not message.get("more_body", False):
+            return bytes(body)
+
+
+async def send_problem(send: Send, code: str, status: int, detail: str) -> None:
+    """An RFC 9457 problem, as crowdray.api_errors writes them, without Django."""
+    from http import HTTPStatus
+
+    body = json.dumps({"type": f"/api/problems/{code}", "title": HTTPStatus(status).phrase,
+                       "status": status, "detail": detail}).encode()  # fmt: skip
+    headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close"),
+               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class WholeRequests:
+    """ASGI middleware: pass a request on only once its body has fully arrived."""
+
+    def __init__(self, app: ASGIApp, limit: int, timeout_s: float) -> None:
+        self.app, self.limit, self.timeout_s = app, limit, timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await asyncio.wait_for(read_body(receive, self.limit), self.timeout_s)
+        except BodyTooLargeError:
+            await send_problem(send, "too_large", 413, f"The body is over {self.limit} bytes.")
+            return
+        except TimeoutError:
+            await send_problem(send, "request_timeout", 408, "The body did not arrive within "
+                               f"{self.timeout_s:g} s; send it again.")  # fmt: skip
+            return
+        if body is None:
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()  # only a disconnect can follow
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def build() -> ASGIApp:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    wsgi = get_wsgi_application()
+    # a2wsgi declares its own ASGI types, narrower than these
+    django_app: ASGIApp = WSGIMiddleware(wsgi, workers=settings.CROWDRAY_THREADS)  # type: ignore[arg-type,assignment]
+    return WholeRequests(django_app, settings.CROWDRAY_MAX_BODY_BYTES,
+                         settings.CROWDRAY_BODY_TIMEOUT_S)  # fmt: skip
+
+
+application = build()
