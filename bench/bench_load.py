@@ -126,8 +126,8 @@ def ramp(url: str, args: argparse.Namespace, label: str) -> float:
     return held
 
 
-# Each phone here sends 100 hits a second within ~1 km, a flood the live search
-# is not built for (bench_live measures it); it would take a core from the server.
+# Each phone here sends 100 hits a second within ~1 km, a flood: this measures
+# the upload and the counters (bench_live measures the live search).
 LIVE_OFF = "0"
 
 

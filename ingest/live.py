@@ -4,7 +4,8 @@ A consumer of the follower (ingest.tail). Every CROWDRAY_LIVE_INTERVAL_S seconds
 it takes the hits that became visible since its last pass and searches the
 time around them with the batch search's own definition and code
 (coincidence.reference), reading every hit in that time from the database,
-whichever upload brought it. So a shower whose hits arrive in several uploads,
+whichever upload brought it. Like the public counters, it reads only a
+phone's first CROWDRAY_MAX_HITS_PER_MIN hits of each minute (read_hits). So a shower whose hits arrive in several uploads,
 some late, is seen whole, and a pass boundary never splits it.
 
 Zones. A core lasts at most one window W and its time is a member's, so a new
@@ -44,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Cos, Radians, Sin
@@ -55,7 +57,7 @@ from ingest.models import ExposureBlock, Hit, SearchRun, Shower
 from ingest.tail import Chunk, Consumer
 from vocab.contracts import HIT_COLUMNS, SHOWER_SCALARS, SHOWER_SCHEMA
 from vocab.shower import SENSOR_AREA_M2
-from vocab.units import NS_PER_S
+from vocab.units import NS_PER_MIN, NS_PER_S
 
 log = logging.getLogger(__name__)
 Ints = npt.NDArray[np.int64]
@@ -94,12 +96,23 @@ def inside(t_ns: Ints, zones: list[Zone]) -> npt.NDArray[np.bool_]:
 
 
 def read_hits(lo: int, hi: int) -> pd.DataFrame:
-    """Hits with lo <= t_ns < hi as the search's columns (device ids as text, like the lake)."""
+    """Hits with lo <= t_ns < hi as the search's columns (device ids as text, like the lake).
+
+    Only the hits the public counters count: a device's first
+    CROWDRAY_MAX_HITS_PER_MIN of each minute, in id order (ingest.counters).
+    A few phones flooding hundreds of hits a second would otherwise make one
+    pass take minutes, and the follower's other consumers wait for it.
+    """
     fields = tuple("id" if c == "hit_id" else c for c in HIT_COLUMNS)
-    rows = Hit.objects.filter(t_ns__gte=lo, t_ns__lt=hi).values_list(*fields)
+    first, last = lo // NS_PER_MIN * NS_PER_MIN, -(-hi // NS_PER_MIN) * NS_PER_MIN
+    rows = Hit.objects.filter(t_ns__gte=first, t_ns__lt=last).values_list(*fields)
     df = pd.DataFrame(list(rows), columns=list(HIT_COLUMNS))
     df["device_id"] = df["device_id"].astype(str)
-    return df.astype({"hit_id": np.int64, "t_ns": np.int64, "lat": float, "lon": float})
+    df = df.astype({"hit_id": np.int64, "t_ns": np.int64, "lat": float, "lon": float})
+    df = df.sort_values("hit_id", kind="stable")
+    counted = df.groupby([df["device_id"], df["t_ns"] // NS_PER_MIN]).cumcount()
+    keep = (counted < settings.CROWDRAY_MAX_HITS_PER_MIN) & df["t_ns"].between(lo, hi - 1)
+    return df[keep].reset_index(drop=True)
 
 
 def read_blocks(lo: int, hi: int) -> pd.DataFrame:

@@ -160,3 +160,21 @@ def test_zones_merge_around_new_hits_and_split_into_stretches_no_longer_than_the
     assert stretches(zones, 5, 100) == [[(0, 10), (50, 60)], [(1000, 1010), (1040, 1050)]]
     assert stretches(zones, 5, 10_000) == [zones]
     assert stretches(zones, 5, 15) == [[z] for z in zones]
+
+
+def test_the_live_search_reads_only_the_hits_a_phone_may_count_per_minute(settings):
+    settings.CROWDRAY_MAX_HITS_PER_MIN = 5
+    flooder, _ = make_device()
+    honest, _ = make_device()
+    minute = T0 // (60 * S) * 60 * S
+    flood = [minute + 10 * S + k * MS for k in range(40)]  # 40 hits in one minute
+    insert_hits(flooder.id, {"seq": list(range(40)), "t_ns": flood,
+                             "lat": [46.2] * 40, "lon": [6.1] * 40})  # fmt: skip
+    insert_hits(flooder.id, {"seq": [100], "t_ns": [minute + 70 * S], "lat": [46.2], "lon": [6.1]})
+    insert_hits(honest.id, {"seq": [1, 2], "t_ns": [minute + 11 * S, minute + 12 * S],
+                            "lat": [46.2] * 2, "lon": [6.1] * 2})  # fmt: skip
+    hits = read_hits(minute + 10 * S + 2 * MS, minute + 120 * S)  # from the flood's third hit
+    mine = hits[hits["device_id"] == str(flooder.id)]
+    # The first 5 of the minute in id order count, though the window starts after two of them.
+    assert sorted(mine["t_ns"]) == [*flood[2:5], minute + 70 * S]
+    assert (hits["device_id"] == str(honest.id)).sum() == 2
