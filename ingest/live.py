@@ -4,9 +4,10 @@ A consumer of the follower (ingest.tail). Every CROWDRAY_LIVE_INTERVAL_S seconds
 it takes the hits that became visible since its last pass and searches the
 time around them with the batch search's own definition and code
 (coincidence.reference), reading every hit in that time from the database,
-whichever upload brought it. Like the public counters, it reads only a
-phone's first CROWDRAY_MAX_HITS_PER_MIN hits of each minute (read_hits). So a shower whose hits arrive in several uploads,
-some late, is seen whole, and a pass boundary never splits it.
+whichever upload brought it. So a shower whose hits arrive in several
+uploads, some late, is seen whole, and a pass boundary never splits it. Like
+the public counters, it reads only a phone's first CROWDRAY_MAX_HITS_PER_MIN
+hits of each minute (read_hits), so one flooding phone cannot stall it.
 
 Zones. A core lasts at most one window W and its time is a member's, so a new
 hit at t can only change cores whose time lies in [t - W, t + W]. A pass
