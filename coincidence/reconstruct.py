@@ -2,16 +2,20 @@
 
 Model (docs/physics.md; CRAYFIS's own studies, HiSPARC's LDF fits). The shower
 is taken as vertical: millisecond clocks give no direction. A phone at distance
-r from the core expects mu = rho_NKG(r; E) A eps + lambda W particles-or-chance
-hits in the window: the NKG density of a shower of energy E (N_e from E, age
+r from the core expects mu = rho_NKG(r; E) A eps + lambda 2W particles-or-chance
+hits (the window below): the NKG density of a shower of energy E (N_e from E, age
 1.7, r0 30 m) on a sensor of area A with efficiency eps, on top of its own
-chance rate lambda over the window W. It fires with p = 1 - exp(-mu). The
+chance rate lambda over the fit's window. It fires with p = 1 - exp(-mu). The
 log-likelihood of the core (x, y) and log10 E is
 
     sum over fired phones of log(p_i)  +  sum over silent phones of log(1 - p_i)
 
-A silent phone is one that was live (an exposure block covers the shower's
-time) within fit_radius_m of the members' centroid and is not a member. The
+The phones are those live (an exposure block covers the shower's time) within
+fit_radius_m of the members' centroid, and the members. A phone fired when it is
+a member or has a hit within one window W either side of the shower's time: a
+phone of the shower outside its compact core (a wider disc than the scan chose)
+fired all the same, and calling it silent would pull the core towards the
+core's disc. Over that 2W, a phone's chance hits are lambda 2W. The
 fit runs in a local east-north frame in metres around that centroid; its 1
 sigma errors come from the inverse Hessian of the negative log-likelihood.
 """
@@ -60,6 +64,11 @@ class Fit:
 def fit_radius_m(params: Params) -> float:
     """Silent phones count within this distance of the members' centroid (metres)."""
     return params.radius_m / 2
+
+
+def fit_window_s(params: Params) -> float:
+    """A phone with a hit this close in time to the shower's, either side, fired (seconds)."""
+    return 2 * params.window_ms / 1000.0
 
 
 def neg_log_likelihood(theta: Floats, phones: Phones, params: Params) -> float:
@@ -111,9 +120,14 @@ def fit_phones(phones: Phones, params: Params) -> tuple[Floats, Floats] | None:
     starts = np.vstack([fired, fired.mean(axis=0)])
     tried = [(_best_energy(s, phones, params), s) for s in starts]
     (lg, _), core = min(tried, key=lambda item: item[0][1])
+    start = np.array([core[0], core[1], lg])
+    # The first simplex spans 20 m and 0.1 in log10 E. scipy's default (5% of each
+    # coordinate) is a few mm for a start near the centroid, and it stays on the
+    # cusp the NKG density puts at every fired phone.
+    simplex = start + np.array([[0, 0, 0], [20, 0, 0], [0, 20, 0], [0, 0, 0.1]])
     found = minimize(
-        neg_log_likelihood, np.array([core[0], core[1], lg]), args=(phones, params),
-        method="Nelder-Mead", options={"xatol": 0.01, "fatol": 1e-6, "maxiter": 4000},
+        neg_log_likelihood, start, args=(phones, params), method="Nelder-Mead",
+        options={"xatol": 0.01, "fatol": 1e-6, "maxiter": 4000, "initial_simplex": simplex},
     )  # fmt: skip
     theta = np.asarray(found.x, dtype=np.float64)
     if not found.success or not LOG10_E_RANGE[0] < theta[2] < LOG10_E_RANGE[1]:
@@ -130,9 +144,10 @@ def fit_phones(phones: Phones, params: Params) -> tuple[Floats, Floats] | None:
 def reconstruct(fired: pd.DataFrame, live: pd.DataFrame, params: Params) -> Fit | None:
     """Fit one candidate; None when the fit does not converge.
 
-    fired: its member hits (device_id, lat, lon, chance); live: the devices live at
-    its time within fit_radius_m (device_id, lat, lon, chance). A device's position
-    is the mean of its rows; chance is lambda W, its chance hits in the window.
+    fired: rows of the phones that fired (device_id, lat, lon, chance), its member
+    hits and the live phones with a hit near its time; live: the devices live at its
+    time within fit_radius_m (same columns). A device's position is the mean of its
+    rows; chance is lambda 2W, its chance hits in the fit's window (fit_window_s).
     """
     fired = _per_device(fired)
     silent = _per_device(live[~live["device_id"].isin(fired["device_id"])])

@@ -26,6 +26,7 @@ from coincidence.reconstruct import (
     NO_EXPOSURES,
     fit_radius_m,
     fit_rows,
+    fit_window_s,
 )
 from coincidence.sweep import linked_pairs, local_components
 from vocab.contracts import HIT_COLUMNS, RECONSTRUCTION
@@ -217,8 +218,11 @@ def fit_input(
     showers: pd.DataFrame, df: pd.DataFrame, exposures: pd.DataFrame, rate: pd.Series,
     params: Params,
 ) -> pd.DataFrame:  # fmt: skip
-    """FIT_INPUT rows: each candidate's member hits, and the devices live at its time nearby."""
-    window_s = params.window_ms / 1000.0
+    """FIT_INPUT rows: each candidate's member hits, and the devices live at its time nearby.
+
+    A live device with a hit within one window of the candidate's time fired, member or
+    not (reconstruct's module docstring).
+    """
     members = showers[["shower_id", "hit_ids"]].explode("hit_ids")
     members = members.astype({"hit_ids": np.int64}).merge(
         df, left_on="hit_ids", right_on="hit_id"
@@ -226,14 +230,18 @@ def fit_input(
     fired = members[["shower_id", "device_id", "lat", "lon"]].assign(fired=True)
     start = exposures["start_ns"].to_numpy(np.int64)
     end = exposures["end_ns"].to_numpy(np.int64)
+    by_time = df.sort_values("t_ns", kind="stable")
+    times = by_time["t_ns"].to_numpy(np.int64)
     parts = [fired]
     for shower_id, t, lat, lon in showers[["shower_id", "t_ns", "lat", "lon"]].to_numpy():
         on = exposures[(start <= t) & (t < end)]
         near = haversine_m(float(lat), float(lon), on["lat"].to_numpy(), on["lon"].to_numpy())
         on = on[near <= fit_radius_m(params)]
-        parts.append(on[["device_id", "lat", "lon"]].assign(shower_id=shower_id, fired=False))
+        lo, hi = np.searchsorted(times, [t - params.window_ns, t + params.window_ns + 1])
+        hit = on["device_id"].isin(by_time["device_id"].iloc[lo:hi])
+        parts.append(on[["device_id", "lat", "lon"]].assign(shower_id=shower_id, fired=hit))
     rows = pd.concat(parts, ignore_index=True)
-    rows["chance"] = rows["device_id"].map(rate).fillna(0.0).to_numpy() * window_s
+    rows["chance"] = rows["device_id"].map(rate).fillna(0.0).to_numpy() * fit_window_s(params)
     return rows[FIT_INPUT]
 
 

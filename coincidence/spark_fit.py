@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -28,7 +28,7 @@ from coincidence.calibration import (
 from coincidence.cores import cylinders, lam_columns
 from coincidence.neighbours import CELLS, cell_column, haversine_col
 from coincidence.params import Params
-from coincidence.reconstruct import FIT_INPUT, FIT_OUTPUT, fit_radius_m, fit_rows
+from coincidence.reconstruct import FIT_INPUT, FIT_OUTPUT, fit_radius_m, fit_rows, fit_window_s
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
 
 FIT_SPARK = from_arrow_schema(
@@ -41,8 +41,10 @@ COUNTS_SPARK = "radius_m double, k long, n double"
 def fit_input(
     showers: DataFrame, hits: DataFrame, devices: DataFrame, blocks: DataFrame, params: Params
 ) -> DataFrame:
-    """FIT_INPUT rows: members (fired) and devices live nearby at the candidate's time."""
-    window_s = params.window_ms / 1000.0
+    """FIT_INPUT rows: members and devices live nearby at the candidate's time.
+
+    A live device with a hit within one window of the candidate's time fired.
+    """
     rate = devices.select("device_id", "rate")
     fired = showers.select("shower_id", F.explode("hit_ids").alias("hit_id"))
     fired = fired.join(hits.select("hit_id", "device_id", "lat", "lon"), "hit_id")
@@ -61,10 +63,37 @@ def fit_input(
         & (haversine_col(F.col("s_lat"), F.col("s_lon"), F.col("lat"), F.col("lon"))
            <= fit_radius_m(params))
     )  # fmt: skip
-    live = live.select("shower_id", "device_id", "lat", "lon", F.lit(False).alias("fired"))
+    live = live.select("shower_id", "device_id", "lat", "lon", "t_ns")
+    hit = _hit_near(live, hits, params.window_ns)
+    live = live.join(hit, ["shower_id", "device_id"], "left").select(
+        "shower_id", "device_id", "lat", "lon", F.coalesce("hit", F.lit(False)).alias("fired")
+    )  # fmt: skip
     rows = fired.select("shower_id", "device_id", "lat", "lon", "fired").unionByName(live)
     rows = rows.join(rate, "device_id", "left")
-    return rows.select(*FIT_INPUT[:-1], (F.coalesce("rate", F.lit(0.0)) * window_s).alias("chance"))
+    chance = F.coalesce("rate", F.lit(0.0)) * fit_window_s(params)
+    return rows.select(*FIT_INPUT[:-1], chance.alias("chance"))
+
+
+def _hit_near(live: DataFrame, hits: DataFrame, window_ns: int) -> DataFrame:
+    """(shower_id, device_id, hit) for live devices with a hit within window_ns of t_ns.
+
+    Hits are keyed by their window-long slot; each live row looks in the slots that
+    [t_ns - W, t_ns + W] touches, so the join stays per device and per moment.
+    """
+
+    def slot(t: str) -> Column:  # integer floor division: t_ns > 0
+        return F.expr(f"({t}) div {window_ns}")
+
+    wanted = live.select(
+        "shower_id", "device_id", "t_ns",
+        F.explode(F.sequence(slot(f"t_ns - {window_ns}"), slot(f"t_ns + {window_ns}")))
+        .alias("slot"),
+    )  # fmt: skip
+    keyed = hits.select("device_id", F.col("t_ns").alias("hit_t"), slot("t_ns").alias("slot"))
+    near = wanted.join(keyed, ["device_id", "slot"]).where(
+        F.abs(F.col("hit_t") - F.col("t_ns")) <= window_ns
+    )
+    return near.select("shower_id", "device_id").distinct().withColumn("hit", F.lit(True))
 
 
 def _fits(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
