@@ -70,13 +70,13 @@ def serve_and_follow(gunicorn: list[str]) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
     django.setup()
-    from ingest.follower import Follower, configured
+    from ingest.follower import configured, run_all
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     server = subprocess.Popen(gunicorn)
-    follower = threading.Thread(target=Follower(configured()).run, args=(stop,), name="follower")
+    follower = threading.Thread(target=run_all, args=(configured(), stop), name="follower")
     follower.start()
     while not stop.is_set() and server.poll() is None:
         stop.wait(0.5)

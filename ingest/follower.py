@@ -12,6 +12,9 @@ Uploads only append. The follower tails new hits and exposure blocks
 
 A consumer that fails (database down, disk full) backs off, doubling its wait
 up to a minute, and then catches up from its mark: nothing is lost or doubled.
+
+The live search runs in a thread of its own (Consumer.own_thread): a long pass
+over a flood of hits must not hold back the counters the dashboard shows.
 """
 
 from __future__ import annotations
@@ -88,6 +91,21 @@ class Follower:
             stop.wait(max(0.0, min(self.due.values()) - time.monotonic()))
         connection.close()
         log.info("follower stopped")
+
+
+def run_all(consumers: list[Consumer], stop: threading.Event) -> None:
+    """Run the consumers until stop is set: those wanting their own thread each in one."""
+    groups = [[c for c in consumers if not c.own_thread]]
+    groups += [[c] for c in consumers if c.own_thread]
+    threads = [
+        threading.Thread(target=Follower(group).run, args=(stop,), name=f"follow-{group[0].name}")
+        for group in groups
+        if group
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 class ConsumerLag(TypedDict):

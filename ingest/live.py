@@ -146,6 +146,7 @@ class LiveSearch(Consumer):
     """The follower's consumer that keeps the provisional showers."""
 
     name = "live"
+    own_thread = True
     streams = {"hits": ("t_ns",)}
     chunk_rows = 50_000
     transactional = False  # it searches first, then writes its result in one transaction

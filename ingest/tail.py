@@ -199,6 +199,7 @@ class Consumer:
     interval_s = 1.0
     chunk_rows = 5000
     transactional = True
+    own_thread = False  # slow work (a search) runs beside the others, never in their way
 
     def prepare(self) -> None:
         """Called before each catch-up, holding the consumer's lock."""

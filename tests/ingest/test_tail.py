@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import connection, connections, transaction
 
 from ingest import tail
 from ingest.counters import Counters
-from ingest.follower import status
+from ingest.follower import run_all, status
 from ingest.models import ConsumerMark, Minute
 from ingest.store import insert_hits
 from tests.factories import make_device
@@ -160,3 +161,45 @@ def test_an_upload_that_commits_late_is_still_counted_once():
     tail.catch_up(Counters())
     assert counted() == 8
     assert connection.vendor == "postgresql"
+
+
+class Stuck(tail.Consumer):
+    """A consumer in its own thread whose first fold waits until released: a long search."""
+
+    name = "stuck"
+    streams = {"hits": ("seq",)}
+    own_thread = True
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def fold(self, chunk: tail.Chunk) -> None:
+        self.entered.set()
+        assert self.release.wait(60)
+
+
+@pytest.mark.postgres_only
+def test_a_consumer_in_its_own_thread_never_holds_back_the_counters():
+    """PostgreSQL only: SQLite's test database lives in memory.
+
+    There a reader in one thread locks a table against writers in another without
+    waiting. serve's SQLite is a file, where they wait (test_follow_live runs the
+    live thread beside the counters).
+    """
+    stuck, stop = Stuck(), threading.Event()
+    follower = threading.Thread(target=run_all, args=([Counters(0.05), stuck], stop))
+    follower.start()
+    try:
+        store(5)
+        assert stuck.entered.wait(30)
+        store(7, first_seq=100)  # arrives while the stuck consumer is mid-fold
+        deadline = time.monotonic() + 30
+        while counted() < 12 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert counted() == 12 and not stuck.release.is_set()
+    finally:
+        stuck.release.set()
+        stop.set()
+        follower.join(30)
+    assert not follower.is_alive()
+    assert ConsumerMark.objects.get(consumer="stuck").rows == 12

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ingest.follower import Follower, configured, status
+from ingest.follower import configured, run_all, status
 from ingest.tail import catch_up
 
 
@@ -41,4 +41,4 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
-        Follower(consumers).run(stop)
+        run_all(consumers, stop)
