@@ -88,12 +88,15 @@ def multiplicity_spectrum(found: pd.DataFrame, ax: Any = None) -> Any:
 
 def footprint(
     shower: Any, hits: pd.DataFrame, exposures: pd.DataFrame, radius_m: float = 1000.0,
-    ax: Any = None,
+    ax: Any = None, window_ms: float = 50.0,
 ) -> Any:  # fmt: skip
     """A shower's phones in metres east and north of its core: fired, and live but silent.
 
     shower: one row of the shower contract (its fitted core, else its centroid).
-    Silent phones: covered by an exposure block at the shower's time, within radius_m.
+    Live phones: covered by an exposure block at the shower's time, within radius_m.
+    Of those, the ones with a hit within window_ms of the shower's time fired
+    outside its compact core (drawn apart; the fit counts them as fired), the
+    rest are silent.
     """
     ax = _axes(ax)
     lat0 = shower.core_lat if pd.notna(shower.core_lat) else shower.lat
@@ -101,9 +104,14 @@ def footprint(
     members = hits[hits.hit_id.isin(list(shower.hit_ids))]
     live = exposures[(exposures.start_ns <= shower.t_ns) & (exposures.end_ns > shower.t_ns)]
     live = live[~live.device_id.isin(set(members.device_id))].drop_duplicates("device_id")
-    near = haversine_m(lat0, lon0, live.lat.to_numpy(), live.lon.to_numpy()) <= radius_m
-    for frame, style in ((live[near], {"c": "lightgrey", "label": "live, silent"}),
-                         (members, {"c": "crimson", "label": "fired"})):  # fmt: skip
+    live = live[haversine_m(lat0, lon0, live.lat.to_numpy(), live.lon.to_numpy()) <= radius_m]
+    window = round(window_ms * 1e6)
+    now = hits[(hits.t_ns - shower.t_ns).abs() <= window]
+    outside = live.device_id.isin(set(now.device_id))
+    layers = [(live[~outside], {"c": "lightgrey", "label": "live, silent"}),
+              (members, {"c": "crimson", "label": "fired"}),
+              (live[outside], {"c": "orange", "label": "fired, outside the core"})]  # fmt: skip
+    for frame, style in layers:
         x, y = tangent_plane(frame.lat.to_numpy(), frame.lon.to_numpy(), lat0, lon0)
         ax.scatter(x, y, s=14, **style)
     ax.scatter([0], [0], marker="x", c="black", s=60, label="core")

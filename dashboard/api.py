@@ -21,7 +21,7 @@ from coincidence.geo import haversine_m
 from crowdray.api_errors import MethodsFirst
 from dashboard import queries, snapshot
 from ingest.auth import AddressThrottle
-from ingest.models import ExposureBlock, Shower
+from ingest.models import ExposureBlock, Hit, Shower
 from ingest.schema import problems
 from vocab.cells import cell_of
 
@@ -197,8 +197,17 @@ def _cells(points: list[tuple[float, float]]) -> list[queries.Cell]:
 
 
 def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
-    """Phones taking data at the shower's time within its search radius that did not fire."""
+    """Phones taking data at the shower's time within its search radius that did not fire.
+
+    As in the fit (coincidence.reconstruct), a phone with a hit within one window of
+    the shower's time fired, member or not.
+    """
     radius = float(shower.search.params.get("radius_m", 1000.0))
+    window = round(float(shower.search.params.get("window_ms", 50.0)) * 1e6)
+    near_in_time = Hit.objects.filter(
+        t_ns__gte=shower.t_ns - window, t_ns__lte=shower.t_ns + window
+    )
+    fired = fired | set(near_in_time.values_list("device_id", flat=True))
     dlat = radius / 111_000.0
     live = ExposureBlock.objects.filter(
         start_ns__lte=shower.t_ns, end_ns__gt=shower.t_ns,

@@ -99,11 +99,20 @@ def test_the_detail_shows_silent_phones_and_the_time_profile_as_cells_and_ms(cli
     span = {"start_ns": t0 - 10**9, "end_ns": t0 + 10**9}
     near, _ = make_device()
     far, _ = make_device()
-    for device, lat in ((fired, 46.2044), (near, 46.2050), (far, 46.3)):  # far: 10 km north
+    outside, outside_token = make_device()  # fired with the shower, outside its compact core
+    later, later_token = make_device()  # took a hit, but 51 ms after the shower: silent
+    client_for(outside_token).post("/api/v1/hits", {"hits": hits(1, t_ns=t0 - 50_000_000)},
+                                   format="json")  # fmt: skip
+    client_for(later_token).post("/api/v1/hits", {"hits": hits(1, t_ns=t0 + 51_000_000)},
+                                 format="json")  # fmt: skip
+    places = ((fired, 46.2044), (near, 46.2050), (far, 46.3), (outside, 46.2051),
+              (later, 46.2049))  # far: 10 km north  # fmt: skip
+    for device, lat in places:
         ExposureBlock.objects.create(block_id=uuid.uuid4(), device=device, lat=lat, lon=6.1432,
                                      **span)  # fmt: skip
     detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
-    assert [c["phones"] for c in detail["silent_cells"]] == [1]  # not the fired phone, not far
+    # near and later; not the members' phone, not the one that fired outside the core, not far
+    assert [c["phones"] for c in detail["silent_cells"]] == [2]
     _, lat, lon = cell_of(46.2050, 6.1432)
     assert (detail["silent_cells"][0]["lat"], detail["silent_cells"][0]["lon"]) == (lat, lon)
     expected = sorted(round((h.t_ns - t0) / 1e6, 1) for h in members)
