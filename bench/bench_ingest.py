@@ -16,7 +16,7 @@ Goals: >= 40% of the COPY rate, p99 <= 100 ms per batch, zero errors, every
 accepted hit stored once; >= 3x the naive endpoint.
 
     .venv/bin/python bench/bench_ingest.py [--seconds 15] [--rounds 3] [--clients 8]
-                                           [--live-interval 0]
+                                           [--live-interval 0 [--split-live]]
 """
 
 from __future__ import annotations
@@ -184,13 +184,10 @@ def register(url: str, n: int, model: str) -> list[str]:
     ]
 
 
-def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str],
-                  seconds: float) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
+def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str], seconds: float,
+                  split: bool) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
     """Our endpoint under load with `crowdray follow` running; the follower's figures."""
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "crowdray.cli", "follow"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    followers = start_followers(env, split)
     try:
         time.sleep(3)  # started and idle
         before = folded(dsn)
@@ -205,21 +202,32 @@ def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str],
         figures = {"rate": (after - before) / run["elapsed"], "lag_rows": health["rows"],
                    "lag_s": health["seconds"], "catch_up_s": time.monotonic() - start}  # fmt: skip
     finally:
-        follower.terminate()
-        follower.wait(30)
+        stop_all(followers)
     return run, figures
 
 
+def start_followers(env: dict[str, str], split: bool) -> list[subprocess.Popen[bytes]]:
+    """`crowdray follow`, or when split two: --skip live and --only live."""
+    follow = [sys.executable, "-m", "crowdray.cli", "follow"]
+    argvs = [[*follow, "--skip", "live"], [*follow, "--only", "live"]] if split else [follow]
+    return [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for argv in argvs]  # fmt: skip
+
+
+def stop_all(followers: list[subprocess.Popen[bytes]]) -> None:
+    for follower in followers:
+        follower.terminate()
+    for follower in followers:
+        follower.wait(30)
+
+
 def follower_capacity(url: str, dsn: str, env: dict[str, str], tokens: list[str],
-                      seconds: float) -> tuple[int, float]:  # fmt: skip
+                      seconds: float, split: bool) -> tuple[int, float]:  # fmt: skip
     """A backlog uploaded with no follower, then folded by one: rows and seconds."""
     run_load(url, "/api/v1/hits", tokens, seconds)
     before = folded(dsn)
     start = time.monotonic()
-    follower = subprocess.Popen(
-        [sys.executable, "-m", "crowdray.cli", "follow"], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    followers = start_followers(env, split)
     try:
         while requests.get(f"{url}/api/v1/health", timeout=30).json()["consumers"]["counters"][
             "rows"
@@ -232,8 +240,7 @@ def follower_capacity(url: str, dsn: str, env: dict[str, str], tokens: list[str]
             print(f"live search done with the backlog after {time.monotonic() - start:.1f} s "
                   f"({consumers(url)['live']['rows']} rows left)")  # fmt: skip
     finally:
-        follower.terminate()
-        follower.wait(30)
+        stop_all(followers)
     return folded(dsn) - before, counted_in
 
 
@@ -251,6 +258,10 @@ def main() -> None:
     parser.add_argument(
         "--live-interval", type=float, default=0.0,
         help="run the live search every so many seconds (default 0: off, see below)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--split-live", action="store_true",
+        help="with --live-interval: the live search in a follower process of its own",
     )  # fmt: skip
     args = parser.parse_args()
 
@@ -273,14 +284,19 @@ def main() -> None:
             # each of them; ratios are taken within a round.
             for r in range(args.rounds):
                 ours = register(url, args.clients, "ours")
-                run, follower = follow_during(url, pg.url, env, ours, args.seconds)
+                run, follower = follow_during(url, pg.url, env, ours, args.seconds, args.split_live)
                 naive = register(url, args.clients, "naive")
                 peer = run_load(url, "/naive/hits", naive, args.seconds)
                 accepted = sum(x[2] for x in run["results"])
                 raw = copy_rate(pg.url, max(accepted, 10_000))
                 rounds.append(report_round(r + 1, run, peer, follower, raw))
             backlog, took = follower_capacity(
-                url, pg.url, env, register(url, args.clients, "backlog"), args.seconds
+                url,
+                pg.url,
+                env,
+                register(url, args.clients, "backlog"),
+                args.seconds,
+                args.split_live,
             )
         print(f"follower alone on a backlog of {backlog} hits: folded in {took:.1f} s "
               f"({backlog / took:,.0f} rows/s, including its start-up)")  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -19,6 +20,10 @@ def test_the_limit_holds_across_two_workers(tmp_path):
         def get(_: int) -> int:
             return requests.get(f"{url}/api/v1/showers", timeout=30).status_code
 
+        # Windows are fixed minutes, so a burst across a minute's edge may pass twice
+        # the limit (as documented): start the burst well inside one minute.
+        if time.time() % 60 > 45:
+            time.sleep(61 - time.time() % 60)
         codes = list(pool.map(get, range(20)))
     assert sorted(codes) == [200] * 5 + [429] * 15
 

@@ -1,4 +1,9 @@
-"""`crowdray follow [--status] [--once]`: fold new hits and blocks into every consumer."""
+"""`crowdray follow [--status] [--once] [--only NAMES | --skip NAMES]`: run the consumers.
+
+--only and --skip split the consumers between processes: on PostgreSQL,
+`follow --skip live` and `follow --only live` as two services keep a long live
+search off the counters' CPU, where threads share one (Python's GIL).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ import signal
 import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from ingest.follower import configured, run_all, status
-from ingest.tail import catch_up
+from ingest.tail import Consumer, catch_up
 
 
 class Command(BaseCommand):
@@ -26,12 +31,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--once", action="store_true", help="catch every consumer up once, then exit"
         )
+        which = parser.add_mutually_exclusive_group()
+        which.add_argument(
+            "--only", metavar="NAMES", help="run only these consumers (comma-separated names)"
+        )
+        which.add_argument("--skip", metavar="NAMES", help="run all consumers but these")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["status"]:
             self.stdout.write(json.dumps(status(), indent=2))
             return
-        consumers = configured()
+        consumers = chosen(configured(), opts["only"], opts["skip"])
         if opts["once"]:
             for consumer in consumers:
                 done = catch_up(consumer)
@@ -42,3 +52,18 @@ class Command(BaseCommand):
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
         run_all(consumers, stop)
+
+
+def chosen(consumers: list[Consumer], only: str | None, skip: str | None) -> list[Consumer]:
+    """The consumers --only or --skip names; an unknown name is an error naming the known."""
+    names = {c.name for c in consumers}
+    given = {n.strip() for n in (only or skip or "").split(",") if n.strip()}
+    unknown = sorted(given - names)
+    if unknown:
+        raise CommandError(
+            f"no consumer named {', '.join(unknown)} here; this installation runs "
+            f"{', '.join(sorted(names))} (see the settings that turn each on)"
+        )
+    if only is not None:
+        return [c for c in consumers if c.name in given]
+    return [c for c in consumers if c.name not in given]
