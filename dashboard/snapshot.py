@@ -62,3 +62,9 @@ class StatusSnapshots(Consumer):
 
     def tick(self) -> None:
         write()
+
+    def last_tick_ns(self) -> int | None:
+        generated: int | None = (
+            StatusSnapshot.objects.filter(id=1).values_list("generated_ns", flat=True).first()
+        )
+        return generated

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import TypedDict
 
 from django.conf import settings
@@ -34,6 +35,7 @@ from ingest.indexer import Indexer
 from ingest.live import from_settings as live_search
 from ingest.models import ConsumerMark
 from ingest.tail import STREAMS, Consumer, catch_up, lag
+from vocab.units import NS_PER_S
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 60.0
@@ -118,8 +120,13 @@ class ConsumerLag(TypedDict):
 
 
 def status() -> dict[str, ConsumerLag]:
-    """Each known consumer's lag: rows not yet done, age of the oldest, rows done."""
-    streams = {c.name: list(c.streams) for c in configured()}
+    """Each known consumer's lag: rows not yet done, age of the oldest, rows done.
+
+    A consumer that reads no rows (`status`) reports when its work was last done,
+    and its age as the lag in seconds.
+    """
+    consumers = configured()
+    streams = {c.name: list(c.streams) for c in consumers}
     for mark in ConsumerMark.objects.order_by("consumer", "stream"):
         if mark.stream not in streams.setdefault(mark.consumer, []) and mark.stream in STREAMS:
             streams[mark.consumer].append(mark.stream)
@@ -134,4 +141,10 @@ def status() -> dict[str, ConsumerLag]:
             "folded": sum(m.rows for m in marks.values()),
             "updated_at": updated.isoformat() if updated else None,
         }
+    for consumer in consumers:
+        ticked = consumer.last_tick_ns()
+        if ticked is not None:
+            at = datetime.fromtimestamp(ticked / NS_PER_S, UTC)
+            out[consumer.name]["updated_at"] = at.isoformat()
+            out[consumer.name]["seconds"] = max(0.0, (time.time_ns() - ticked) / NS_PER_S)
     return out

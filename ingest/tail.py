@@ -210,6 +210,10 @@ class Consumer:
     def tick(self) -> None:
         """Called after each catch-up, holding the consumer's lock: work due on time, not rows."""
 
+    def last_tick_ns(self) -> int | None:
+        """For a consumer that reads no rows: when its tick last did its work (health)."""
+        return None
+
 
 def step(consumer: Consumer, stream: str) -> int | None:
     """Fold one chunk into the consumer; the rows it held, or None when caught up."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import pytest
 from rest_framework.test import APIClient
@@ -61,3 +62,12 @@ def test_the_reply_is_the_same_json_either_way(device_client):
     assert {k: v for k, v in stored.json().items() if k != "generated_at"} == {
         k: v for k, v in computed.items() if k != "generated_at"
     }
+
+
+def test_health_tells_how_old_the_status_snapshot_is():
+    assert APIClient().get("/api/v1/health").json()["consumers"]["status"]["updated_at"] is None
+    snapshot.write(now_ns=time.time_ns() - 30 * 10**9)  # the follower's last tick, 30 s ago
+    status = APIClient().get("/api/v1/health").json()["consumers"]["status"]
+    assert 30 <= status["seconds"] < 40
+    age = time.time() - datetime.fromisoformat(status["updated_at"]).timestamp()
+    assert 30 <= age < 40
