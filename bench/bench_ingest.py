@@ -25,6 +25,7 @@ import argparse
 import http.client
 import json
 import multiprocessing as mp
+import os
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu
 from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
 from vocab.contracts import UPLOAD_HIT_FIELDS
@@ -110,16 +112,20 @@ def drive(url: str, path: str, tokens: list[str], seconds: float, queue: mp.Queu
         threading.Thread(target=client_loop, args=(url, path, tok, i, stop_at, results))
         for i, tok in enumerate(tokens)
     ]
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    queue.put({"elapsed": time.perf_counter() - start, "results": results})
+    queue.put({"elapsed": time.perf_counter() - start, "results": results,
+               "cpu_s": time.process_time() - cpu_start})  # fmt: skip
 
 
-def copy_rate(dsn: str, n_rows: int) -> float:
-    """Rows/s of one Python process COPYing n_rows hits into a copy of the hits table."""
+def copy_rate(dsn: str, n_rows: int) -> tuple[float, float]:
+    """Rows/s of one Python process COPYing n_rows hits into a copy of the hits table.
+
+    Also its CPU seconds per row, the client's and PostgreSQL's.
+    """
     rng = np.random.default_rng(99)
     rows: list[tuple[Any, ...]] = []
     now = datetime.now(UTC)
@@ -132,12 +138,14 @@ def copy_rate(dsn: str, n_rows: int) -> float:
             batch = make_batch(rng, b, time.time_ns())
             rows.extend((device, now, *(h[c] for c in COLUMNS)) for h in batch)
         cols = ", ".join(("device_id", "received_at", *COLUMNS))
-        start = time.perf_counter()
+        start, cpu_start, before = time.perf_counter(), time.process_time(), cpu.snapshot()
         with conn.cursor() as cur, cur.copy(f"COPY bench_copy ({cols}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         conn.commit()
-        return len(rows) / (time.perf_counter() - start)
+        took = time.perf_counter() - start
+        cpu_s = time.process_time() - cpu_start + cpu.used(before, cpu.snapshot())["postgres"]
+        return len(rows) / took, cpu_s / len(rows)
 
 
 def scalar(conn: psycopg.Connection[Any], sql: str) -> Any:
@@ -170,8 +178,10 @@ def folded(dsn: str) -> int:
 def run_load(url: str, path: str, tokens: list[str], seconds: float) -> dict[str, Any]:
     queue: mp.Queue[Any] = mp.get_context("spawn").Queue()
     driver = mp.get_context("spawn").Process(target=drive, args=(url, path, tokens, seconds, queue))
+    before = cpu.snapshot()
     driver.start()
     run: dict[str, Any] = queue.get()
+    run["cpu"] = {**cpu.used(before, cpu.snapshot()), "load generator": run.pop("cpu_s")}
     driver.join()
     return run
 
@@ -288,8 +298,8 @@ def main() -> None:
                 naive = register(url, args.clients, "naive")
                 peer = run_load(url, "/naive/hits", naive, args.seconds)
                 accepted = sum(x[2] for x in run["results"])
-                raw = copy_rate(pg.url, max(accepted, 10_000))
-                rounds.append(report_round(r + 1, run, peer, follower, raw))
+                raw, copy_cpu = copy_rate(pg.url, max(accepted, 10_000))
+                rounds.append(report_round(r + 1, run, peer, follower, raw, copy_cpu))
             backlog, took = follower_capacity(
                 url,
                 pg.url,
@@ -307,9 +317,8 @@ def latencies_ms(run: dict[str, Any]) -> np.ndarray[Any, Any]:
     return np.array([r[0] for r in run["results"]]) * 1000
 
 
-def report_round(
-    r: int, run: dict[str, Any], peer: dict[str, Any], follower: dict[str, float], raw: float
-) -> dict[str, Any]:
+def report_round(r: int, run: dict[str, Any], peer: dict[str, Any], follower: dict[str, float],
+                 raw: float, copy_cpu: float) -> dict[str, Any]:  # fmt: skip
     """Print one round; return its figures."""
     print(f"round {r}:")
     rate, errors, accepted = summary("  crowdray POST /api/v1/hits", run)
@@ -319,7 +328,13 @@ def report_round(
           f"caught up {follower['catch_up_s']:.1f} s later")  # fmt: skip
     print(f"  raw COPY from one Python process: {raw:,.0f} rows/s; crowdray / COPY "
           f"{rate / raw:.1%}, crowdray / naive {rate / naive_rate:.2f}x")  # fmt: skip
+    ours, theirs = server_cpu(run, accepted), server_cpu(peer, sum(x[2] for x in peer["results"]))
+    print(f"  server CPU per hit (web + PostgreSQL): crowdray {ours * 1e6:.1f} us, naive "
+          f"{theirs * 1e6:.1f} us, COPY (client + PostgreSQL) {copy_cpu * 1e6:.1f} us; "
+          f"at equal CPU crowdray / COPY {copy_cpu / ours:.1%}, "
+          f"crowdray / naive {theirs / ours:.2f}x")  # fmt: skip
     return {"rate": rate, "naive": naive_rate, "copy": raw, "errors": errors,
+            "cpu_copy": copy_cpu / ours, "cpu_naive": theirs / ours,
             "accepted": accepted, "latencies": latencies_ms(run),
             "naive_latencies": latencies_ms(peer), "follower": follower}  # fmt: skip
 
@@ -333,7 +348,15 @@ def summary(name: str, run: dict[str, Any]) -> tuple[float, int, int]:
     print(f"{name}: {len(latencies)} batches, {accepted} hits accepted, {errors} errors, "
           f"{rate:,.0f} hits/s, latency per batch p50 {np.percentile(latencies, 50):.1f} ms, "
           f"p99 {np.percentile(latencies, 99):.1f} ms")  # fmt: skip
+    per = ", ".join(f"{role} {s / max(accepted, 1) * 1e5:.2f} s" for role, s in run["cpu"].items())
+    busy = sum(run["cpu"].values()) / run["elapsed"]
+    print(f"    CPU per 10^5 hits: {per}; {busy:.2f} of {os.cpu_count()} cores busy")
     return rate, errors, accepted
+
+
+def server_cpu(run: dict[str, Any], accepted: int) -> float:
+    """CPU seconds per accepted hit of the web workers and PostgreSQL."""
+    return float(run["cpu"]["web"] + run["cpu"]["postgres"]) / max(accepted, 1)
 
 
 def report(rounds: list[dict[str, Any]], dsn: str, args: argparse.Namespace) -> None:
@@ -356,6 +379,9 @@ def report(rounds: list[dict[str, Any]], dsn: str, args: argparse.Namespace) -> 
     print(f"  raw COPY {median('copy'):,.0f} rows/s")
     print(f"ratio crowdray / COPY: {to_copy:.1%} (goal >= 40%)")
     print(f"ratio crowdray / naive DRF: {to_naive:.2f}x (goal >= 3x)")
+    print(f"at equal server CPU (web + PostgreSQL per hit; COPY: client + PostgreSQL): "
+          f"crowdray / COPY {median('cpu_copy'):.1%}, crowdray / naive "
+          f"{median('cpu_naive'):.2f}x")  # fmt: skip
     accepted = sum(x["accepted"] for x in rounds)
     errors = sum(x["errors"] for x in rounds)
     total, dupes = stored(dsn, "ours")

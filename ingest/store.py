@@ -21,6 +21,7 @@ import psycopg
 from django.db import OperationalError, connection, transaction
 
 from ingest.models import ExposureBlock, Hit
+from ingest.pg_arrays import binary_array, register
 
 log = logging.getLogger(__name__)
 # SQLite allows 32766 bound parameters per statement; keep well below it.
@@ -63,7 +64,8 @@ def _insert_ignoring(
     # take their locks in the same order and cannot deadlock.
     keys = list(zip(*(columns[k] for k in key if k in columns), strict=True))
     order = sorted(range(n), key=keys.__getitem__)
-    columns = {name: [col[i] for i in order] for name, col in columns.items()}
+    if order != list(range(n)):  # usually they come in order already
+        columns = {name: [col[i] for i in order] for name, col in columns.items()}
     common = {"device_id": device_id, "received_at": datetime.now(UTC)}
     names = [*common, *columns]
     quoted = ", ".join(connection.ops.quote_name(c) for c in names)
@@ -81,10 +83,12 @@ def _insert_ignoring(
         connection.ensure_connection()
         # Django's cursors bind on the client, turning each array into SQL text;
         # a plain psycopg cursor sends them to the server as binary parameters (%b).
-        params = [*common.values(), *columns.values()]
+        encoded = [binary_array(col, _PG_TYPES[name]) for name, col in columns.items()]
+        params = [*common.values(), *encoded]
 
         def run() -> int:
             with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
+                register(cur)
                 cur.execute(sql, params)
                 return len(cur.fetchall())
 

@@ -8,6 +8,7 @@ Every problem is reported as {field: message} for the item's index.
 from __future__ import annotations
 
 import math
+import operator
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -86,24 +87,45 @@ def _check_uuid(value: Any) -> tuple[str | None, uuid.UUID | None]:
         return "must be a UUID string", None
 
 
+_KINDS: dict[str, set[type]] = {"int": {int}, "float": {int, float}}
+
+
 def _all_valid(column: list[Any], field: Field) -> bool:
-    """The common case, checked in one pass: every value present (or optional) and in range."""
+    """The common case: every value present (or optional), of its type and in range.
+
+    Checked by C loops (map, min, max, sum); anything else goes to the per-value checks.
+    """
     if field.kind == "uuid" or field.lo is None or field.hi is None:
         return False
-    lo, hi, optional = field.lo, field.hi, not field.required
-    # NaN fails every comparison and infinities fail the bounds, so both reach the slow path.
-    kinds = (int,) if field.kind == "int" else (int, float)
-    return all((v is None and optional) or (type(v) in kinds and lo <= v <= hi) for v in column)
+    types = set(map(type, column))
+    if type(None) in types:
+        if field.required:
+            return False
+        types.discard(type(None))
+        column = [v for v in column if v is not None]
+    if not column or not types <= _KINDS[field.kind]:
+        return not column
+    if float in types:
+        try:
+            total = sum(column)
+        except OverflowError:  # an int too large for a float
+            return False
+        if not math.isfinite(total):  # a NaN or an infinity (or a sum that overflows)
+            return False
+    return bool(field.lo <= min(column) and max(column) <= field.hi)
 
 
-def _check_column(items: list[Any], field: Field, errors: Errors) -> list[Any]:
-    column = [item.get(field.name) if type(item) is dict else None for item in items]
+def _check_column(items: list[Any], field: Field, errors: Errors, all_dicts: bool) -> list[Any]:
+    if all_dicts:
+        column = list(map(operator.methodcaller("get", field.name), items))
+    else:
+        column = [item.get(field.name) if type(item) is dict else None for item in items]
     if not _all_valid(column, field):
         column = [
             _check_value(i, v, field, errors) if type(items[i]) is dict else None
             for i, v in enumerate(column)
         ]
-    if field.kind == "float":
+    if field.kind == "float" and int in set(map(type, column)):
         # JSON encoders write 5.0 as 5; the database column wants one type.
         # (An int too large for a float is out of every range, so already rejected.)
         column = [float(v) if type(v) is int and -1e300 < v < 1e300 else v for v in column]
@@ -136,11 +158,14 @@ def validate_batch(
             errors[i] = {"item": "must be a JSON object"}
         elif not known.issuperset(item):
             warnings[i] = {name: "unknown field, not stored" for name in item if name not in known}
-    columns = {field.name: _check_column(items, field, errors) for field in fields}
+    all_dicts = set(map(type, items)) == {dict}
+    columns = {field.name: _check_column(items, field, errors, all_dicts) for field in fields}
     for check in cross_checks:
         check(columns, errors)
     keep = [i for i in range(len(items)) if i not in errors]
-    valid = {name: [col[i] for i in keep] for name, col in columns.items()}
+    valid = (
+        columns if not errors else {name: [col[i] for i in keep] for name, col in columns.items()}
+    )
     rejected = [{"index": i, "errors": errors[i]} for i in sorted(errors)]
     warned = [{"index": i, "warnings": warnings[i]} for i in sorted(warnings) if i not in errors]
     return BatchResult(columns=valid, rejected=rejected, warnings=warned)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ingest.validation import Field, ordered_check, validate_batch
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.validation import Field, _all_valid, _check_value, ordered_check, validate_batch
 
 FIELDS = (Field("n", "int", lo=0, hi=10), Field("f", "float", required=False, lo=-1, hi=1))
 
@@ -49,3 +54,35 @@ def test_the_validated_hit_fields_are_the_upload_contract():
     from vocab.contracts import UPLOAD_HIT_FIELDS
 
     assert tuple(f.name for f in HIT_FIELDS) == UPLOAD_HIT_FIELDS
+
+
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0, 1, -1, 10, 11, 0.0, -0.0, 1.0, -1.0, 1e308, 1e-320]),
+    st.text(max_size=3),
+)
+
+
+@st.composite
+def columns(draw: st.DrawFn) -> list[object]:
+    """Mostly in-range values, with odd ones anywhere: the cases a shortcut gets wrong."""
+    good: list[object] = draw(st.lists(st.one_of(st.integers(-1, 1), st.floats(-1, 1)), max_size=6))
+    tricky = st.sampled_from([math.nan, math.inf, -math.inf, True, 10**400, 2, -2, 1.5, "1", None])
+    for odd in draw(st.lists(st.one_of(tricky, VALUES), max_size=2)):
+        good.insert(draw(st.integers(0, len(good))), odd)
+    return good
+
+
+@settings(max_examples=500, deadline=None)
+@given(columns(), st.sampled_from((*FIELDS, Field("r", "float", lo=-1e308, hi=1e308))))
+def test_the_whole_column_shortcut_accepts_only_what_each_value_check_accepts(column, field):
+    errors: dict[int, dict[str, str]] = {}
+    for i, value in enumerate(column):
+        _check_value(i, value, field, errors)
+    if _all_valid(column, field):
+        assert errors == {}
+    result = validate_batch([{field.name: v} for v in column], (field,))
+    assert {r["index"] for r in result.rejected} == set(errors)
