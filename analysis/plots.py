@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis.search import Score
 from coincidence.geo import haversine_m, tangent_plane
+from coincidence.params import Params
 
 
 def _axes(ax: Any) -> Any:
@@ -87,8 +88,8 @@ def multiplicity_spectrum(found: pd.DataFrame, ax: Any = None) -> Any:
 
 
 def footprint(
-    shower: Any, hits: pd.DataFrame, exposures: pd.DataFrame, radius_m: float = 1000.0,
-    ax: Any = None, window_ms: float = 50.0,
+    shower: Any, hits: pd.DataFrame, exposures: pd.DataFrame, radius_m: float = Params.radius_m,
+    ax: Any = None, window_ms: float = Params.window_ms,
 ) -> Any:  # fmt: skip
     """A shower's phones in metres east and north of its core: fired, and live but silent.
 

@@ -44,9 +44,7 @@ def snapshot() -> Snapshot:
     return out
 
 
-def used(
-    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
-) -> dict[str, float]:
+def used(before: Snapshot, after: Snapshot) -> dict[str, float]:
     """CPU seconds per role between two snapshots (processes that ended between are missed)."""
     total = dict.fromkeys(ROLES, 0.0)
     for pid, (role, seconds) in after.items():

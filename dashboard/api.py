@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from coincidence.geo import haversine_m
+from coincidence.params import Params
 from crowdray.api_errors import MethodsFirst
 from dashboard import queries, snapshot
 from ingest.auth import AddressThrottle
@@ -202,8 +203,8 @@ def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
     As in the fit (coincidence.reconstruct), a phone with a hit within one window of
     the shower's time fired, member or not.
     """
-    radius = float(shower.search.params.get("radius_m", 1000.0))
-    window = round(float(shower.search.params.get("window_ms", 50.0)) * 1e6)
+    radius = float(shower.search.params.get("radius_m", Params.radius_m))
+    window = round(float(shower.search.params.get("window_ms", Params.window_ms)) * 1e6)
     near_in_time = Hit.objects.filter(
         t_ns__gte=shower.t_ns - window, t_ns__lte=shower.t_ns + window
     )

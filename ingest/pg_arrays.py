@@ -1,9 +1,9 @@
 """A batch's number columns as PostgreSQL binary arrays, written by NumPy.
 
 An upload sends each column as one array parameter of an unnest() insert
-(ingest.store). psycopg dumps a list element by element in Python, which was
-about a third of the web worker's CPU per 100-hit batch; NumPy writes the same
-bytes in a few microseconds. A column holding a null keeps psycopg's path.
+(ingest.store). psycopg dumps a list element by element in Python; NumPy
+writes the same bytes about 3x faster (bench/bench_upload_cpu.py). A column
+holding a null keeps psycopg's path.
 
 The layout is PostgreSQL's array_send (src/backend/utils/adt/arrayfuncs.c):
 int32 dimensions (1), int32 has-nulls flag (0), the element type's OID, then
@@ -20,6 +20,28 @@ import numpy as np
 import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import Format
+
+# Each upload column's SQL type: one unnest() array each, so a whole batch is 13 parameters.
+PG_TYPES = {
+    "seq": "bigint",
+    "t_ns": "bigint",
+    "t_err_ns": "bigint",
+    "lat": "float8",
+    "lon": "float8",
+    "alt_m": "float8",
+    "loc_err_m": "float8",
+    "x": "int",
+    "y": "int",
+    "value": "int",
+    "n_pixels": "int",
+    "block_id": "uuid",
+    "start_ns": "bigint",
+    "end_ns": "bigint",
+    "frames": "bigint",
+    "l1_threshold": "int",
+    "l2_threshold": "int",
+    "n_hits": "bigint",
+}
 
 # SQL type -> (NumPy big-endian type, element OID, array OID), from pg_type.
 _TYPES = {

@@ -21,33 +21,11 @@ import psycopg
 from django.db import OperationalError, connection, transaction
 
 from ingest.models import ExposureBlock, Hit
-from ingest.pg_arrays import binary_array, register
+from ingest.pg_arrays import PG_TYPES, binary_array, register
 
 log = logging.getLogger(__name__)
 # SQLite allows 32766 bound parameters per statement; keep well below it.
 ROWS_PER_STATEMENT = 1000
-
-# PostgreSQL array types for unnest(), so a whole batch is 13 parameters.
-_PG_TYPES = {
-    "seq": "bigint",
-    "t_ns": "bigint",
-    "t_err_ns": "bigint",
-    "lat": "float8",
-    "lon": "float8",
-    "alt_m": "float8",
-    "loc_err_m": "float8",
-    "x": "int",
-    "y": "int",
-    "value": "int",
-    "n_pixels": "int",
-    "block_id": "uuid",
-    "start_ns": "bigint",
-    "end_ns": "bigint",
-    "frames": "bigint",
-    "l1_threshold": "int",
-    "l2_threshold": "int",
-    "n_hits": "bigint",
-}
 
 
 def _insert_ignoring(
@@ -72,7 +50,7 @@ def _insert_ignoring(
     conflict = f"ON CONFLICT ({', '.join(key)}) DO NOTHING RETURNING 1"
     if connection.vendor == "postgresql":
         # One statement is a transaction of its own: no BEGIN and COMMIT round trips.
-        arrays = ", ".join(f"%b::{_PG_TYPES[c]}[]" for c in columns)
+        arrays = ", ".join(f"%b::{PG_TYPES[c]}[]" for c in columns)
         sql = (
             f"INSERT INTO {table} ({quoted}) SELECT %b::uuid, %b::timestamptz, u.* "
             f"FROM unnest({arrays}) AS u {conflict}"
@@ -83,7 +61,7 @@ def _insert_ignoring(
         connection.ensure_connection()
         # Django's cursors bind on the client, turning each array into SQL text;
         # a plain psycopg cursor sends them to the server as binary parameters (%b).
-        encoded = [binary_array(col, _PG_TYPES[name]) for name, col in columns.items()]
+        encoded = [binary_array(col, PG_TYPES[name]) for name, col in columns.items()]
         params = [*common.values(), *encoded]
 
         def run() -> int:

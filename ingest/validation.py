@@ -103,16 +103,21 @@ def _all_valid(column: list[Any], field: Field) -> bool:
             return False
         types.discard(type(None))
         column = [v for v in column if v is not None]
-    if not column or not types <= _KINDS[field.kind]:
-        return not column
-    if float in types:
-        try:
-            total = sum(column)
-        except OverflowError:  # an int too large for a float
-            return False
-        if not math.isfinite(total):  # a NaN or an infinity (or a sum that overflows)
-            return False
+    if not column:
+        return True
+    if not types <= _KINDS[field.kind]:
+        return False
+    if float in types and not _finite_sum(column):
+        return False
     return bool(field.lo <= min(column) and max(column) <= field.hi)
+
+
+def _finite_sum(column: list[Any]) -> bool:
+    """False for a NaN or an infinity (or a sum that overflows): NaN slips past min and max."""
+    try:
+        return math.isfinite(sum(column))
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _check_column(items: list[Any], field: Field, errors: Errors, all_dicts: bool) -> list[Any]:

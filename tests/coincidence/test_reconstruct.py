@@ -5,11 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import minimize_scalar
 
 from coincidence.geo import from_tangent_plane, haversine_m, tangent_plane
 from coincidence.params import Params
-from coincidence.reconstruct import Phones, fit_phones, fit_rows, neg_log_likelihood, reconstruct
+from coincidence.reconstruct import (
+    Phones,
+    _best_energy,
+    fit_phones,
+    fit_rows,
+    neg_log_likelihood,
+    reconstruct,
+)
 from vocab.shower import electron_number, nkg_density
 
 P = Params()
@@ -86,11 +92,7 @@ def test_the_tangent_plane_keeps_distances_and_goes_back_exactly(centre):
 
 def profiled_at(core: np.ndarray, phones: Phones) -> float:
     """-log L with the core held at core, the energy at its best there."""
-    found = minimize_scalar(
-        lambda lg: neg_log_likelihood(np.array([*core, lg]), phones, P),
-        bounds=(14, 22.5), method="bounded",
-    )  # fmt: skip
-    return float(found.fun)
+    return _best_energy(core, phones, P)[1]
 
 
 def test_the_fit_reaches_the_likelihood_maximum_and_its_region_covers_the_truth():
