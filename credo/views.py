@@ -20,7 +20,7 @@ from credo import accounts, uploads
 from credo.models import Volunteer
 from crowdray.api_errors import MethodsFirst
 from ingest.auth import AddressThrottle
-from ingest.views import read_items
+from ingest.views import read_items, request_body
 
 
 class AccountThrottle(AddressThrottle):
@@ -85,7 +85,7 @@ class UserId(CredoView):
 class Detections(CredoView):
     def post(self, request: Request) -> Response:
         device = uploads.phone(self.volunteer, request.data)
-        detections = read_items(request, "detections")
+        detections = read_items(request_body(request), "detections")
         stored = uploads.store_detections(device, detections)
         if detections and all(s["id"] is None for s in stored):
             first = next(s for s in stored if "errors" in s)

@@ -14,11 +14,15 @@ import asyncio
 import json
 import os
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
 
 from a2wsgi import WSGIMiddleware
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
+
+if TYPE_CHECKING:
+    from ingest.fast import Reply
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -57,11 +61,18 @@ async def send_problem(send: Send, code: str, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class WholeRequests:
-    """ASGI middleware: pass a request on only once its body has fully arrived."""
+Fast = Callable[[Scope, bytes], Awaitable["Reply | None"]]
 
-    def __init__(self, app: ASGIApp, limit: int, timeout_s: float) -> None:
-        self.app, self.limit, self.timeout_s = app, limit, timeout_s
+
+class WholeRequests:
+    """ASGI middleware: pass a request on only once its body has fully arrived.
+
+    fast: offered each complete upload first (ingest.fast); None leaves it to `app`.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int, timeout_s: float,
+                 fast: Fast | None = None) -> None:  # fmt: skip
+        self.app, self.limit, self.timeout_s, self.fast = app, limit, timeout_s, fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,6 +89,13 @@ class WholeRequests:
             return
         if body is None:
             return
+        if self.fast is not None:
+            reply = await self.fast(scope, body)
+            if reply is not None:
+                await send({"type": "http.response.start", "status": reply.status,
+                            "headers": reply.headers})  # fmt: skip
+                await send({"type": "http.response.body", "body": reply.body})
+                return
         sent = False
 
         async def replay() -> Message:
@@ -90,13 +108,30 @@ class WholeRequests:
         await self.app(scope, replay, send)
 
 
-def build() -> ASGIApp:
+def fast_uploads(threads: int) -> Fast:
+    """ingest.fast.upload for the uploads it takes, run in a pool of its own threads."""
+    from ingest import fast
+
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="upload")
+
+    async def offer(scope: Scope, body: bytes) -> Reply | None:
+        if not fast.wanted(scope):
+            return None
+        return await asyncio.get_running_loop().run_in_executor(pool, fast.upload, scope, body)
+
+    return offer
+
+
+def build(fast: bool | None = None) -> ASGIApp:
+    """The app `crowdray serve` runs; fast: override CROWDRAY_FAST_UPLOADS (tests)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
     wsgi = get_wsgi_application()
     # a2wsgi declares its own ASGI types, narrower than these
     django_app: ASGIApp = WSGIMiddleware(wsgi, workers=settings.CROWDRAY_THREADS)  # type: ignore[arg-type,assignment]
+    use_fast = settings.CROWDRAY_FAST_UPLOADS if fast is None else fast
     return WholeRequests(django_app, settings.CROWDRAY_MAX_BODY_BYTES,
-                         settings.CROWDRAY_BODY_TIMEOUT_S)  # fmt: skip
+                         settings.CROWDRAY_BODY_TIMEOUT_S,
+                         fast_uploads(settings.CROWDRAY_THREADS) if use_fast else None)  # fmt: skip
 
 
 application = build()

@@ -23,6 +23,8 @@ UPLOADS = Counter(
     "crowdray_upload_items", "Uploaded items by kind (hits, blocks) and outcome",
     ["kind", "outcome"],
 )  # fmt: skip
+# Upload requests answered by ingest/fast.py; Django's request metrics do not see these.
+FAST_UPLOADS = Counter("crowdray_fast_uploads", "Uploads answered without Django", ["kind"])
 DATABASE_ERRORS = Counter("crowdray_database_errors", "Requests that found the database down")
 
 

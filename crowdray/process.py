@@ -57,7 +57,7 @@ def serving(
         deadline = time.monotonic() + 60
         while True:
             try:
-                requests.get(f"{url}/api/schema/", timeout=5)
+                requests.get(f"{url}/api/schema/", timeout=5, allow_redirects=False)
                 break
             except requests.ConnectionError:
                 if proc.poll() is not None or time.monotonic() > deadline:

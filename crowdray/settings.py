@@ -218,6 +218,8 @@ CROWDRAY_MAX_BODY_BYTES = env_int("CROWDRAY_MAX_BODY_BYTES", limits.MAX_BODY_BYT
 CROWDRAY_BODY_TIMEOUT_S = env_float("CROWDRAY_BODY_TIMEOUT_S", 10.0, minimum=0.1)
 # Threads per serve worker that run Django (set by `crowdray serve --threads`).
 CROWDRAY_THREADS = env_int("CROWDRAY_THREADS", 4, minimum=1)
+# Good uploads skip Django's request machinery (ingest/fast.py); off sends every one through it.
+CROWDRAY_FAST_UPLOADS = env_bool("CROWDRAY_FAST_UPLOADS", True)
 CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", limits.MAX_AGE_S, minimum=1)
 CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", limits.MAX_FUTURE_S)
 CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")

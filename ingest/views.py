@@ -6,7 +6,8 @@ import json
 import logging
 import zlib
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, TypedDict, cast
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -35,6 +36,7 @@ from ingest.schema import TOKEN, problems
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.store import insert_exposures, insert_hits
 from ingest.validation import (
+    BatchResult,
     CrossCheck,
     Field,
     longest_check,
@@ -56,23 +58,28 @@ def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not allowed: numbers must be finite")
 
 
-def _read_body(request: Request) -> bytes:
+def request_body(request: Request) -> bytes:
     """The body, gunzipped when sent with Content-Encoding: gzip; the size limit holds for both."""
-    limit = settings.CROWDRAY_MAX_BODY_BYTES
-    too_big = PayloadTooLarge(f"body is over the limit of {limit} bytes")
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ParseError("Content-Length is not a number") from None
-    if declared > limit:
-        raise too_big
     try:
         raw = request.body
     except RequestDataTooBig:
-        raise too_big from None
-    if len(raw) > limit:
+        limit = settings.CROWDRAY_MAX_BODY_BYTES
+        raise PayloadTooLarge(f"body is over the limit of {limit} bytes") from None
+    return decoded_body(raw, request.META.get("CONTENT_LENGTH"),
+                        request.META.get("HTTP_CONTENT_ENCODING"))  # fmt: skip
+
+
+def decoded_body(raw: bytes, content_length: str | None, encoding: str | None) -> bytes:
+    """A request body within the size limit, gunzipped if its Content-Encoding says gzip."""
+    limit = settings.CROWDRAY_MAX_BODY_BYTES
+    too_big = PayloadTooLarge(f"body is over the limit of {limit} bytes")
+    try:
+        declared = int(content_length or 0)
+    except ValueError:
+        raise ParseError("Content-Length is not a number") from None
+    if declared > limit or len(raw) > limit:
         raise too_big
-    encoding = request.META.get("HTTP_CONTENT_ENCODING", "identity").strip().lower()
+    encoding = (encoding or "identity").strip().lower()
     if encoding == "gzip":
         return _gunzip(raw, limit)
     if encoding not in ("", "identity"):
@@ -96,9 +103,8 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
     return out
 
 
-def read_items(request: Request, key: str) -> list[Any]:
-    """The list under `key` of a JSON object body, within the size and batch limits."""
-    raw = _read_body(request)
+def read_items(raw: bytes, key: str) -> list[Any]:
+    """The list under `key` of a JSON object body, within the batch limit."""
     try:
         body = json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -115,37 +121,67 @@ def read_items(request: Request, key: str) -> list[Any]:
     return items
 
 
-def _upload(
-    request: Request,
-    key: str,
-    fields: Sequence[Field],
-    checks: Sequence[CrossCheck],
-    insert: Callable[[Any, dict[str, list[Any]]], int],
-) -> Response:
-    device = cast("Device", request.auth).id  # IsDevice let only device tokens through
-    batch = validate_batch(read_items(request, key), fields, checks)
-    accepted = insert(device, batch.columns) if batch.n_valid else 0
-    log.info("upload %s device=%s accepted=%d duplicates=%d rejected=%d", key, device,
+class UploadReply(TypedDict):
+    accepted: int
+    duplicates: int
+    rejected: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class UploadKind:
+    """What one upload endpoint takes: the body's list, its fields and checks, and its table."""
+
+    key: str
+    fields: Sequence[Field]
+    checks: Callable[[], Sequence[CrossCheck]]  # read per request: they follow the settings
+    insert: Callable[[Any, dict[str, list[Any]]], int]
+
+
+def _time_window(name: str) -> CrossCheck:
+    return time_window_check(name, settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S)
+
+
+def _block_checks() -> list[CrossCheck]:
+    return [
+        _time_window("start_ns"),
+        _time_window("end_ns"),
+        ordered_check("start_ns", "end_ns"),
+        longest_check("start_ns", "end_ns", settings.CROWDRAY_MAX_BLOCK_S),
+    ]
+
+
+HITS = UploadKind("hits", HIT_FIELDS, lambda: [_time_window("t_ns")], insert_hits)
+BLOCKS = UploadKind("blocks", EXPOSURE_FIELDS, _block_checks, insert_exposures)
+
+
+def store_batch(device: Any, kind: UploadKind, batch: BatchResult) -> UploadReply:
+    """Insert a validated batch's valid items; count them; the 201 reply's body."""
+    accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
+    log.info("upload %s device=%s accepted=%d duplicates=%d rejected=%d", kind.key, device,
              accepted, batch.n_valid - accepted, len(batch.rejected))  # fmt: skip
     for outcome, n in (("accepted", accepted), ("duplicate", batch.n_valid - accepted),
                        ("rejected", len(batch.rejected))):  # fmt: skip
-        UPLOADS.labels(key, outcome).inc(n)
-    body = {
+        UPLOADS.labels(kind.key, outcome).inc(n)
+    return {
         "accepted": accepted,
         "duplicates": batch.n_valid - accepted,
         "rejected": batch.rejected,
         "warnings": batch.warnings,
     }
+
+
+def _upload(request: Request, kind: UploadKind) -> Response:
+    device = cast("Device", request.auth).id  # IsDevice let only device tokens through
+    items = read_items(request_body(request), kind.key)
+    batch = validate_batch(items, kind.fields, kind.checks())
+    body = store_batch(device, kind, batch)
     if batch.rejected and not batch.n_valid:
         n = len(batch.rejected)
-        detail = f"nothing was stored: every item was rejected ({n} of {n} {key})"
+        detail = f"nothing was stored: every item was rejected ({n} of {n} {kind.key})"
         reply = problem("rejected", 422, detail, **body)
         return Response(reply, status=422, content_type=PROBLEM_JSON)
     return Response(body, status=status.HTTP_201_CREATED)
-
-
-def _time_window(name: str) -> CrossCheck:
-    return time_window_check(name, settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S)
 
 
 class DeviceRegisterView(MethodsFirst, APIView):
@@ -243,7 +279,7 @@ class HitsView(MethodsFirst, ListAPIView[Hit]):
         f"{settings.CROWDRAY_MAX_BODY_BYTES} bytes; idempotent on (device, seq).",
     )
     def post(self, request: Request) -> Response:
-        return _upload(request, "hits", HIT_FIELDS, [_time_window("t_ns")], insert_hits)
+        return _upload(request, HITS)
 
 
 class ExposureCursor(HitCursor):
@@ -284,13 +320,7 @@ class ExposuresView(MethodsFirst, ListAPIView[ExposureBlock]):
         f"{settings.CROWDRAY_MAX_BLOCK_S} s.",
     )
     def post(self, request: Request) -> Response:
-        checks = [
-            _time_window("start_ns"),
-            _time_window("end_ns"),
-            ordered_check("start_ns", "end_ns"),
-            longest_check("start_ns", "end_ns", settings.CROWDRAY_MAX_BLOCK_S),
-        ]
-        return _upload(request, "blocks", EXPOSURE_FIELDS, checks, insert_exposures)
+        return _upload(request, BLOCKS)
 
 
 class ShowerHitsView(MethodsFirst, APIView):
