@@ -2,7 +2,8 @@
 
 On a throwaway PostgreSQL (fsync on), one client runs the upload's statement
 (INSERT ... SELECT FROM unnest(...) ON CONFLICT DO NOTHING) 300 times per
-variant and round, each its own transaction: the table as migrated, with a
+variant and round, each its own transaction: the table as migrated (and the
+same rows by COPY, the upload's first try), with a
 foreign key constraint to the devices table added back (what migration 0006
 removed), and without the follower's commit_xid index (a BRIN index), and with a B-tree
 index in its place. Prints the median ms
@@ -26,8 +27,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_dashboard import BENCH_KEY
 from crowdray.process import crowdray, service_env
 from crowdray.testing.postgres import ThrowawayPostgres
+from ingest.pg_arrays import copy_rows
 
 INSERT = (
     "INSERT INTO ingest_hit (device_id, received_at, seq, t_ns, lat, lon) "
@@ -36,14 +39,29 @@ INSERT = (
 )
 
 
-def ms_per_batch(conn: psycopg.Connection[Any], device: uuid.UUID, batches: int) -> float:
+COPY = "COPY ingest_hit (device_id, received_at, seq, t_ns, lat, lon) FROM STDIN (FORMAT BINARY)"
+
+
+def ms_per_batch(conn: psycopg.Connection[Any], device: uuid.UUID, batches: int,
+                 copy: bool = False) -> float:  # fmt: skip
+    """Mean ms per 100-hit batch; copy: by the upload's COPY instead of the INSERT."""
     seq0 = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_hit").fetchone()[0])  # type: ignore[index]
     start = time.perf_counter()
     for b in range(batches):
         seqs = list(range(seq0 + 100 * b, seq0 + 100 * (b + 1)))
         now = time.time_ns()
-        conn.execute(INSERT, [device, datetime.now(UTC), seqs, [now] * 100, [46.2] * 100,
-                              [6.1] * 100]).fetchall()  # fmt: skip
+        columns: dict[str, list[Any]] = {
+            "seq": seqs,
+            "t_ns": [now] * 100,
+            "lat": [46.2] * 100,
+            "lon": [6.1] * 100,
+        }
+        if copy:
+            rows = copy_rows(device, datetime.now(UTC), columns)
+            with conn.cursor() as cur, cur.copy(COPY) as stream:
+                stream.write(rows or b"")
+        else:
+            conn.execute(INSERT, [device, datetime.now(UTC), *columns.values()]).fetchall()
     return (time.perf_counter() - start) / batches * 1000
 
 
@@ -64,7 +82,10 @@ VARIANTS = {
         ["DROP INDEX ingest_hit_commit_xid",
          "CREATE INDEX ingest_hit_commit_xid ON ingest_hit USING brin (commit_xid)"],
     ),
+    # The upload's first try (ingest.store): the same rows by COPY, no ON CONFLICT.
+    "as migrated, by COPY": ([], []),
 }  # fmt: skip
+COPY_VARIANT = "as migrated, by COPY"
 
 
 def main() -> None:
@@ -72,7 +93,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    env = service_env(DATABASE_URL="", SECRET_KEY="bench")  # noqa: S106 - a throwaway server
+    env = service_env(DATABASE_URL="", SECRET_KEY=BENCH_KEY)
     with ThrowawayPostgres(durable=True) as pg:
         crowdray("migrate", "--verbosity", "0", env={**env, "DATABASE_URL": pg.url})
         with psycopg.connect(pg.url, autocommit=True) as conn:
@@ -90,7 +111,8 @@ def main() -> None:
                 for name, (setup, undo) in VARIANTS.items():
                     for sql in setup:
                         conn.execute(sql)
-                    times[name].append(ms_per_batch(conn, device, args.batches))
+                    copy = name == COPY_VARIANT
+                    times[name].append(ms_per_batch(conn, device, args.batches, copy))
                     for sql in undo:
                         conn.execute(sql)
     base = statistics.median(times["as migrated"])
