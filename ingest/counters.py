@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -36,8 +35,9 @@ from ingest.tail import Chunk, Consumer
 from vocab.cells import Ints, cell_key, cells_of
 from vocab.units import NS_PER_DAY, NS_PER_HOUR, NS_PER_MIN, NS_PER_S
 
-HIT_FIELDS = ("device_id", "t_ns", "lat", "lon", "received_at")
-BLOCK_FIELDS = ("device_id", "start_ns", "end_ns", "received_at")
+# received_ns: received_at as epoch ns, computed by the database (ingest.tail.EpochNs)
+HIT_FIELDS = ("device_id", "t_ns", "lat", "lon", "received_ns")
+BLOCK_FIELDS = ("device_id", "start_ns", "end_ns", "received_ns")
 
 
 def _execute(prefix: str, rows: Sequence[tuple[Any, ...]], suffix: str = "") -> list[Any]:
@@ -162,11 +162,6 @@ def _touch_devices(last_ns: dict[Any, int], uploaded_ns: dict[Any, int]) -> None
             )
 
 
-def _uploaded(devices: Sequence[Any], received: Sequence[datetime]) -> dict[Any, int]:
-    """Each device's latest upload, epoch ns."""
-    return _latest(devices, [round(r.timestamp() * NS_PER_S) for r in received])
-
-
 def _add_cells(devices: Sequence[Any], t_ns: Sequence[int], lat: Sequence[float],
                lon: Sequence[float]) -> None:  # fmt: skip
     """Light each hit's cell on the map, within each device's cells-per-hour cap."""
@@ -261,7 +256,7 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
                    [columns["lon"][i] for i in keep])  # fmt: skip
     days = Counter((t // NS_PER_DAY, devices[i]) for i, t in zip(keep, kept_t, strict=True))
     _add_device_days(days, {})
-    _touch_devices(_latest(devices, t_ns), _uploaded(devices, columns["received_at"]))
+    _touch_devices(_latest(devices, t_ns), _latest(devices, columns["received_ns"]))
 
 
 def minutes_covered(start_ns: int, end_ns: int) -> dict[int, float]:
@@ -297,7 +292,7 @@ def fold_blocks(columns: dict[str, list[Any]]) -> None:
     active = Counter(m for (m, _), c in counted.items() if c.new)
     _add_minutes(Counter(), active, live)
     _add_device_days(Counter(), daily)
-    _touch_devices(_latest(devices, columns["end_ns"]), _uploaded(devices, columns["received_at"]))
+    _touch_devices(_latest(devices, columns["end_ns"]), _latest(devices, columns["received_ns"]))
 
 
 class Counters(Consumer):

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import BooleanField, Min
+from django.db.models import BigIntegerField, BooleanField, Func, Min
 from django.db.models.expressions import RawSQL
 
 from ingest.models import ConsumerMark, ExposureBlock, Hit
@@ -107,6 +107,33 @@ def save_mark(consumer: str, stream: str, mark: Mark, rows: int) -> None:
         )  # fmt: skip
 
 
+class EpochNs(Func):
+    """A DateTimeField as integer epoch nanoseconds, computed by the database.
+
+    The follower reads received_at this way: parsing each row's timestamp in
+    Python took 36 % of its time folding a backlog (py-spy). Exact to the
+    column's microsecond on both databases.
+    """
+
+    output_field = BigIntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000000)::bigint"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # Django keeps "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC: seconds, then the microseconds.
+        # (strftime's %s would read as a query parameter.) ROUND makes whole seconds exact.
+        template = ("(CAST(ROUND((julianday(substr(%(expressions)s, 1, 19)) - 2440587.5) * 86400)"
+                    " AS INTEGER) * 1000000000"
+                    " + CAST(substr(%(expressions)s, 21, 6) AS INTEGER) * 1000)")  # fmt: skip
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+# Fields a consumer may ask for that the database computes from a column.
+DERIVED = {"received_ns": EpochNs("received_at")}
+
+
 def next_chunk(consumer: str, stream: str, fields: tuple[str, ...], size: int) -> Chunk | None:
     """The next rows the consumer has not done, or None when it is caught up."""
     mark = read_mark(consumer, stream)
@@ -118,8 +145,10 @@ def next_chunk(consumer: str, stream: str, fields: tuple[str, ...], size: int) -
         # takes exactly the same rows (the lake export names files by them).
         mark = Mark(mark.lo, hi, 0)
         save_mark(consumer, stream, mark, 0)
+    derived = {name: DERIVED[name] for name in fields if name in DERIVED}
     rows = list(
         _between(stream, mark.lo, mark.hi)
+        .annotate(**derived)
         .filter(id__gt=mark.last_id)
         .order_by("id")
         .values_list("id", *fields)[:size]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,13 +13,14 @@ from django.db import connection, connections, transaction
 from ingest import tail
 from ingest.counters import Counters
 from ingest.follower import run_all, status
-from ingest.models import ConsumerMark, Minute
+from ingest.models import ConsumerMark, Hit, Minute
 from ingest.store import insert_hits
 from tests.factories import make_device
 from vocab.units import NS_PER_MIN
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 T0 = 1_790_000_000_000_000_000 // NS_PER_MIN * NS_PER_MIN
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def store(n: int, first_seq: int = 0, device: Any = None) -> Any:
@@ -203,3 +205,17 @@ def test_a_consumer_in_its_own_thread_never_holds_back_the_counters():
         follower.join(30)
     assert not follower.is_alive()
     assert ConsumerMark.objects.get(consumer="stuck").rows == 12
+
+
+def test_received_ns_is_received_at_to_the_microsecond():
+    device = store(3)
+    times = [datetime(2026, 11, 23, 21, 30, 5, 123456, tzinfo=UTC),
+             datetime(2026, 11, 23, 21, 30, 6, tzinfo=UTC),  # stored without a fraction
+             datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)]  # fmt: skip
+    for seq, when in enumerate(times):
+        Hit.objects.filter(device=device, seq=seq).update(received_at=when)
+    chunk = tail.next_chunk("probe", "hits", ("seq", "received_ns"), 10)
+    assert chunk is not None
+    got = dict(zip(chunk.columns["seq"], chunk.columns["received_ns"], strict=True))
+    assert got == {seq: (when - EPOCH) // timedelta(microseconds=1) * 1000
+                   for seq, when in enumerate(times)}  # fmt: skip
