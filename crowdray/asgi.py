@@ -6,6 +6,7 @@ uvicorn reads the headers on the event loop, and `WholeRequests` reads the
 body there too, under a deadline and the body limit. Only a complete request
 reaches a thread of Django's pool (a2wsgi), so a slow client costs a socket
 and a few kilobytes, never a thread (tests/reliability/test_slow_clients.py).
+A good upload is answered before Django, in a pool of its own (ingest/fast.py).
 """
 
 from __future__ import annotations
@@ -122,16 +123,15 @@ def fast_uploads(threads: int) -> Fast:
     return offer
 
 
-def build(fast: bool | None = None) -> ASGIApp:
-    """The app `crowdray serve` runs; fast: override CROWDRAY_FAST_UPLOADS (tests)."""
+def build() -> ASGIApp:
+    """The app `crowdray serve` runs."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
     wsgi = get_wsgi_application()
     # a2wsgi declares its own ASGI types, narrower than these
     django_app: ASGIApp = WSGIMiddleware(wsgi, workers=settings.CROWDRAY_THREADS)  # type: ignore[arg-type,assignment]
-    use_fast = settings.CROWDRAY_FAST_UPLOADS if fast is None else fast
+    fast = fast_uploads(settings.CROWDRAY_THREADS) if settings.CROWDRAY_FAST_UPLOADS else None
     return WholeRequests(django_app, settings.CROWDRAY_MAX_BODY_BYTES,
-                         settings.CROWDRAY_BODY_TIMEOUT_S,
-                         fast_uploads(settings.CROWDRAY_THREADS) if use_fast else None)  # fmt: skip
+                         settings.CROWDRAY_BODY_TIMEOUT_S, fast)  # fmt: skip
 
 
 application = build()

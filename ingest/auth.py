@@ -40,7 +40,7 @@ class TokenAuthentication(BaseAuthentication):
         if len(parts) != 2:
             raise exceptions.AuthenticationFailed("Authorization header must be 'Token <token>'")
         token_hash = hash_token(parts[1].decode(errors="replace"))
-        device = _device_of(token_hash)
+        device = device_of(token_hash)
         if device is not None:
             return None, device
         researcher = ResearcherToken.objects.select_related("user").filter(
@@ -54,7 +54,7 @@ class TokenAuthentication(BaseAuthentication):
         return self.keyword
 
 
-def _device_of(token_hash: str) -> Device | None:
+def device_of(token_hash: str) -> Device | None:
     """The active device with this token, remembered for CROWDRAY_TOKEN_CACHE_S.
 
     Uploads come in bursts from the same phones; remembering the device saves a

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from csp.utils import build_policy
@@ -35,7 +36,7 @@ from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
 from crowdray.metrics import FAST_UPLOADS
-from ingest.auth import _device_of
+from ingest.auth import device_of
 from ingest.models import hash_token
 from ingest.validation import validate_batch
 from ingest.views import BLOCKS, HITS, decoded_body, read_items, store_batch
@@ -54,7 +55,7 @@ class Reply:
     body: bytes
 
 
-def wanted(scope: dict[str, Any] | Any) -> bool:
+def wanted(scope: Any) -> bool:
     """Whether a request is an upload this module may answer."""
     return bool(scope["method"] == "POST" and scope["path"] in KINDS)
 
@@ -98,7 +99,7 @@ def _device(authorization: bytes) -> Any:
     parts = authorization.split()
     if len(parts) != 2 or parts[0].lower() != b"token":
         return None
-    device = _device_of(hash_token(parts[1].decode(errors="replace")))
+    device = device_of(hash_token(parts[1].decode(errors="replace")))
     return None if device is None else device.id
 
 
@@ -120,7 +121,8 @@ def _secure(scope: Any, headers: dict[bytes, bytes]) -> bool | None:
     return bool(secure)
 
 
-def _headers(secure: bool) -> list[tuple[bytes, bytes]]:
+@cache  # the settings are fixed for a process's life
+def _headers(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
     """The headers Django's middleware and DRF put on a 201 upload reply."""
     out = [(b"content-type", b"application/json"), (b"allow", ALLOW),
            (b"x-frame-options", settings.X_FRAME_OPTIONS.encode())]  # fmt: skip
@@ -141,7 +143,7 @@ def _headers(secure: bool) -> list[tuple[bytes, bytes]]:
         if settings.SECURE_HSTS_PRELOAD:
             hsts += "; preload"
         out.append((b"strict-transport-security", hsts.encode()))
-    return out
+    return tuple(out)
 
 
 def _close_if_old() -> None:

@@ -1,9 +1,10 @@
-"""A batch's number columns as PostgreSQL binary arrays, written by NumPy.
+"""A batch's number columns in PostgreSQL's binary formats, written by NumPy.
 
-An upload sends each column as one array parameter of an unnest() insert
-(ingest.store). psycopg dumps a list element by element in Python; NumPy
-writes the same bytes about 3x faster (bench/bench_upload_cpu.py). A column
-holding a null keeps psycopg's path.
+An upload is first sent as the rows of a binary COPY (copy_rows). When that
+cannot be used (a retry, a null), each column goes as one array parameter of
+an unnest() insert (binary_array, ingest.store): psycopg dumps a list element
+by element in Python; NumPy writes the same bytes about 3x faster
+(bench/bench_upload_cpu.py). A column holding a null keeps psycopg's path.
 
 The layout is PostgreSQL's array_send (src/backend/utils/adt/arrayfuncs.c):
 int32 dimensions (1), int32 has-nulls flag (0), the element type's OID, then
