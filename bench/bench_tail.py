@@ -1,11 +1,21 @@
-"""The follower's reading of new hits: received_at as timestamps (the reference) or as epoch ns.
+"""The follower on a backlog: how it reads new hits, and what folding them costs.
 
-On a throwaway PostgreSQL holding 200,000 hits (20 devices), the counters'
-chunks are read with ingest.tail.next_chunk, 20,000 rows at a time, once with
-received_at (psycopg and Django parse each timestamp in Python) and once with
-received_ns (ingest.tail.EpochNs: the database sends an integer). The two
-take turns; prints this process's CPU seconds per 10^5 rows for each, the
-median of the rounds, and the ratio to the reference.
+On a throwaway PostgreSQL holding 200,000 hits (20 devices), two comparisons,
+variants taking turns, medians of the rounds, ratios to the first variant:
+
+1. Reading: the counters' chunks, 20,000 rows at a time, with received_at
+   (psycopg and Django parse each timestamp in Python) or with received_ns
+   (ingest.tail.EpochNs: the database sends an integer). CPU of this process.
+2. Keeping up: hits keep arriving, 5,000 at a time (50 uploads of 100), and
+   after each the counters catch up (ingest.tail.catch_up), as the follower
+   does under load: every catch-up is a new range of commit_xids, past the
+   table's statistics (taken when it held the first 10,000 rows; autovacuum
+   is off for the table, so they stay so, as between autovacuum's analyses).
+   As before (the reference: a range's first chunk asks for ids above 0, and
+   PostgreSQL plans each chunk as it likes), or as ingest.tail reads now (a
+   range starts at its first id, found through the BRIN index, and each chunk
+   walks the id index from the mark). 40 catch-ups per variant and round;
+   wall time and CPU of this process and of PostgreSQL during the catch-ups.
 
     .venv/bin/python bench/bench_tail.py [--rounds 3]
 """
@@ -13,36 +23,53 @@ median of the rounds, and the ratio to the reference.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import cpu
 from bench.bench_dashboard import BENCH_KEY
 from crowdray.process import crowdray, service_env
 from crowdray.testing.postgres import ThrowawayPostgres
 
 ROWS, CHUNK, DEVICES = 200_000, 20_000, 20
+STEPS, STEP = 40, 5_000  # keeping up: rows arrive STEP at a time
 READS = {
     "received_at (timestamps parsed in Python)": ("device_id", "t_ns", "lat", "lon", "received_at"),
     "received_ns (epoch ns from the database)": ("device_id", "t_ns", "lat", "lon", "received_ns"),
 }
 
 
-def fill() -> None:
+def store(device: Any, first: int, n: int) -> None:
     from ingest.store import insert_hits
-    from tests.factories import make_device
 
     now = time.time_ns()
-    for _ in range(DEVICES):
-        device = make_device()[0]
-        for first in range(0, ROWS // DEVICES, 100):
-            seqs = list(range(first, first + 100))
-            insert_hits(device.id, {"seq": seqs, "t_ns": [now - 10**9 * s for s in seqs],
-                                    "lat": [46.2] * 100, "lon": [6.1] * 100})  # fmt: skip
+    for start in range(first, first + n, 100):
+        seqs = list(range(start, start + 100))
+        insert_hits(device.id, {"seq": seqs, "t_ns": [now - 10**6 * (s % 60_000) for s in seqs],
+                                "lat": [46.2] * 100, "lon": [6.1] * 100})  # fmt: skip
+
+
+def fill() -> Any:
+    """Store ROWS hits, the statistics taken after the first device's; returns a device."""
+    from django.db import connection
+
+    from tests.factories import make_device
+
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE ingest_hit SET (autovacuum_enabled = false)")
+    for n in range(DEVICES):
+        if n == 1:
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE ingest_hit")
+        store(make_device()[0], 0, ROWS // DEVICES)
+    return make_device()[0]
 
 
 def cpu_per_1e5(fields: tuple[str, ...]) -> float:
@@ -60,6 +87,41 @@ def cpu_per_1e5(fields: tuple[str, ...]) -> float:
     return (time.process_time() - start) / n * 1e5
 
 
+def keeping_up(device: Any, first_seq: int, before: bool) -> tuple[float, float, float]:
+    """Wall, this process's CPU and PostgreSQL's CPU seconds per 10^5 rows folded."""
+    from ingest import tail
+    from ingest.counters import Counters
+
+    tail.catch_up(Counters())
+    steer, first_id = tail._planner, tail._first_id
+    if before:
+        tail._planner = lambda *_: contextlib.nullcontext()  # type: ignore[assignment]
+        tail._first_id = lambda stream, lo, hi: (
+            1 if tail._between(stream, lo, hi).exists() else None
+        )
+    took = own = postgres = 0.0
+    n = 0
+    try:
+        for step in range(STEPS):
+            store(device, first_seq + step * STEP, STEP)
+            start, cpu_start, snap = time.perf_counter(), time.process_time(), cpu.snapshot()
+            n += sum((tail.catch_up(Counters()) or {}).values())
+            took += time.perf_counter() - start
+            own += time.process_time() - cpu_start
+            postgres += cpu.used(snap, cpu.snapshot())["postgres"]
+    finally:
+        tail._planner, tail._first_id = steer, first_id
+    assert n == STEPS * STEP, n
+    return took / n * 1e5, own / n * 1e5, postgres / n * 1e5
+
+
+def report(name: str, values: list[float], reference: float) -> None:
+    median = statistics.median(values)
+    rounds = " / ".join(f"{v:.3f}" for v in values)
+    print(f"  {name}: {median:.3f} s per 10^5 rows ({median / reference:.2f}x; "
+          f"rounds {rounds})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -72,18 +134,27 @@ def main() -> None:
         import django
 
         django.setup()
-        fill()
+        device, seq = fill(), 0
         times: dict[str, list[float]] = {name: [] for name in READS}
+        folds: dict[str, list[tuple[float, float, float]]] = {PLANS[0]: [], PLANS[1]: []}
         for _ in range(args.rounds):
             for name, fields in READS.items():
                 times[name].append(cpu_per_1e5(fields))
+            for before, name in zip((True, False), PLANS, strict=True):
+                folds[name].append(keeping_up(device, seq, before))
+                seq += STEPS * STEP
+    print("Reading the counters' columns, CPU of the reading process:")
     reference = statistics.median(next(iter(times.values())))
     for name, values in times.items():
-        median = statistics.median(values)
-        rounds = " / ".join(f"{v:.3f}" for v in values)
-        print(
-            f"{name}: {median:.3f} s CPU per 10^5 rows ({median / reference:.2f}x; rounds {rounds})"
-        )
+        report(name, values, reference)
+    print(f"Keeping up with hits arriving {STEP:,} at a time:")
+    for i, what in enumerate(("wall time", "CPU of the follower", "CPU of PostgreSQL")):
+        reference = statistics.median(f[i] for f in folds[PLANS[0]])
+        for name in PLANS:
+            report(f"{name}, {what}", [f[i] for f in folds[name]], reference)
+
+
+PLANS = ("as before (the reference)", "from the range's first id, along the id index")
 
 
 if __name__ == "__main__":

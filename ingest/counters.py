@@ -162,18 +162,43 @@ def _touch_devices(last_ns: dict[Any, int], uploaded_ns: dict[Any, int]) -> None
             )
 
 
-def _add_cells(devices: Sequence[Any], t_ns: Sequence[int], lat: Sequence[float],
-               lon: Sequence[float]) -> None:  # fmt: skip
+def _codes(devices: Sequence[Any]) -> tuple[Ints, list[Any]]:
+    """Each row's device as a small integer, and the distinct devices in code order.
+
+    uuid.UUID hashes and compares in Python: dicts keyed by it per row took
+    most of the fold's time (cProfile). Its .int is a plain int.
+    """
+    index: dict[int, int] = {}
+    codes = np.fromiter((index.setdefault(d.int, len(index)) for d in devices), np.int64,
+                        count=len(devices))  # fmt: skip
+    first = np.unique(codes, return_index=True)[1]
+    return codes, [devices[i] for i in first.tolist()]
+
+
+def _pairs(packed: Ints, unique: list[Any]) -> list[Pair]:
+    """(time bin, device) pairs packed as bin * len(unique) + device code."""
+    n = len(unique)
+    return [(b, unique[c]) for b, c in zip((packed // n).tolist(), (packed % n).tolist(),
+                                            strict=True)]  # fmt: skip
+
+
+def _count_pairs(bins: Ints, codes: Ints, unique: list[Any]) -> Counter[Pair]:
+    """How many rows fall in each (time bin, device)."""
+    packed, sizes = np.unique(bins * len(unique) + codes, return_counts=True)
+    return Counter(dict(zip(_pairs(packed, unique), sizes.tolist(), strict=True)))
+
+
+def _add_cells(codes: Ints, unique: list[Any], t_ns: Ints, lat: Any, lon: Any) -> None:
     """Light each hit's cell on the map, within each device's cells-per-hour cap."""
     keys, centre_lat, centre_lon = cells_of(lat, lon)
-    mapped = _within_cell_cap(devices, t_ns, keys)
+    mapped = _within_cell_cap(codes, unique, t_ns, keys)
     if not mapped.any():
         return
     keys, centre_lat, centre_lon = keys[mapped], centre_lat[mapped], centre_lon[mapped]
     cells, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     hits = np.bincount(inverse)
     last = np.full(len(cells), np.iinfo(np.int64).min)
-    np.maximum.at(last, inverse, np.asarray(t_ns, dtype=np.int64)[mapped])
+    np.maximum.at(last, inverse, t_ns[mapped])
     rows = [
         (cell_key(k), float(centre_lat[i]), float(centre_lon[i]), int(t), int(n))
         for k, i, t, n in zip(cells, first, last, hits, strict=True)
@@ -188,7 +213,7 @@ def _add_cells(devices: Sequence[Any], t_ns: Sequence[int], lat: Sequence[float]
     )
 
 
-def _within_cell_cap(devices: Sequence[Any], t_ns: Sequence[int], keys: Ints) -> Any:
+def _within_cell_cap(codes: Ints, unique: list[Any], t_ns: Ints, keys: Ints) -> Any:
     """Which hits may light their cell (a bool array).
 
     Each device lights at most CROWDRAY_MAX_CELLS_PER_HOUR distinct cells per
@@ -196,19 +221,22 @@ def _within_cell_cap(devices: Sequence[Any], t_ns: Sequence[int], keys: Ints) ->
     every hit cannot push volunteers' cells off the map. Its hits still count.
     """
     cap = settings.CROWDRAY_MAX_CELLS_PER_HOUR
-    triples = list(zip((np.asarray(t_ns, dtype=np.int64) // NS_PER_HOUR).tolist(), devices,
-                       keys.tolist(), strict=True))  # fmt: skip
-    hours = sorted({h for h, _, _ in triples})
-    lit = _read_hour_cells(hours, sorted(set(devices), key=str))
+    hours = t_ns // NS_PER_HOUR
+    triples, first, inverse = np.unique(np.stack([hours, codes, keys], axis=1), axis=0,
+                                        return_index=True, return_inverse=True)  # fmt: skip
+    lit = _read_hour_cells(sorted(set(hours.tolist())), sorted(unique, key=str))
+    allowed = np.zeros(len(triples), dtype=bool)
     new_rows = []
-    for hour, device, cell in dict.fromkeys(triples):  # distinct, first reached first
-        cells = lit.setdefault((hour, device), set())
+    for j in np.argsort(first, kind="stable").tolist():  # distinct, first reached first
+        hour, code, cell = triples[j].tolist()
+        cells = lit.setdefault((hour, unique[code]), set())
         if cell not in cells and len(cells) < cap:
             cells.add(cell)
-            new_rows.append((hour, column_uuid(device), cell))
+            new_rows.append((hour, column_uuid(unique[code]), cell))
+        allowed[j] = cell in cells
     _execute(f"INSERT INTO {DeviceHourCell._meta.db_table} (hour, device_id, cell)", new_rows,
              "ON CONFLICT (hour, device_id, cell) DO NOTHING")  # fmt: skip
-    return np.fromiter((c in lit[(h, d)] for h, d, c in triples), dtype=bool, count=len(triples))
+    return allowed[inverse.reshape(-1)]
 
 
 def _read_hour_cells(hours: list[int], devices: list[Any]) -> dict[tuple[int, Any], set[int]]:
@@ -221,13 +249,20 @@ def _read_hour_cells(hours: list[int], devices: list[Any]) -> dict[tuple[int, An
     return found
 
 
-def _latest(devices: Sequence[Any], times: Sequence[int]) -> dict[Any, int]:
+def _latest(codes: Ints, unique: list[Any], times: Any) -> dict[Any, int]:
     """Each device's latest time."""
-    index = {d: i for i, d in enumerate(dict.fromkeys(devices))}
-    last = np.full(len(index), np.iinfo(np.int64).min)
-    np.maximum.at(last, np.fromiter((index[d] for d in devices), np.int64, len(devices)),
-                  np.asarray(times, dtype=np.int64))  # fmt: skip
-    return {d: int(last[i]) for d, i in index.items()}
+    last = np.full(len(unique), np.iinfo(np.int64).min)
+    np.maximum.at(last, codes, np.asarray(times, dtype=np.int64))
+    return dict(zip(unique, last.tolist(), strict=True))
+
+
+def _rank_in_group(groups: Ints, sizes: Ints) -> Ints:
+    """Each row's place among the rows of its group (0 for the first), in row order."""
+    order = np.argsort(groups, kind="stable")
+    starts = np.cumsum(sizes) - sizes
+    rank = np.empty(len(groups), dtype=np.int64)
+    rank[order] = np.arange(len(groups)) - np.repeat(starts, sizes)
+    return rank
 
 
 def fold_hits(columns: dict[str, list[Any]]) -> None:
@@ -236,27 +271,31 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
     A device's hits beyond CROWDRAY_MAX_HITS_PER_MIN in one minute are stored
     but not counted: not in the per-minute hits, the map's cells or the teams.
     """
-    devices, t_ns = columns["device_id"], columns["t_ns"]
-    if not t_ns:
+    if not columns["t_ns"]:
         return
-    minutes = (np.asarray(t_ns, dtype=np.int64) // NS_PER_MIN).tolist()
-    pairs = list(zip(minutes, devices, strict=True))
-    counted = _count_device_minutes({k: (n, 0.0) for k, n in Counter(pairs).items()})
-    room = {k: c.hits for k, c in counted.items()}
-    keep = []
-    for i, key in enumerate(pairs):  # the first hits of a pair, in id order, fit the cap
-        if room[key] > 0:
-            room[key] -= 1
-            keep.append(i)
-    kept_t = [t_ns[i] for i in keep]
+    codes, unique = _codes(columns["device_id"])
+    t_ns = np.asarray(columns["t_ns"], dtype=np.int64)
+    minutes = t_ns // NS_PER_MIN
+    packed, inverse, sizes = np.unique(minutes * len(unique) + codes, return_inverse=True,
+                                       return_counts=True)  # fmt: skip
+    pairs = _pairs(packed, unique)
+    counted = _count_device_minutes(
+        {p: (n, 0.0) for p, n in zip(pairs, sizes.tolist(), strict=True)}
+    )
+    room = np.array([counted[p].hits for p in pairs], dtype=np.int64)
+    # The first hits of a (minute, device), in id order, fit the cap.
+    keep = _rank_in_group(inverse.reshape(-1), sizes) < room[inverse.reshape(-1)]
     active = Counter(m for (m, _), c in counted.items() if c.new)
-    _add_minutes(Counter(minutes[i] for i in keep), active, {})
-    if keep:
-        _add_cells([devices[i] for i in keep], kept_t, [columns["lat"][i] for i in keep],
-                   [columns["lon"][i] for i in keep])  # fmt: skip
-    days = Counter((t // NS_PER_DAY, devices[i]) for i, t in zip(keep, kept_t, strict=True))
+    kept_minutes, kept_hits = np.unique(minutes[keep], return_counts=True)
+    _add_minutes(
+        Counter(dict(zip(kept_minutes.tolist(), kept_hits.tolist(), strict=True))), active, {}
+    )
+    if keep.any():
+        _add_cells(codes[keep], unique, t_ns[keep], np.asarray(columns["lat"])[keep],
+                   np.asarray(columns["lon"])[keep])  # fmt: skip
+    days = _count_pairs(t_ns[keep] // NS_PER_DAY, codes[keep], unique)
     _add_device_days(days, {})
-    _touch_devices(_latest(devices, t_ns), _latest(devices, columns["received_ns"]))
+    _touch_devices(_latest(codes, unique, t_ns), _latest(codes, unique, columns["received_ns"]))
 
 
 def minutes_covered(start_ns: int, end_ns: int) -> dict[int, float]:
@@ -292,7 +331,9 @@ def fold_blocks(columns: dict[str, list[Any]]) -> None:
     active = Counter(m for (m, _), c in counted.items() if c.new)
     _add_minutes(Counter(), active, live)
     _add_device_days(Counter(), daily)
-    _touch_devices(_latest(devices, columns["end_ns"]), _latest(devices, columns["received_ns"]))
+    codes, unique = _codes(devices)
+    _touch_devices(_latest(codes, unique, columns["end_ns"]),
+                   _latest(codes, unique, columns["received_ns"]))  # fmt: skip
 
 
 class Counters(Consumer):

@@ -170,16 +170,17 @@ def test_a_phone_lights_at_most_the_cap_of_cells_an_hour_and_its_hits_still_coun
     settings.CROWDRAY_MAX_CELLS_PER_HOUR = 3
     wanderer, _ = make_device()
     honest, _ = make_device()
-    lats = [46.0 + 0.05 * k for k in range(6)]  # 6 cells 5 km apart, in one minute
+    # 6 cells 5 km apart in one minute, southwards: the first reached are not the first sorted
+    lats = [46.25 - 0.05 * k for k in range(6)]
     insert_hits(wanderer.id, placed([T0 + k * NS_PER_S for k in range(6)], lats, first_seq=0))
     catch_up(Counters())
     # Later in the same hour: a cell it lit already, and a new one.
-    insert_hits(wanderer.id, placed([T0 + 100 * NS_PER_S] * 2, [46.0, 47.0], first_seq=100))
+    insert_hits(wanderer.id, placed([T0 + 100 * NS_PER_S] * 2, [46.25, 47.0], first_seq=100))
     insert_hits(honest.id, placed([T0 + 5 * NS_PER_S], [-16.8], lon=179.9))
     catch_up(Counters())
     lit = dict(ActiveCell.objects.values_list("cell", "hits"))
-    assert lit == {cell_of(46.0, 6.1)[0]: 2, cell_of(46.05, 6.1)[0]: 1,
-                   cell_of(46.1, 6.1)[0]: 1, cell_of(-16.8, 179.9)[0]: 1}  # fmt: skip
+    assert lit == {cell_of(46.25, 6.1)[0]: 2, cell_of(46.2, 6.1)[0]: 1,
+                   cell_of(46.15, 6.1)[0]: 1, cell_of(-16.8, 179.9)[0]: 1}  # fmt: skip
     assert minutes("hits") == {M0: 6 + 1, M0 + 1: 2}  # every hit counts; only the map is capped
     # The next hour the phone may light new cells again.
     insert_hits(wanderer.id, placed([T0 + 3600 * NS_PER_S], [48.0], first_seq=200))

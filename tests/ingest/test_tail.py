@@ -165,6 +165,35 @@ def test_an_upload_that_commits_late_is_still_counted_once():
     assert connection.vendor == "postgresql"
 
 
+@pytest.mark.postgres_only
+def test_a_vacuum_holding_the_hits_table_does_not_stop_the_follower():
+    """The follower summarizes the commit_xid BRIN index, which VACUUM's lock blocks: it skips."""
+    store(4)
+    holding, release, outcome = threading.Event(), threading.Event(), {}
+
+    def vacuum_like() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {Hit._meta.db_table} IN SHARE UPDATE EXCLUSIVE MODE")
+                holding.set()
+                outcome["released in time"] = release.wait(10)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=vacuum_like)
+    thread.start()
+    assert holding.wait(30)
+    try:
+        assert tail.catch_up(Counters()) == {"hits": 4, "exposures": 0}
+    finally:
+        release.set()
+        thread.join()
+    assert outcome == {"released in time": True}  # the follower did not wait for the lock
+    store(2, first_seq=100)
+    tail.catch_up(Counters())
+    assert counted() == 6
+
+
 class Stuck(tail.Consumer):
     """A consumer in its own thread whose first fold waits until released: a long search."""
 
