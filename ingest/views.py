@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import zlib
 from collections.abc import Callable, Sequence
@@ -27,7 +26,7 @@ from rest_framework.views import APIView
 
 from crowdray.api_errors import PROBLEM_JSON, MethodsFirst, problem
 from crowdray.metrics import UPLOADS
-from ingest import es, hits_index
+from ingest import es, hits_index, json_body
 from ingest import serializers as s
 from ingest.auth import IsDevice, IsResearcher, RegistrationThrottle, TokenAuthentication
 from ingest.models import Device, ExposureBlock, Hit, Shower
@@ -52,10 +51,6 @@ class PayloadTooLarge(APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "request too large"
     default_code = "too_large"
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed: numbers must be finite")
 
 
 def request_body(request: Request) -> bytes:
@@ -106,7 +101,7 @@ def _gunzip(raw: bytes, limit: int) -> bytes:
 def read_items(raw: bytes, key: str) -> list[Any]:
     """The list under `key` of a JSON object body, within the batch limit."""
     try:
-        body = json.loads(raw, parse_constant=_reject_constant)
+        body = json_body.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"body is not valid JSON: {exc}") from None
     except RecursionError:
