@@ -194,6 +194,24 @@ def test_a_vacuum_holding_the_hits_table_does_not_stop_the_follower():
     assert counted() == 6
 
 
+@pytest.mark.postgres_only
+def test_a_follower_whose_role_does_not_own_the_tables_still_counts_every_hit():
+    """Only an owner may summarize the BRIN index; without it the follower is slower, not wrong."""
+    store(3)
+    with connection.cursor() as cursor:
+        cursor.execute("DO $$ BEGIN CREATE ROLE crowdray_follower_test; "
+                       "EXCEPTION WHEN duplicate_object THEN NULL; END $$")  # fmt: skip
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO crowdray_follower_test")
+        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO crowdray_follower_test")
+        cursor.execute("SET ROLE crowdray_follower_test")
+    try:
+        assert tail.catch_up(Counters()) == {"hits": 3, "exposures": 0}
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert counted() == 3
+
+
 class Stuck(tail.Consumer):
     """A consumer in its own thread whose first fold waits until released: a long search."""
 
