@@ -284,7 +284,7 @@ def fold_hits(columns: dict[str, list[Any]]) -> None:
     )
     room = np.array([counted[p].hits for p in pairs], dtype=np.int64)
     # The first hits of a (minute, device), in id order, fit the cap.
-    keep = _rank_in_group(inverse.reshape(-1), sizes) < room[inverse.reshape(-1)]
+    keep = _rank_in_group(inverse, sizes) < room[inverse]
     active = Counter(m for (m, _), c in counted.items() if c.new)
     kept_minutes, kept_hits = np.unique(minutes[keep], return_counts=True)
     _add_minutes(
