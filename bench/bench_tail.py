@@ -16,6 +16,11 @@ variants taking turns, medians of the rounds, ratios to the first variant:
    range starts at its first id, found through the BRIN index, and each chunk
    walks the id index from the mark). 40 catch-ups per variant and round;
    wall time and CPU of this process and of PostgreSQL during the catch-ups.
+3. Keeping up while VACUUM holds the table: the same, as ingest.tail reads
+   now, with another connection holding the lock VACUUM takes (SHARE UPDATE
+   EXCLUSIVE), so the follower cannot summarize the BRIN index. Trying before
+   every range, each try waiting its 100 ms lock timeout (the reference, as
+   before), or trying again SUMMARIZE_RETRY_S after a refusal (now).
 
     .venv/bin/python bench/bench_tail.py [--rounds 3]
 """
@@ -28,8 +33,11 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -87,18 +95,46 @@ def cpu_per_1e5(fields: tuple[str, ...]) -> float:
     return (time.process_time() - start) / n * 1e5
 
 
-def keeping_up(device: Any, first_seq: int, before: bool) -> tuple[float, float, float]:
-    """Wall, this process's CPU and PostgreSQL's CPU seconds per 10^5 rows folded."""
+def summarized(dsn: str) -> None:
+    """Every variant starts with the BRIN index covering the whole table.
+
+    Without it a variant would inherit the pages its predecessor left
+    unsummarized (with VACUUM's lock held, or with the old read, nothing
+    summarizes them), and pay for reading them.
+    """
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("SELECT brin_summarize_new_values('ingest_hit_commit_xid'::regclass)")
+
+
+@contextlib.contextmanager
+def vacuum_holding(dsn: str) -> Iterator[None]:
+    """The hits table locked by another connection as VACUUM locks it, until the block ends."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute("LOCK TABLE ingest_hit IN SHARE UPDATE EXCLUSIVE MODE")
+        yield
+        conn.rollback()
+
+
+def keeping_up(device: Any, first_seq: int, before: bool,
+               retry_s: float | None = None) -> tuple[float, float, float]:  # fmt: skip
+    """Wall, this process's CPU and PostgreSQL's CPU seconds per 10^5 rows folded.
+
+    retry_s: seconds before the follower tries summarizing again after VACUUM's lock
+    stopped it (ingest.tail.SUMMARIZE_RETRY_S); None leaves it as it is.
+    """
     from ingest import tail
     from ingest.counters import Counters
 
     tail.catch_up(Counters())
-    steer, first_id = tail._planner, tail._first_id
+    tail._not_before.clear()
+    steer, first_id, retry = tail._planner, tail._first_id, dict(tail.SUMMARIZE_RETRY_S)
     if before:
         tail._planner = lambda *_: contextlib.nullcontext()  # type: ignore[assignment]
         tail._first_id = lambda stream, lo, hi: (
             1 if tail._between(stream, lo, hi).exists() else None
         )
+    if retry_s is not None:
+        tail.SUMMARIZE_RETRY_S["busy"] = retry_s
     took = own = postgres = 0.0
     n = 0
     try:
@@ -111,6 +147,7 @@ def keeping_up(device: Any, first_seq: int, before: bool) -> tuple[float, float,
             postgres += cpu.used(snap, cpu.snapshot())["postgres"]
     finally:
         tail._planner, tail._first_id = steer, first_id
+        tail.SUMMARIZE_RETRY_S.update(retry)
     assert n == STEPS * STEP, n
     return took / n * 1e5, own / n * 1e5, postgres / n * 1e5
 
@@ -137,24 +174,39 @@ def main() -> None:
         device, seq = fill(), 0
         times: dict[str, list[float]] = {name: [] for name in READS}
         folds: dict[str, list[tuple[float, float, float]]] = {PLANS[0]: [], PLANS[1]: []}
+        held: dict[str, list[tuple[float, float, float]]] = {RETRIES[0]: [], RETRIES[1]: []}
         for _ in range(args.rounds):
             for name, fields in READS.items():
                 times[name].append(cpu_per_1e5(fields))
             for before, name in zip((True, False), PLANS, strict=True):
+                summarized(pg.url)
                 folds[name].append(keeping_up(device, seq, before))
+                seq += STEPS * STEP
+            for retry_s, name in zip((0.0, None), RETRIES, strict=True):
+                summarized(pg.url)
+                with vacuum_holding(pg.url):
+                    held[name].append(keeping_up(device, seq, before=False, retry_s=retry_s))
                 seq += STEPS * STEP
     print("Reading the counters' columns, CPU of the reading process:")
     reference = statistics.median(next(iter(times.values())))
     for name, values in times.items():
         report(name, values, reference)
     print(f"Keeping up with hits arriving {STEP:,} at a time:")
+    compare(folds, PLANS)
+    print("The same, while another connection holds the table as VACUUM does:")
+    compare(held, RETRIES)
+
+
+def compare(figures: dict[str, list[tuple[float, float, float]]], names: tuple[str, str]) -> None:
     for i, what in enumerate(("wall time", "CPU of the follower", "CPU of PostgreSQL")):
-        reference = statistics.median(f[i] for f in folds[PLANS[0]])
-        for name in PLANS:
-            report(f"{name}, {what}", [f[i] for f in folds[name]], reference)
+        reference = statistics.median(f[i] for f in figures[names[0]])
+        for name in names:
+            report(f"{name}, {what}", [f[i] for f in figures[name]], reference)
 
 
 PLANS = ("as before (the reference)", "from the range's first id, along the id index")
+RETRIES = ("trying to summarize before every range (the reference)",
+           "trying again 10 s after a refusal")  # fmt: skip
 
 
 if __name__ == "__main__":

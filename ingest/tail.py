@@ -160,6 +160,14 @@ def _planner(*settings: str) -> Iterator[None]:
         yield
 
 
+# After a refused summarizing, seconds before the next try. A VACUUM holds the
+# lock for its whole run (seconds to minutes on a big table) and summarizes at
+# its end; trying before every range cost the follower 100 ms in every 140-420
+# ms under bench_ingest's load (its log). A role that may not summarize stays so.
+SUMMARIZE_RETRY_S = {"busy": 10.0, "refused": 600.0}
+_not_before: dict[str, float] = {}  # index -> time.monotonic() of the next try
+
+
 def _summarize(stream: str) -> None:
     """Have the commit_xid BRIN index cover the pages written since the last call.
 
@@ -167,17 +175,23 @@ def _summarize(stream: str) -> None:
     (by VACUUM, or this), so finding a range through it reads all of them: the
     follower's database time grew with the table between two autovacuums.
     Summarizing costs a read of the new pages only. If VACUUM holds the lock
-    it needs, it is summarizing already: skip. Any other refusal (a role that
-    does not own the table) only costs speed, so it is logged, not raised.
+    it needs, it is summarizing already: skip, for SUMMARIZE_RETRY_S. Any other
+    refusal (a role that does not own the table) only costs speed, so it is
+    logged, not raised.
     """
     index = f"{STREAMS[stream]._meta.db_table}_commit_xid"  # migration 0005
+    if time.monotonic() < _not_before.get(index, 0.0):
+        return
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '100ms'")
             cursor.execute("SELECT brin_summarize_new_values(%s::regclass)", [index])
     except OperationalError as exc:
-        log.info("%s not summarized now: %s", index, exc)
+        _not_before[index] = time.monotonic() + SUMMARIZE_RETRY_S["busy"]
+        log.info("%s not summarized now, next try in %.0f s: %s", index,
+                 SUMMARIZE_RETRY_S["busy"], exc)  # fmt: skip
     except DatabaseError as exc:
+        _not_before[index] = time.monotonic() + SUMMARIZE_RETRY_S["refused"]
         log.warning("%s not summarized, the follower reads slower: %s", index, exc)
 
 

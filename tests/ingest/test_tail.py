@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -165,10 +168,12 @@ def test_an_upload_that_commits_late_is_still_counted_once():
     assert connection.vendor == "postgresql"
 
 
-@pytest.mark.postgres_only
-def test_a_vacuum_holding_the_hits_table_does_not_stop_the_follower():
-    """The follower summarizes the commit_xid BRIN index, which VACUUM's lock blocks: it skips."""
-    store(4)
+@contextmanager
+def held_as_vacuum_holds_it() -> Iterator[dict[str, bool]]:
+    """The hits table locked by another connection as VACUUM locks it, until the block ends.
+
+    Yields what happened: whether the block ended within 10 s.
+    """
     holding, release, outcome = threading.Event(), threading.Event(), {}
 
     def vacuum_like() -> None:
@@ -184,20 +189,67 @@ def test_a_vacuum_holding_the_hits_table_does_not_stop_the_follower():
     thread.start()
     assert holding.wait(30)
     try:
-        assert tail.catch_up(Counters()) == {"hits": 4, "exposures": 0}
+        yield outcome
     finally:
         release.set()
         thread.join()
+
+
+@pytest.mark.postgres_only
+def test_a_vacuum_holding_the_hits_table_does_not_stop_the_follower():
+    """The follower summarizes the commit_xid BRIN index, which VACUUM's lock blocks: it skips."""
+    store(4)
+    with held_as_vacuum_holds_it() as outcome:
+        assert tail.catch_up(Counters()) == {"hits": 4, "exposures": 0}
     assert outcome == {"released in time": True}  # the follower did not wait for the lock
     store(2, first_seq=100)
     tail.catch_up(Counters())
     assert counted() == 6
 
 
+@pytest.fixture(autouse=True)
+def _summarizing_not_put_off() -> Any:
+    """Each test starts, and leaves the next, with no summarizing put off."""
+    tail._not_before.clear()
+    yield
+    tail._not_before.clear()
+
+
+def summarize_now() -> int:
+    """Page ranges of the hits' BRIN index that were left unsummarized."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT brin_summarize_new_values('ingest_hit_commit_xid'::regclass)")
+        return int(cursor.fetchone()[0])
+
+
 @pytest.mark.postgres_only
-def test_a_follower_whose_role_does_not_own_the_tables_still_counts_every_hit():
-    """Only an owner may summarize the BRIN index; without it the follower is slower, not wrong."""
-    store(3)
+def test_while_vacuum_holds_the_index_the_follower_waits_once_then_tries_again_later(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    """One 100 ms wait per VACUUM, not one per range; summarizing resumes after the delay."""
+    monkeypatch.setitem(tail.SUMMARIZE_RETRY_S, "busy", 1.0)
+    caplog.set_level(logging.INFO, logger="ingest.tail")
+    with held_as_vacuum_holds_it():
+        for n in range(3):  # three ranges while the lock is held
+            store(2, first_seq=10 * n)
+            assert tail.catch_up(Counters()) == {"hits": 2, "exposures": 0}
+    skipped = [r for r in caplog.records if "not summarized now" in r.getMessage()]
+    assert len(skipped) == 1
+    time.sleep(1.1)
+    store(30_000, first_seq=100)  # new page ranges (128 pages each), past the summarized ones
+    assert tail.catch_up(Counters()) == {"hits": 30_000, "exposures": 0}
+    assert summarize_now() == 0  # the follower summarized them
+
+
+@pytest.mark.postgres_only
+def test_a_follower_whose_role_does_not_own_the_tables_still_counts_every_hit(
+    caplog: pytest.LogCaptureFixture,
+):
+    """Only an owner may summarize the BRIN index; without it the follower is slower, not wrong.
+
+    It says so once, not before every range.
+    """
+    device = store(3)
     with connection.cursor() as cursor:
         cursor.execute("DO $$ BEGIN CREATE ROLE crowdray_follower_test; "
                        "EXCEPTION WHEN duplicate_object THEN NULL; END $$")  # fmt: skip
@@ -206,10 +258,14 @@ def test_a_follower_whose_role_does_not_own_the_tables_still_counts_every_hit():
         cursor.execute("SET ROLE crowdray_follower_test")
     try:
         assert tail.catch_up(Counters()) == {"hits": 3, "exposures": 0}
+        store(2, first_seq=100, device=device)
+        assert tail.catch_up(Counters()) == {"hits": 2, "exposures": 0}
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET ROLE")
-    assert counted() == 3
+    assert counted() == 5
+    warned = [r for r in caplog.records if "not summarized, the follower reads slower" in r.msg]
+    assert len(warned) == 2  # once for each table's index
 
 
 class Stuck(tail.Consumer):
