@@ -4,11 +4,11 @@ Starts a throwaway PostgreSQL (durable: fsync on), migrates it, starts
 `crowdray serve` with 2 gunicorn workers and `crowdray follow`, and drives the
 upload API from a separate process with concurrent clients posting 100-hit
 batches of compact JSON for a fixed time, through a lean HTTP client (Client):
-the phones are other machines, so the load generator should take as little of
-this machine's 2 cores as it can. It reports the follower's rows/s folded during the
-load and its lag when the load stops. Then, with the follower stopped, the same
-load goes to a naive DRF endpoint (bench/naive.py: ModelSerializer +
-bulk_create) on the same server and database. Last, one Python process COPYs
+the phones are other machines, so the load generator should take as little
+of this machine's 2 cores as it can. It reports the follower's rows/s folded
+during the load and its lag when the load stops. Then, with the follower
+stopped, the same load goes to a naive DRF endpoint (bench/naive.py:
+ModelSerializer + bulk_create) on the same server and database. Last, one Python process COPYs
 the same number of rows into a copy of the hits table.
 
 The three take turns for --rounds rounds, and the ratios are the medians of
@@ -101,8 +101,7 @@ class Client:
                 self.sock = socket.create_connection(self.address, timeout=60)
                 self.reader = self.sock.makefile("rb")
             self.sock.sendall((self.head % len(body)).encode() + body)
-            status = int(self.reader.readline().split()[1])
-            return status, self.reader.read(_content_length(self.reader))
+            return _reply(self.reader)
         except (OSError, ValueError, IndexError):
             self.close()  # reconnects on the next request
             return 0, b""
@@ -114,15 +113,23 @@ class Client:
         self.sock = self.reader = None
 
 
-def _content_length(reader: Any) -> int:
-    """Read a reply's headers; its Content-Length (ValueError if it has none)."""
+def _reply(reader: Any) -> tuple[int, bytes]:
+    """Read one reply: (status, body).
+
+    ValueError without a Content-Length; ConnectionError if the connection
+    closed before the body's end.
+    """
+    status = int(reader.readline().split()[1])
     length = None
     while (line := reader.readline()) not in (b"\r\n", b""):
         if line[:15].lower() == b"content-length:":
             length = int(line[15:])
     if length is None:
         raise ValueError("a reply without Content-Length")
-    return length
+    body = reader.read(length)
+    if len(body) != length:
+        raise ConnectionError("the server closed the connection mid-reply")
+    return status, body
 
 
 def client_loop(
