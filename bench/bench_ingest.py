@@ -32,6 +32,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,6 @@ from vocab.contracts import UPLOAD_HIT_FIELDS
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 100
 COLUMNS = UPLOAD_HIT_FIELDS
-SPACED_JSON = [False]  # --spaced-json, set by main() in the parent process
 
 
 def make_batch(rng: np.random.Generator, seq0: int, t_ns: int) -> list[dict[str, Any]]:
@@ -236,10 +236,18 @@ def folded(dsn: str) -> int:
     return int(n)
 
 
-def run_load(url: str, path: str, tokens: list[str], seconds: float) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Load:
+    """What each client sends: for how long, and whether json.dumps's spaced bodies."""
+
+    seconds: float
+    spaced: bool = False
+
+
+def run_load(url: str, path: str, tokens: list[str], load: Load) -> dict[str, Any]:
     queue: mp.Queue[Any] = mp.get_context("spawn").Queue()
     driver = mp.get_context("spawn").Process(
-        target=drive, args=(url, path, tokens, seconds, SPACED_JSON[0], queue)
+        target=drive, args=(url, path, tokens, load.seconds, load.spaced, queue)
     )
     before = cpu.snapshot()
     driver.start()
@@ -257,14 +265,14 @@ def register(url: str, n: int, model: str) -> list[str]:
     ]
 
 
-def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str], seconds: float,
+def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str], load: Load,
                   split: bool) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
     """Our endpoint under load with `crowdray follow` running; the follower's figures."""
     followers = start_followers(env, split)
     try:
         time.sleep(3)  # started and idle
         before = folded(dsn)
-        run = run_load(url, "/api/v1/hits", tokens, seconds)
+        run = run_load(url, "/api/v1/hits", tokens, load)
         after = folded(dsn)
         health = requests.get(f"{url}/api/v1/health", timeout=30).json()["consumers"]["counters"]
         start = time.monotonic()
@@ -295,9 +303,9 @@ def stop_all(followers: list[subprocess.Popen[bytes]]) -> None:
 
 
 def follower_capacity(url: str, dsn: str, env: dict[str, str], tokens: list[str],
-                      seconds: float, split: bool) -> tuple[int, float]:  # fmt: skip
+                      load: Load, split: bool) -> tuple[int, float]:  # fmt: skip
     """A backlog uploaded with no follower, then folded by one: rows and seconds."""
-    run_load(url, "/api/v1/hits", tokens, seconds)
+    run_load(url, "/api/v1/hits", tokens, load)
     before = folded(dsn)
     start = time.monotonic()
     followers = start_followers(env, split)
@@ -342,7 +350,7 @@ def main() -> None:
         help="with --live-interval: the live search in a follower process of its own",
     )  # fmt: skip
     args = parser.parse_args()
-    SPACED_JSON[0] = args.spaced_json
+    load = Load(args.seconds, args.spaced_json)
 
     with ThrowawayPostgres(durable=True) as pg:
         env = service_env(
@@ -363,9 +371,9 @@ def main() -> None:
             # each of them; ratios are taken within a round.
             for r in range(args.rounds):
                 ours = register(url, args.clients, "ours")
-                run, follower = follow_during(url, pg.url, env, ours, args.seconds, args.split_live)
+                run, follower = follow_during(url, pg.url, env, ours, load, args.split_live)
                 naive = register(url, args.clients, "naive")
-                peer = run_load(url, "/naive/hits", naive, args.seconds)
+                peer = run_load(url, "/naive/hits", naive, load)
                 accepted = sum(x[2] for x in run["results"])
                 raw, copy_cpu = copy_rate(pg.url, max(accepted, 10_000))
                 rounds.append(report_round(r + 1, run, peer, follower, raw, copy_cpu))
@@ -374,7 +382,7 @@ def main() -> None:
                 pg.url,
                 env,
                 register(url, args.clients, "backlog"),
-                args.seconds,
+                load,
                 args.split_live,
             )
         print(f"follower alone on a backlog of {backlog} hits: folded in {took:.1f} s "

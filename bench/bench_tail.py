@@ -1,6 +1,6 @@
 """The follower on a backlog: how it reads new hits, and what folding them costs.
 
-On a throwaway PostgreSQL holding 200,000 hits (20 devices), two comparisons,
+On a throwaway PostgreSQL holding 200,000 hits (20 devices), three comparisons,
 variants taking turns, medians of the rounds, ratios to the first variant:
 
 1. Reading: the counters' chunks, 20,000 rows at a time, with received_at
