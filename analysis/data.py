@@ -49,15 +49,20 @@ def _where(
         both((ds.field("lat") >= min_lat) & (ds.field("lat") <= max_lat))
         lon = ds.field("lon")
         # A box whose min_lon is east of its max_lon crosses the antimeridian.
-        both((lon >= min_lon) & (lon <= max_lon) if min_lon <= max_lon
-             else (lon >= min_lon) | (lon <= max_lon))  # fmt: skip
+        both(
+            (lon >= min_lon) & (lon <= max_lon)
+            if min_lon <= max_lon
+            else (lon >= min_lon) | (lon <= max_lon)
+        )
     return expr
 
 
 def read_hits(
-    source: str | Path, since: int | str | None = None, until: int | str | None = None,
+    source: str | Path,
+    since: int | str | None = None,
+    until: int | str | None = None,
     bbox: Box | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Hits (the hit contract) with t_ns in [since, until) and inside bbox.
 
     source: a lake (`crowdray export`), a `crowdray simulate --out` folder, or
@@ -69,9 +74,11 @@ def read_hits(
 
 
 def read_exposures(
-    source: str | Path, since: int | str | None = None, until: int | str | None = None,
+    source: str | Path,
+    since: int | str | None = None,
+    until: int | str | None = None,
     bbox: Box | None = None,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """Exposure blocks that overlap [since, until) and lie inside bbox."""
     data = _dataset(Path(source), "exposures")
     since_ns, until_ns = _ns(since), _ns(until)

@@ -37,11 +37,17 @@ def _rings(topo: dict[str, Any]) -> list[np.ndarray]:
     """The land's outer and inner rings in degrees, from the TopoJSON's delta-coded arcs."""
     scale, shift = np.array(topo["transform"]["scale"]), np.array(topo["transform"]["translate"])
     arcs = [np.cumsum(np.array(a, dtype=np.float64), axis=0) * scale + shift for a in topo["arcs"]]
-    polygons = [p for g in topo["objects"]["land"]["geometries"]
-                for p in (g["arcs"] if g["type"] == "MultiPolygon" else [g["arcs"]])]  # fmt: skip
+    polygons = [
+        p
+        for g in topo["objects"]["land"]["geometries"]
+        for p in (g["arcs"] if g["type"] == "MultiPolygon" else [g["arcs"]])
+    ]
     # An arc index i < 0 means arc ~i reversed.
-    return [np.concatenate([arcs[i] if i >= 0 else arcs[~i][::-1] for i in ring])
-            for polygon in polygons for ring in polygon]  # fmt: skip
+    return [
+        np.concatenate([arcs[i] if i >= 0 else arcs[~i][::-1] for i in ring])
+        for polygon in polygons
+        for ring in polygon
+    ]
 
 
 def world_map(ax: Any = None) -> Any:
@@ -88,9 +94,13 @@ def multiplicity_spectrum(found: pd.DataFrame, ax: Any = None) -> Any:
 
 
 def footprint(
-    shower: Any, hits: pd.DataFrame, exposures: pd.DataFrame, radius_m: float = Params.radius_m,
-    ax: Any = None, window_ms: float = Params.window_ms,
-) -> Any:  # fmt: skip
+    shower: Any,
+    hits: pd.DataFrame,
+    exposures: pd.DataFrame,
+    radius_m: float = Params.radius_m,
+    ax: Any = None,
+    window_ms: float = Params.window_ms,
+) -> Any:
     """A shower's phones in metres east and north of its core: fired, and live but silent.
 
     shower: one row of the shower contract (its fitted core, else its centroid).
@@ -109,9 +119,11 @@ def footprint(
     window = round(window_ms * 1e6)
     now = hits[(hits.t_ns - shower.t_ns).abs() <= window]
     outside = live.device_id.isin(set(now.device_id))
-    layers = [(live[~outside], {"c": "lightgrey", "label": "live, silent"}),
-              (members, {"c": "crimson", "label": "fired"}),
-              (live[outside], {"c": "orange", "label": "fired, outside the core"})]  # fmt: skip
+    layers = [
+        (live[~outside], {"c": "lightgrey", "label": "live, silent"}),
+        (members, {"c": "crimson", "label": "fired"}),
+        (live[outside], {"c": "orange", "label": "fired, outside the core"}),
+    ]
     for frame, style in layers:
         x, y = tangent_plane(frame.lat.to_numpy(), frame.lon.to_numpy(), lat0, lon0)
         ax.scatter(x, y, s=14, **style)
@@ -119,7 +131,6 @@ def footprint(
     ax.set_aspect("equal")
     ax.set_xlabel("east of the core / m")
     ax.set_ylabel("north of the core / m")
-    ax.set_title(f"{shower.shower_id}: {shower.n_devices} phones, "
-                 f"{shower.significance_sigma:.1f}σ")  # fmt: skip
+    ax.set_title(f"{shower.shower_id}: {shower.n_devices} phones, {shower.significance_sigma:.1f}σ")
     ax.legend(loc="upper right")
     return ax

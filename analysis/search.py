@@ -67,10 +67,13 @@ def score(
     chance = len(chance_candidates(strong, truth))
     fitted = visible[hit]
     return Score(
-        matched=matched, min_devices=min_devices, sigma=sigma,
+        matched=matched,
+        min_devices=min_devices,
+        sigma=sigma,
         efficiency=float(hit.mean()) if len(visible) else float("nan"),
-        chance=chance, purity=1 - chance / len(strong) if len(strong) else float("nan"),
+        chance=chance,
+        purity=1 - chance / len(strong) if len(strong) else float("nan"),
         median_core_err_m=float(np.nanmedian(fitted.core_err_m)) if len(fitted) else float("nan"),
         median_dlog10_e=float(np.nanmedian(fitted.dlog10_e)) if len(fitted) else float("nan"),
         dlog10_e_68=half_width_68(fitted.dlog10_e) if len(fitted) else float("nan"),
-    )  # fmt: skip
+    )

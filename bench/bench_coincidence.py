@@ -133,18 +133,24 @@ def main() -> None:
             )
             agree = ref_ids == spark_ids
             results.append((n, ref_s, spark_s))
-            print(f"{n:>12,} hits  reference {ref_s:7.1f} s {n / ref_s:>11,.0f} hits/s  "
-                  f"spark {spark_s:7.1f} s {n / spark_s:>11,.0f} hits/s  "
-                  f"spark/reference {ref_s / spark_s:5.1%}  candidates {len(ref_ids):,}  "
-                  f"agree {'yes' if agree else 'NO'}")  # fmt: skip
-            print(f"{'':>12}       scan / fit: reference {ref_t['scan']:.1f} / {ref_t['fit']:.1f} s"
-                  f"  spark {spark_t['scan']:.1f} / {spark_t['fit']:.1f} s")  # fmt: skip
+            print(
+                f"{n:>12,} hits  reference {ref_s:7.1f} s {n / ref_s:>11,.0f} hits/s  "
+                f"spark {spark_s:7.1f} s {n / spark_s:>11,.0f} hits/s  "
+                f"spark/reference {ref_s / spark_s:5.1%}  candidates {len(ref_ids):,}  "
+                f"agree {'yes' if agree else 'NO'}"
+            )
+            print(
+                f"{'':>12}       scan / fit: reference {ref_t['scan']:.1f} / {ref_t['fit']:.1f} s"
+                f"  spark {spark_t['scan']:.1f} / {spark_t['fit']:.1f} s"
+            )
             if not agree:
                 sys.exit(1)
         if len(results) >= 2:
             (n0, r0, s0), (n1, r1, s1) = results[0], results[-1]
-            print(f"scaling {n1 / n0:.0f}x hits: spark {s1 / s0:.1f}x time, "
-                  f"reference {r1 / r0:.1f}x time (goal <= 12x)")  # fmt: skip
+            print(
+                f"scaling {n1 / n0:.0f}x hits: spark {s1 / s0:.1f}x time, "
+                f"reference {r1 / r0:.1f}x time (goal <= 12x)"
+            )
     finally:
         spark.stop()
         shutil.rmtree(work, ignore_errors=True)

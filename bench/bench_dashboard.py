@@ -51,8 +51,18 @@ def fill(dsn: str, n_hits: int, now_ns: int) -> None:
         with conn.cursor().copy(f"COPY ingest_device ({device_cols}) FROM STDIN") as copy:
             for k in range(DEVICES):
                 seen = now_ns - int(rng.integers(0, 3600)) * 10**9
-                copy.write_row((f"00000000-0000-4000-8000-{k:012d}", f"{k:064x}", "bench",
-                                "", "", "2026-01-01T00:00:00Z", True, seen))  # fmt: skip
+                copy.write_row(
+                    (
+                        f"00000000-0000-4000-8000-{k:012d}",
+                        f"{k:064x}",
+                        "bench",
+                        "",
+                        "",
+                        "2026-01-01T00:00:00Z",
+                        True,
+                        seen,
+                    )
+                )
         conn.execute("CREATE TEMP TABLE pos (k int, lat float8, lon float8)")
         with conn.cursor().copy("COPY pos FROM STDIN") as copy:
             for k in range(DEVICES):
@@ -136,9 +146,13 @@ def main() -> None:
     results: dict[tuple[int, str, str], float] = {}
     for size in (int(s) for s in args.sizes):
         with ThrowawayPostgres(durable=False) as pg:
-            base = {"DATABASE_URL": pg.url, "SECRET_KEY": BENCH_KEY,
-                    "CROWDRAY_PUBLIC_RATE": "1000000/minute", "CROWDRAY_STATUS_CACHE_S": "0",
-                    "CROWDRAY_LIVE_INTERVAL_S": "0"}  # fmt: skip
+            base = {
+                "DATABASE_URL": pg.url,
+                "SECRET_KEY": BENCH_KEY,
+                "CROWDRAY_PUBLIC_RATE": "1000000/minute",
+                "CROWDRAY_STATUS_CACHE_S": "0",
+                "CROWDRAY_LIVE_INTERVAL_S": "0",
+            }
             crowdray("migrate", "--verbosity", "0", env=service_env(**base))
             started = time.perf_counter()
             fill(pg.url, size, time.time_ns())
@@ -161,8 +175,10 @@ def main() -> None:
         for path in PATHS:
             if len(sizes) >= 2:
                 growth = results[(sizes[-1], mode, path)] / results[(sizes[0], mode, path)]
-                print(f"p95 growth {sizes[0]:,} -> {sizes[-1]:,} hits, {mode}, "
-                      f"{path}: {growth:.2f}x (goal: none)")  # fmt: skip
+                print(
+                    f"p95 growth {sizes[0]:,} -> {sizes[-1]:,} hits, {mode}, "
+                    f"{path}: {growth:.2f}x (goal: none)"
+                )
 
 
 if __name__ == "__main__":

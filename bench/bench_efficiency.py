@@ -42,9 +42,14 @@ def one_density(per_km2: int, hours: float, work: Path) -> pd.DataFrame:
     parts = []
     for k, (lo, hi) in enumerate(itertools.pairwise(BINS)):
         town = simulate_town(
-            work / f"d{per_km2}-{k}", seed=100 + k, per_km2=per_km2, side_km=3,
-            hours=hours, showers_per_hour=180, energy_ev=(10**lo, 10**hi),
-        )  # fmt: skip
+            work / f"d{per_km2}-{k}",
+            seed=100 + k,
+            per_km2=per_km2,
+            side_km=3,
+            hours=hours,
+            showers_per_hour=180,
+            energy_ev=(10**lo, 10**hi),
+        )
         found = find_showers(town.hits, Params(), town.exposures)
         scored = match(found, town.truth)
         scored["confused"] = confused(town.truth, Params().radius_m, Params().window_ns)
@@ -67,16 +72,27 @@ def efficiency(scored: pd.DataFrame) -> pd.DataFrame:
 def plot(tables: dict[int, pd.DataFrame], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
     for per_km2, table in tables.items():
-        ax.errorbar(table.log10_e, table.efficiency, yerr=table.error, marker="o", capsize=3,
-                    label=f"{per_km2:,} phones per km²")  # fmt: skip
+        ax.errorbar(
+            table.log10_e,
+            table.efficiency,
+            yerr=table.error,
+            marker="o",
+            capsize=3,
+            label=f"{per_km2:,} phones per km²",
+        )
     ax.set_xlabel("log10(primary energy / eV)")
     ax.set_ylabel("found at ≥ 5σ")
     ax.set_ylim(-0.02, 1.05)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     ax.set_title("crowdray: efficiency of the scan search (simulated)")
-    fig.text(0.01, 0.01, "Sensor assumed: A = 1.5e-5 m², efficiency 0.5; ~0.5 background hits "
-             "per phone per minute; 50 ms window.", fontsize=7)  # fmt: skip
+    fig.text(
+        0.01,
+        0.01,
+        "Sensor assumed: A = 1.5e-5 m², efficiency 0.5; ~0.5 background hits "
+        "per phone per minute; 50 ms window.",
+        fontsize=7,
+    )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
@@ -84,8 +100,12 @@ def plot(tables: dict[int, pd.DataFrame], out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=20.0,
-                        help="simulated (and searched) minutes per density and bin")  # fmt: skip
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=20.0,
+        help="simulated (and searched) minutes per density and bin",
+    )
     parser.add_argument("--out", type=Path, default=Path("docs/efficiency.png"))
     args = parser.parse_args()
     tables = {}
@@ -95,8 +115,11 @@ def main() -> None:
             scored = one_density(per_km2, args.minutes / 60, Path(tmp))
             tables[per_km2] = efficiency(scored)
             print(f"{per_km2:,} phones/km^2 ({time.perf_counter() - started:.0f} s)")
-            print(tables[per_km2][["log10_e", "showers", "found", "efficiency"]]
-                  .round(3).to_string(index=False))  # fmt: skip
+            print(
+                tables[per_km2][["log10_e", "showers", "found", "efficiency"]]
+                .round(3)
+                .to_string(index=False)
+            )
     plot(tables, args.out)
     print(f"wrote {args.out}")
 

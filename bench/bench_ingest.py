@@ -88,9 +88,11 @@ class Client:
     def __init__(self, url: str, path: str, token: str) -> None:
         host, port = url.removeprefix("http://").split(":")
         self.address = (host, int(port))
-        self.head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                     f"Authorization: Token {token}\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %d\r\n\r\n")  # fmt: skip
+        self.head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Token {token}\r\nContent-Type: application/json\r\n"
+            "Content-Length: %d\r\n\r\n"
+        )
         self.sock: socket.socket | None = None
         self.reader: Any = None
 
@@ -164,8 +166,9 @@ def client_loop(
     conn.close()
 
 
-def drive(url: str, path: str, tokens: list[str], seconds: float, spaced: bool,
-          queue: mp.Queue[Any]) -> None:  # fmt: skip
+def drive(
+    url: str, path: str, tokens: list[str], seconds: float, spaced: bool, queue: mp.Queue[Any]
+) -> None:
     """The load generator process: one thread per client."""
     results: list[tuple[float, int, int]] = []
     stop_at = time.monotonic() + seconds
@@ -178,8 +181,13 @@ def drive(url: str, path: str, tokens: list[str], seconds: float, spaced: bool,
         t.start()
     for t in threads:
         t.join()
-    queue.put({"elapsed": time.perf_counter() - start, "results": results,
-               "cpu_s": time.process_time() - cpu_start})  # fmt: skip
+    queue.put(
+        {
+            "elapsed": time.perf_counter() - start,
+            "results": results,
+            "cpu_s": time.process_time() - cpu_start,
+        }
+    )
 
 
 def copy_rate(dsn: str, n_rows: int) -> tuple[float, float]:
@@ -219,8 +227,11 @@ def scalar(conn: psycopg.Connection[Any], sql: str) -> Any:
 def stored(dsn: str, tokens_of: str) -> tuple[int, int]:
     """Hits stored for the devices of one target, and (device, seq) stored more than once."""
     with psycopg.connect(dsn) as conn:
-        total = scalar(conn, f"SELECT count(*) FROM ingest_hit h JOIN ingest_device d "
-                             f"ON d.id = h.device_id WHERE d.model = '{tokens_of}'")  # fmt: skip
+        total = scalar(
+            conn,
+            f"SELECT count(*) FROM ingest_hit h JOIN ingest_device d "
+            f"ON d.id = h.device_id WHERE d.model = '{tokens_of}'",
+        )
         dupes = scalar(
             conn,
             "SELECT count(*) FROM (SELECT 1 FROM ingest_hit GROUP BY device_id, seq"
@@ -231,8 +242,10 @@ def stored(dsn: str, tokens_of: str) -> tuple[int, int]:
 
 def folded(dsn: str) -> int:
     with psycopg.connect(dsn) as conn:
-        n = scalar(conn, "SELECT coalesce(sum(rows), 0) FROM ingest_consumermark "
-                         "WHERE consumer = 'counters'")  # fmt: skip
+        n = scalar(
+            conn,
+            "SELECT coalesce(sum(rows), 0) FROM ingest_consumermark WHERE consumer = 'counters'",
+        )
     return int(n)
 
 
@@ -265,8 +278,9 @@ def register(url: str, n: int, model: str) -> list[str]:
     ]
 
 
-def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str], load: Load,
-                  split: bool) -> tuple[dict[str, Any], dict[str, float]]:  # fmt: skip
+def follow_during(
+    url: str, dsn: str, env: dict[str, str], tokens: list[str], load: Load, split: bool
+) -> tuple[dict[str, Any], dict[str, float]]:
     """Our endpoint under load with `crowdray follow` running; the follower's figures."""
     followers = start_followers(env, split)
     try:
@@ -280,8 +294,12 @@ def follow_during(url: str, dsn: str, env: dict[str, str], tokens: list[str], lo
             "rows"
         ]:
             time.sleep(0.2)
-        figures = {"rate": (after - before) / run["elapsed"], "lag_rows": health["rows"],
-                   "lag_s": health["seconds"], "catch_up_s": time.monotonic() - start}  # fmt: skip
+        figures = {
+            "rate": (after - before) / run["elapsed"],
+            "lag_rows": health["rows"],
+            "lag_s": health["seconds"],
+            "catch_up_s": time.monotonic() - start,
+        }
     finally:
         stop_all(followers)
     return run, figures
@@ -291,8 +309,10 @@ def start_followers(env: dict[str, str], split: bool) -> list[subprocess.Popen[b
     """`crowdray follow`, or when split two: --skip live and --only live."""
     follow = [sys.executable, "-m", "crowdray.cli", "follow"]
     argvs = [[*follow, "--skip", "live"], [*follow, "--only", "live"]] if split else [follow]
-    return [subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for argv in argvs]  # fmt: skip
+    return [
+        subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for argv in argvs
+    ]
 
 
 def stop_all(followers: list[subprocess.Popen[bytes]]) -> None:
@@ -302,8 +322,9 @@ def stop_all(followers: list[subprocess.Popen[bytes]]) -> None:
         follower.wait(30)
 
 
-def follower_capacity(url: str, dsn: str, env: dict[str, str], tokens: list[str],
-                      load: Load, split: bool) -> tuple[int, float]:  # fmt: skip
+def follower_capacity(
+    url: str, dsn: str, env: dict[str, str], tokens: list[str], load: Load, split: bool
+) -> tuple[int, float]:
     """A backlog uploaded with no follower, then folded by one: rows and seconds."""
     run_load(url, "/api/v1/hits", tokens, load)
     before = folded(dsn)
@@ -318,8 +339,10 @@ def follower_capacity(url: str, dsn: str, env: dict[str, str], tokens: list[str]
         if "live" in consumers(url):  # --live-interval: how long the live search takes after
             while consumers(url)["live"]["rows"] and time.monotonic() - start < 900:
                 time.sleep(0.5)
-            print(f"live search done with the backlog after {time.monotonic() - start:.1f} s "
-                  f"({consumers(url)['live']['rows']} rows left)")  # fmt: skip
+            print(
+                f"live search done with the backlog after {time.monotonic() - start:.1f} s "
+                f"({consumers(url)['live']['rows']} rows left)"
+            )
     finally:
         stop_all(followers)
     return folded(dsn) - before, counted_in
@@ -337,18 +360,22 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
-        "--spaced-json", action="store_true",
+        "--spaced-json",
+        action="store_true",
         help="send bodies as json.dumps writes them (with spaces; the load generator "
         "takes about 4x the CPU), as this bench did before 2026-11-24",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--live-interval", type=float, default=0.0,
+        "--live-interval",
+        type=float,
+        default=0.0,
         help="run the live search every so many seconds (default 0: off, see below)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--split-live", action="store_true",
+        "--split-live",
+        action="store_true",
         help="with --live-interval: the live search in a follower process of its own",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     load = Load(args.seconds, args.spaced_json)
 
@@ -385,8 +412,10 @@ def main() -> None:
                 load,
                 args.split_live,
             )
-        print(f"follower alone on a backlog of {backlog} hits: folded in {took:.1f} s "
-              f"({backlog / took:,.0f} rows/s, including its start-up)")  # fmt: skip
+        print(
+            f"follower alone on a backlog of {backlog} hits: folded in {took:.1f} s "
+            f"({backlog / took:,.0f} rows/s, including its start-up)"
+        )
         report(rounds, pg.url, args)
 
 
@@ -394,26 +423,46 @@ def latencies_ms(run: dict[str, Any]) -> np.ndarray[Any, Any]:
     return np.array([r[0] for r in run["results"]]) * 1000
 
 
-def report_round(r: int, run: dict[str, Any], peer: dict[str, Any], follower: dict[str, float],
-                 raw: float, copy_cpu: float) -> dict[str, Any]:  # fmt: skip
+def report_round(
+    r: int,
+    run: dict[str, Any],
+    peer: dict[str, Any],
+    follower: dict[str, float],
+    raw: float,
+    copy_cpu: float,
+) -> dict[str, Any]:
     """Print one round; return its figures."""
     print(f"round {r}:")
     rate, errors, accepted = summary("  crowdray POST /api/v1/hits", run)
     naive_rate, _, _ = summary("  naive DRF ModelSerializer + bulk_create", peer)
-    print(f"  follower during the load: {follower['rate']:,.0f} rows/s folded; lag when the "
-          f"load stopped {follower['lag_rows']:.0f} rows, {follower['lag_s']:.1f} s; "
-          f"caught up {follower['catch_up_s']:.1f} s later")  # fmt: skip
-    print(f"  raw COPY from one Python process: {raw:,.0f} rows/s; crowdray / COPY "
-          f"{rate / raw:.1%}, crowdray / naive {rate / naive_rate:.2f}x")  # fmt: skip
+    print(
+        f"  follower during the load: {follower['rate']:,.0f} rows/s folded; lag when the "
+        f"load stopped {follower['lag_rows']:.0f} rows, {follower['lag_s']:.1f} s; "
+        f"caught up {follower['catch_up_s']:.1f} s later"
+    )
+    print(
+        f"  raw COPY from one Python process: {raw:,.0f} rows/s; crowdray / COPY "
+        f"{rate / raw:.1%}, crowdray / naive {rate / naive_rate:.2f}x"
+    )
     ours, theirs = server_cpu(run, accepted), server_cpu(peer, sum(x[2] for x in peer["results"]))
-    print(f"  server CPU per hit (web + PostgreSQL): crowdray {ours * 1e6:.1f} us, naive "
-          f"{theirs * 1e6:.1f} us, COPY (client + PostgreSQL) {copy_cpu * 1e6:.1f} us; "
-          f"at equal CPU crowdray / COPY {copy_cpu / ours:.1%}, "
-          f"crowdray / naive {theirs / ours:.2f}x")  # fmt: skip
-    return {"rate": rate, "naive": naive_rate, "copy": raw, "errors": errors,
-            "cpu_copy": copy_cpu / ours, "cpu_naive": theirs / ours,
-            "accepted": accepted, "latencies": latencies_ms(run),
-            "naive_latencies": latencies_ms(peer), "follower": follower}  # fmt: skip
+    print(
+        f"  server CPU per hit (web + PostgreSQL): crowdray {ours * 1e6:.1f} us, naive "
+        f"{theirs * 1e6:.1f} us, COPY (client + PostgreSQL) {copy_cpu * 1e6:.1f} us; "
+        f"at equal CPU crowdray / COPY {copy_cpu / ours:.1%}, "
+        f"crowdray / naive {theirs / ours:.2f}x"
+    )
+    return {
+        "rate": rate,
+        "naive": naive_rate,
+        "copy": raw,
+        "errors": errors,
+        "cpu_copy": copy_cpu / ours,
+        "cpu_naive": theirs / ours,
+        "accepted": accepted,
+        "latencies": latencies_ms(run),
+        "naive_latencies": latencies_ms(peer),
+        "follower": follower,
+    }
 
 
 def summary(name: str, run: dict[str, Any]) -> tuple[float, int, int]:
@@ -422,9 +471,11 @@ def summary(name: str, run: dict[str, Any]) -> tuple[float, int, int]:
     errors = sum(1 for r in run["results"] if r[1] != 201)
     accepted = sum(r[2] for r in run["results"])
     rate = accepted / run["elapsed"]
-    print(f"{name}: {len(latencies)} batches, {accepted} hits accepted, {errors} errors, "
-          f"{rate:,.0f} hits/s, latency per batch p50 {np.percentile(latencies, 50):.1f} ms, "
-          f"p99 {np.percentile(latencies, 99):.1f} ms")  # fmt: skip
+    print(
+        f"{name}: {len(latencies)} batches, {accepted} hits accepted, {errors} errors, "
+        f"{rate:,.0f} hits/s, latency per batch p50 {np.percentile(latencies, 50):.1f} ms, "
+        f"p99 {np.percentile(latencies, 99):.1f} ms"
+    )
     per = ", ".join(f"{role} {s / max(accepted, 1) * 1e5:.2f} s" for role, s in run["cpu"].items())
     busy = sum(run["cpu"].values()) / run["elapsed"]
     print(f"    CPU per 10^5 hits: {per}; {busy:.2f} of {os.cpu_count()} cores busy")
@@ -445,27 +496,37 @@ def report(rounds: list[dict[str, Any]], dsn: str, args: argparse.Namespace) -> 
     to_copy = float(np.median([x["rate"] / x["copy"] for x in rounds]))
     to_naive = float(np.median([x["rate"] / x["naive"] for x in rounds]))
     body = "spaced" if args.spaced_json else "compact"
-    print(f"\nmedian of {args.rounds} rounds: {args.workers} gunicorn workers, "
-          f"{args.clients} clients, {BATCH}-hit batches of {body} JSON, "
-          f"{args.seconds:g} s per target")  # fmt: skip
-    print(f"  crowdray {median('rate'):,.0f} hits/s, p50 {np.percentile(lat, 50):.1f} ms, "
-          f"p99 {np.percentile(lat, 99):.1f} ms per batch (goal p99 <= 100 ms)")  # fmt: skip
+    print(
+        f"\nmedian of {args.rounds} rounds: {args.workers} gunicorn workers, "
+        f"{args.clients} clients, {BATCH}-hit batches of {body} JSON, "
+        f"{args.seconds:g} s per target"
+    )
+    print(
+        f"  crowdray {median('rate'):,.0f} hits/s, p50 {np.percentile(lat, 50):.1f} ms, "
+        f"p99 {np.percentile(lat, 99):.1f} ms per batch (goal p99 <= 100 ms)"
+    )
     print(f"  naive DRF {median('naive'):,.0f} hits/s, p99 {np.percentile(naive_lat, 99):.1f} ms")
     folded_rate = float(np.median([x["follower"]["rate"] for x in rounds]))
     worst = max(x["follower"]["lag_rows"] for x in rounds)
-    print(f"  follower {folded_rate:,.0f} rows/s folded while {median('rate'):,.0f} hits/s "
-          f"arrived; largest lag when a load stopped {worst:.0f} rows")  # fmt: skip
+    print(
+        f"  follower {folded_rate:,.0f} rows/s folded while {median('rate'):,.0f} hits/s "
+        f"arrived; largest lag when a load stopped {worst:.0f} rows"
+    )
     print(f"  raw COPY {median('copy'):,.0f} rows/s")
     print(f"ratio crowdray / COPY: {to_copy:.1%} (goal >= 40%)")
     print(f"ratio crowdray / naive DRF: {to_naive:.2f}x (goal >= 3x)")
-    print(f"at equal server CPU (web + PostgreSQL per hit; COPY: client + PostgreSQL): "
-          f"crowdray / COPY {median('cpu_copy'):.1%}, crowdray / naive "
-          f"{median('cpu_naive'):.2f}x")  # fmt: skip
+    print(
+        f"at equal server CPU (web + PostgreSQL per hit; COPY: client + PostgreSQL): "
+        f"crowdray / COPY {median('cpu_copy'):.1%}, crowdray / naive "
+        f"{median('cpu_naive'):.2f}x"
+    )
     accepted = sum(x["accepted"] for x in rounds)
     errors = sum(x["errors"] for x in rounds)
     total, dupes = stored(dsn, "ours")
-    print(f"  table holds {total} of our {accepted} accepted hits, {errors} errors, "
-          f"{dupes} (device, seq) stored more than once")  # fmt: skip
+    print(
+        f"  table holds {total} of our {accepted} accepted hits, {errors} errors, "
+        f"{dupes} (device, seq) stored more than once"
+    )
     ok = errors == 0 and total == accepted and dupes == 0
     print("integrity:", "OK" if ok else "FAILED")
     if not ok:

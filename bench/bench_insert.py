@@ -42,8 +42,9 @@ INSERT = (
 COPY = "COPY ingest_hit (device_id, received_at, seq, t_ns, lat, lon) FROM STDIN (FORMAT BINARY)"
 
 
-def ms_per_batch(conn: psycopg.Connection[Any], device: uuid.UUID, batches: int,
-                 copy: bool = False) -> float:  # fmt: skip
+def ms_per_batch(
+    conn: psycopg.Connection[Any], device: uuid.UUID, batches: int, copy: bool = False
+) -> float:
     """Mean ms per 100-hit batch; copy: by the upload's COPY instead of the INSERT."""
     seq0 = int(conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM ingest_hit").fetchone()[0])  # type: ignore[index]
     start = time.perf_counter()
@@ -68,8 +69,12 @@ def ms_per_batch(conn: psycopg.Connection[Any], device: uuid.UUID, batches: int,
 VARIANTS = {
     "as migrated": ([], []),
     "with a foreign key to the devices": (
-        [("ALTER TABLE ingest_hit ADD CONSTRAINT bench_fk FOREIGN KEY (device_id) "
-          "REFERENCES ingest_device (id)")],
+        [
+            (
+                "ALTER TABLE ingest_hit ADD CONSTRAINT bench_fk FOREIGN KEY (device_id) "
+                "REFERENCES ingest_device (id)"
+            )
+        ],
         ["ALTER TABLE ingest_hit DROP CONSTRAINT bench_fk"],
     ),
     "without the commit_xid index": (
@@ -77,14 +82,18 @@ VARIANTS = {
         ["CREATE INDEX ingest_hit_commit_xid ON ingest_hit (commit_xid, id)"],
     ),
     "with a B-tree (commit_xid, id) index instead": (
-        ["DROP INDEX ingest_hit_commit_xid",
-         "CREATE INDEX ingest_hit_commit_xid ON ingest_hit (commit_xid, id)"],
-        ["DROP INDEX ingest_hit_commit_xid",
-         "CREATE INDEX ingest_hit_commit_xid ON ingest_hit USING brin (commit_xid)"],
+        [
+            "DROP INDEX ingest_hit_commit_xid",
+            "CREATE INDEX ingest_hit_commit_xid ON ingest_hit (commit_xid, id)",
+        ],
+        [
+            "DROP INDEX ingest_hit_commit_xid",
+            "CREATE INDEX ingest_hit_commit_xid ON ingest_hit USING brin (commit_xid)",
+        ],
     ),
     # The upload's first try (ingest.store): the same rows by COPY, no ON CONFLICT.
     "as migrated, by COPY": ([], []),
-}  # fmt: skip
+}
 COPY_VARIANT = "as migrated, by COPY"
 
 

@@ -46,17 +46,28 @@ def fill(phones: int, now_ns: int, rng: np.random.Generator) -> Town:
     ids = [uuid.uuid4() for _ in range(phones)]
     Device.objects.bulk_create(
         [Device(id=i, token_hash=i.hex + i.hex) for i in ids], batch_size=2000
-    )  # fmt: skip
+    )
     ExposureBlock.objects.bulk_create(
-        [ExposureBlock(block_id=uuid.uuid4(), device_id=i, start_ns=now_ns - 3600 * S,
-                       end_ns=now_ns, lat=a, lon=o) for i, a, o in zip(ids, lat, lon, strict=True)],
+        [
+            ExposureBlock(
+                block_id=uuid.uuid4(),
+                device_id=i,
+                start_ns=now_ns - 3600 * S,
+                end_ns=now_ns,
+                lat=a,
+                lon=o,
+            )
+            for i, a, o in zip(ids, lat, lon, strict=True)
+        ],
         batch_size=2000,
-    )  # fmt: skip
+    )
     counts = rng.poisson(RATE_PER_MIN * 60, phones)
     dev = np.repeat(np.arange(phones), counts)
     t = now_ns - rng.integers(INTERVAL_NS, 3600 * S, len(dev))
-    rows = [Hit(device_id=ids[d], seq=k, t_ns=int(ts), lat=float(lat[d]), lon=float(lon[d]))
-            for k, (d, ts) in enumerate(zip(dev, t, strict=True))]  # fmt: skip
+    rows = [
+        Hit(device_id=ids[d], seq=k, t_ns=int(ts), lat=float(lat[d]), lon=float(lon[d]))
+        for k, (d, ts) in enumerate(zip(dev, t, strict=True))
+    ]
     Hit.objects.bulk_create(rows, batch_size=5000)
     return ids, lat, lon
 
@@ -88,9 +99,9 @@ def arrive(town: Town, now_ns: int, rng: np.random.Generator) -> int:
 
 
 def one_size(phones: int) -> None:
-    from ingest.live import LiveSearch
+    from follow.live import LiveSearch
+    from follow.tail import Mark, catch_up, horizon, save_mark
     from ingest.models import Device, ExposureBlock, Hit, Shower
-    from ingest.tail import Mark, catch_up, horizon, save_mark
 
     for model in (Shower, Hit, ExposureBlock, Device):
         model.objects.all().delete()
@@ -106,10 +117,12 @@ def one_size(phones: int) -> None:
     catch_up(live)
     took = time.perf_counter() - started
     per_min = RATE_PER_MIN * phones
-    print(f"{phones:>7} phones ({phones / DENSITY_PER_KM2:g} km², filled in {filled:.0f} s): "
-          f"{per_min:>8,.0f} hits/min, pass over {new} new hits {took:6.2f} s, "
-          f"{took / INTERVAL_S:.2f} of its {INTERVAL_S:g} s interval; "
-          f"{Shower.objects.filter(provisional=True).count()} showers")  # fmt: skip
+    print(
+        f"{phones:>7} phones ({phones / DENSITY_PER_KM2:g} km², filled in {filled:.0f} s): "
+        f"{per_min:>8,.0f} hits/min, pass over {new} new hits {took:6.2f} s, "
+        f"{took / INTERVAL_S:.2f} of its {INTERVAL_S:g} s interval; "
+        f"{Shower.objects.filter(provisional=True).count()} showers"
+    )
 
 
 def main() -> None:
@@ -124,8 +137,10 @@ def main() -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
-    print(f"live pass on SQLite ({data}); {DENSITY_PER_KM2:g} phones/km², "
-          f"{RATE_PER_MIN} hits/phone/min, rate window 1 h")  # fmt: skip
+    print(
+        f"live pass on SQLite ({data}); {DENSITY_PER_KM2:g} phones/km², "
+        f"{RATE_PER_MIN} hits/phone/min, rate window 1 h"
+    )
     for phones in args.phones:
         one_size(phones)
 

@@ -111,15 +111,20 @@ def step(senders: list[Sender], rate_hits: float, seconds: float) -> tuple[float
 
 def ramp(url: str, args: argparse.Namespace, label: str) -> float:
     """The highest rate that held; prints each step."""
-    tokens = [requests.post(f"{url}/api/v1/devices", json={"model": "load"}, timeout=10)
-              .json()["token"] for _ in range(CONNECTIONS)]  # fmt: skip
+    tokens = [
+        requests.post(f"{url}/api/v1/devices", json={"model": "load"}, timeout=10).json()["token"]
+        for _ in range(CONNECTIONS)
+    ]
     senders = [Sender(url, t, k) for k, t in enumerate(tokens)]
     rate, held = args.start, 0.0
     for _ in range(args.steps):
         p99, sent, failures = step(senders, rate, args.seconds)
         ok = p99 < GOAL_P99_MS and failures == 0
-        print(f"  {label:8s} {rate:9,.0f} hits/s  {sent:5d} batches  p99 {p99:7.1f} ms  "
-              f"failures {failures}  {'held' if ok else 'NOT held'}", flush=True)  # fmt: skip
+        print(
+            f"  {label:8s} {rate:9,.0f} hits/s  {sent:5d} batches  p99 {p99:7.1f} ms  "
+            f"failures {failures}  {'held' if ok else 'NOT held'}",
+            flush=True,
+        )
         if not ok:
             break
         held, rate = rate, rate * 1.25
@@ -148,13 +153,18 @@ def sqlite_server() -> Iterator[str]:
 @contextmanager
 def postgres_server() -> Iterator[str]:
     with ThrowawayPostgres(durable=True) as pg, tempfile.TemporaryDirectory() as data:
-        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY, CROWDRAY_DATA_DIR=data,
-                          CROWDRAY_REGISTER_RATE="100000/hour",
-                          CROWDRAY_LIVE_INTERVAL_S=LIVE_OFF)  # fmt: skip
+        env = service_env(
+            DATABASE_URL=pg.url,
+            SECRET_KEY=KEY,
+            CROWDRAY_DATA_DIR=data,
+            CROWDRAY_REGISTER_RATE="100000/hour",
+            CROWDRAY_LIVE_INTERVAL_S=LIVE_OFF,
+        )
         crowdray("migrate", "--verbosity", "0", env=env)
         argv = [sys.executable, "-m", "crowdray.cli", "follow"]
-        follower = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.DEVNULL)  # fmt: skip
+        follower = subprocess.Popen(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             with serving(env, workers=2) as url:
                 yield url
@@ -180,10 +190,15 @@ def main() -> None:
         with servers[name]() as url:
             held[name] = ramp(url, args, name)
     for name, rate in held.items():
-        ratio = f" ({rate / REFERENCE_PG:.2f}x the reference {REFERENCE_PG:,})" \
-            if name == "postgres" else ""  # fmt: skip
-        print(f"{name}: highest rate with p99 < {GOAL_P99_MS:.0f} ms and 0 errors: "
-              f"{rate:,.0f} hits/s{ratio}")  # fmt: skip
+        ratio = (
+            f" ({rate / REFERENCE_PG:.2f}x the reference {REFERENCE_PG:,})"
+            if name == "postgres"
+            else ""
+        )
+        print(
+            f"{name}: highest rate with p99 < {GOAL_P99_MS:.0f} ms and 0 errors: "
+            f"{rate:,.0f} hits/s{ratio}"
+        )
     if FAILED:
         print(f"first failure: {FAILED[0]}")
 

@@ -46,17 +46,26 @@ CHANCE = 1e-4  # a phone's chance hits in the fit's window, about 0.5/min over 1
 
 def simulated(per_km2: float, seed: int, work: Path) -> pd.DataFrame:
     """Matched showers that fired >= 10 phones (not confused) in one simulated town."""
-    town = simulate_town(work / str(seed), seed=seed, per_km2=per_km2, side_km=4, hours=3,
-                         showers_per_hour=120, energy_ev=(10**19.8, 10**21.5))  # fmt: skip
+    town = simulate_town(
+        work / str(seed),
+        seed=seed,
+        per_km2=per_km2,
+        side_km=4,
+        hours=3,
+        showers_per_hour=120,
+        energy_ev=(10**19.8, 10**21.5),
+    )
     matched = match(find_showers(town.hits, P, town.exposures), town.truth)
     clear = ~confused(town.truth, P.radius_m, P.window_ns)
     return matched[(matched.n_devices >= 10) & clear.to_numpy()]
 
 
 def describe(name: str, big: pd.DataFrame) -> None:
-    print(f"  {name}: {len(big)} showers, median core error {big.core_err_m.median():.1f} m, "
-          f"median dlog10 E {big.dlog10_e.median():+.3f}, "
-          f"68% half-width {half_width_68(big.dlog10_e):.3f}")  # fmt: skip
+    print(
+        f"  {name}: {len(big)} showers, median core error {big.core_err_m.median():.1f} m, "
+        f"median dlog10 E {big.dlog10_e.median():+.3f}, "
+        f"68% half-width {half_width_68(big.dlog10_e):.3f}"
+    )
 
 
 def draw(rng: np.random.Generator, n_phones: int) -> tuple[Phones, np.ndarray, float]:
@@ -97,15 +106,25 @@ def on_the_model(per_km2: float, n_showers: int) -> None:
             continue
         theta = result[0]
         mean = posterior_mean(phones, theta) if phones.fired.sum() >= 10 else theta[:2]
-        rows.append((int(phones.fired.sum()), np.hypot(*(theta[:2] - core)),
-                     np.hypot(*(mean - core)), theta[2] - true_lg))  # fmt: skip
+        rows.append(
+            (
+                int(phones.fired.sum()),
+                np.hypot(*(theta[:2] - core)),
+                np.hypot(*(mean - core)),
+                theta[2] - true_lg,
+            )
+        )
     a = np.array(rows)
     big = a[a[:, 0] >= 10]
     print(f"on the fit's own model, {per_km2:g} phones/km^2, {len(big)} showers >= 10 phones:")
-    print(f"  median core error: fit's maximum {np.median(big[:, 1]):.1f} m, "
-          f"posterior mean {np.median(big[:, 2]):.1f} m")  # fmt: skip
-    print(f"  median dlog10 E: >= 10 phones {np.median(big[:, 3]):+.3f}, "
-          f">= 4 phones {np.median(a[:, 3]):+.3f} ({len(a)} showers)")  # fmt: skip
+    print(
+        f"  median core error: fit's maximum {np.median(big[:, 1]):.1f} m, "
+        f"posterior mean {np.median(big[:, 2]):.1f} m"
+    )
+    print(
+        f"  median dlog10 E: >= 10 phones {np.median(big[:, 3]):+.3f}, "
+        f">= 4 phones {np.median(a[:, 3]):+.3f} ({len(a)} showers)"
+    )
 
 
 def main() -> None:
@@ -114,8 +133,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[21, 22, 23, 24])
     parser.add_argument("--model", type=int, default=150, help="showers drawn from the model")
     args = parser.parse_args()
-    print(f"simulated towns, {args.per_km2:g} phones/km^2, showers that fired >= 10 phones "
-          f"(goals: core <= 25 m, |dlog10 E| <= 0.1, half-width <= 0.15):")  # fmt: skip
+    print(
+        f"simulated towns, {args.per_km2:g} phones/km^2, showers that fired >= 10 phones "
+        f"(goals: core <= 25 m, |dlog10 E| <= 0.1, half-width <= 0.15):"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         per_seed = []
         for seed in args.seeds:

@@ -26,8 +26,14 @@ def main() -> None:
     devices = 10_000
     rate_hz = 0.5 / 60
     hours = args.hits / (devices * rate_hz * 3600)
-    config = SimConfig(seed=1, devices=devices, hours=hours, always_on=True,
-                       mean_rate_hz=rate_hz, inject_per_hour=50)  # fmt: skip
+    config = SimConfig(
+        seed=1,
+        devices=devices,
+        hours=hours,
+        always_on=True,
+        mean_rate_hz=rate_hz,
+        inject_per_hour=50,
+    )
     out = Path(tempfile.mkdtemp(prefix="crowdray-sim-"))
     try:
         start = time.perf_counter()
@@ -37,10 +43,14 @@ def main() -> None:
     finally:
         shutil.rmtree(out, ignore_errors=True)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"simulated {summary['hits']:,} hits from {devices:,} phones over {hours:.1f} h "
-          f"in {elapsed:.1f} s: {summary['hits'] / elapsed:,.0f} hits/s")  # fmt: skip
-    print(f"peak memory {peak_mib:,.0f} MiB, output {size / 2**20:,.0f} MiB, "
-          f"{summary['showers']} showers")  # fmt: skip
+    print(
+        f"simulated {summary['hits']:,} hits from {devices:,} phones over {hours:.1f} h "
+        f"in {elapsed:.1f} s: {summary['hits'] / elapsed:,.0f} hits/s"
+    )
+    print(
+        f"peak memory {peak_mib:,.0f} MiB, output {size / 2**20:,.0f} MiB, "
+        f"{summary['showers']} showers"
+    )
 
 
 if __name__ == "__main__":

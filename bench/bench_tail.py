@@ -5,18 +5,18 @@ variants taking turns, medians of the rounds, ratios to the first variant:
 
 1. Reading: the counters' chunks, 20,000 rows at a time, with received_at
    (psycopg and Django parse each timestamp in Python) or with received_ns
-   (ingest.tail.EpochNs: the database sends an integer). CPU of this process.
+   (follow.tail.EpochNs: the database sends an integer). CPU of this process.
 2. Keeping up: hits keep arriving, 5,000 at a time (50 uploads of 100), and
-   after each the counters catch up (ingest.tail.catch_up), as the follower
+   after each the counters catch up (follow.tail.catch_up), as the follower
    does under load: every catch-up is a new range of commit_xids, past the
    table's statistics (taken when it held the first 10,000 rows; autovacuum
    is off for the table, so they stay so, as between autovacuum's analyses).
    As before (the reference: a range's first chunk asks for ids above 0, and
-   PostgreSQL plans each chunk as it likes), or as ingest.tail reads now (a
+   PostgreSQL plans each chunk as it likes), or as follow.tail reads now (a
    range starts at its first id, found through the BRIN index, and each chunk
    walks the id index from the mark). 40 catch-ups per variant and round;
    wall time and CPU of this process and of PostgreSQL during the catch-ups.
-3. Keeping up while VACUUM holds the table: the same, as ingest.tail reads
+3. Keeping up while VACUUM holds the table: the same, as follow.tail reads
    now, with another connection holding the lock VACUUM takes (SHARE UPDATE
    EXCLUSIVE), so the follower cannot summarize the BRIN index. Trying before
    every range, each try waiting its 100 ms lock timeout (the reference, as
@@ -60,15 +60,22 @@ def store(device: Any, first: int, n: int) -> None:
     now = time.time_ns()
     for start in range(first, first + n, 100):
         seqs = list(range(start, start + 100))
-        insert_hits(device.id, {"seq": seqs, "t_ns": [now - 10**6 * (s % 60_000) for s in seqs],
-                                "lat": [46.2] * 100, "lon": [6.1] * 100})  # fmt: skip
+        insert_hits(
+            device.id,
+            {
+                "seq": seqs,
+                "t_ns": [now - 10**6 * (s % 60_000) for s in seqs],
+                "lat": [46.2] * 100,
+                "lon": [6.1] * 100,
+            },
+        )
 
 
 def fill() -> Any:
     """Store ROWS hits, the statistics taken after the first device's; returns a device."""
     from django.db import connection
 
-    from tests.factories import make_device
+    from ingest.models import Device
 
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE ingest_hit SET (autovacuum_enabled = false)")
@@ -76,13 +83,13 @@ def fill() -> Any:
         if n == 1:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE ingest_hit")
-        store(make_device()[0], 0, ROWS // DEVICES)
-    return make_device()[0]
+        store(Device.register()[0], 0, ROWS // DEVICES)
+    return Device.register()[0]
 
 
 def cpu_per_1e5(fields: tuple[str, ...]) -> float:
     """CPU seconds of this process per 10^5 rows, reading every row once."""
-    from ingest import tail
+    from follow import tail
     from ingest.models import ConsumerMark
 
     ConsumerMark.objects.filter(consumer="bench").delete()
@@ -115,15 +122,16 @@ def vacuum_holding(dsn: str) -> Iterator[None]:
         conn.rollback()
 
 
-def keeping_up(device: Any, first_seq: int, before: bool,
-               retry_s: float | None = None) -> tuple[float, float, float]:  # fmt: skip
+def keeping_up(
+    device: Any, first_seq: int, before: bool, retry_s: float | None = None
+) -> tuple[float, float, float]:
     """Wall, this process's CPU and PostgreSQL's CPU seconds per 10^5 rows folded.
 
     retry_s: seconds before the follower tries summarizing again after VACUUM's lock
-    stopped it (ingest.tail.SUMMARIZE_RETRY_S); None leaves it as it is.
+    stopped it (follow.tail.SUMMARIZE_RETRY_S); None leaves it as it is.
     """
-    from ingest import tail
-    from ingest.counters import Counters
+    from follow import tail
+    from follow.counters import Counters
 
     tail.catch_up(Counters())
     tail._not_before.clear()
@@ -155,8 +163,7 @@ def keeping_up(device: Any, first_seq: int, before: bool,
 def report(name: str, values: list[float], reference: float) -> None:
     median = statistics.median(values)
     rounds = " / ".join(f"{v:.3f}" for v in values)
-    print(f"  {name}: {median:.3f} s per 10^5 rows ({median / reference:.2f}x; "
-          f"rounds {rounds})")  # fmt: skip
+    print(f"  {name}: {median:.3f} s per 10^5 rows ({median / reference:.2f}x; rounds {rounds})")
 
 
 def main() -> None:
@@ -164,10 +171,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     with ThrowawayPostgres(durable=False) as pg:
-        crowdray("migrate", "--verbosity", "0", env=service_env(DATABASE_URL=pg.url,
-                                                                SECRET_KEY=BENCH_KEY))  # fmt: skip
-        os.environ.update(DATABASE_URL=pg.url, SECRET_KEY=BENCH_KEY,
-                          DJANGO_SETTINGS_MODULE="crowdray.settings")  # fmt: skip
+        crowdray(
+            "migrate",
+            "--verbosity",
+            "0",
+            env=service_env(DATABASE_URL=pg.url, SECRET_KEY=BENCH_KEY),
+        )
+        os.environ.update(
+            DATABASE_URL=pg.url, SECRET_KEY=BENCH_KEY, DJANGO_SETTINGS_MODULE="crowdray.settings"
+        )
         import django
 
         django.setup()
@@ -205,8 +217,10 @@ def compare(figures: dict[str, list[tuple[float, float, float]]], names: tuple[s
 
 
 PLANS = ("as before (the reference)", "from the range's first id, along the id index")
-RETRIES = ("trying to summarize before every range (the reference)",
-           "trying again 10 s after a refusal")  # fmt: skip
+RETRIES = (
+    "trying to summarize before every range (the reference)",
+    "trying again 10 s after a refusal",
+)
 
 
 if __name__ == "__main__":

@@ -51,9 +51,9 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
 
 def fill(n_hits: int, now_ns: int) -> None:
     """Devices, hits over 24 h, the counters the follower makes of them, 1,000 showers."""
-    from ingest.counters import Counters
+    from follow.counters import Counters
+    from follow.tail import catch_up
     from ingest.models import Device, Hit, SearchRun, Shower
-    from ingest.tail import catch_up
 
     rng = np.random.default_rng(n_hits)
     city = rng.integers(0, len(CITIES), DEVICES)
@@ -64,19 +64,32 @@ def fill(n_hits: int, now_ns: int) -> None:
     dev = rng.integers(0, DEVICES, n_hits)
     t = now_ns - rng.integers(0, DAY - MIN, n_hits)
     Hit.objects.bulk_create(
-        [Hit(device_id=ids[d], seq=k, t_ns=int(ts), lat=float(lat[d]), lon=float(lon[d]))
-         for k, (d, ts) in enumerate(zip(dev, t, strict=True))], batch_size=5000,
-    )  # fmt: skip
+        [
+            Hit(device_id=ids[d], seq=k, t_ns=int(ts), lat=float(lat[d]), lon=float(lon[d]))
+            for k, (d, ts) in enumerate(zip(dev, t, strict=True))
+        ],
+        batch_size=5000,
+    )
     catch_up(Counters())
     run = SearchRun.objects.create(params={"window_ms": 50.0, "radius_m": 1000.0})
     showers = []
     for k in range(1000):
         c = CITIES[k % len(CITIES)]
-        showers.append(Shower(
-            shower_id=f"S{k}", search=run, t_ns=now_ns - int(rng.integers(0, DAY)), lat=c[0],
-            lon=c[1], significance_sigma=float(rng.uniform(0, 10)), t_spread_ns=4_000_000,
-            radius_m=200.0, n_devices=5, n_hits=5, expected_background=1e-6,
-        ))  # fmt: skip
+        showers.append(
+            Shower(
+                shower_id=f"S{k}",
+                search=run,
+                t_ns=now_ns - int(rng.integers(0, DAY)),
+                lat=c[0],
+                lon=c[1],
+                significance_sigma=float(rng.uniform(0, 10)),
+                t_spread_ns=4_000_000,
+                radius_m=200.0,
+                n_devices=5,
+                n_hits=5,
+                expected_background=1e-6,
+            )
+        )
     Shower.objects.bulk_create(showers)
 
 
@@ -110,12 +123,12 @@ def main() -> None:
 def one_size(n_hits: int, repeat: int) -> None:
     from django.core.management import call_command
 
-    from dashboard import queries
     from dashboard.search import search_request
+    from follow import status as snapshot
+    from follow.indexer import Indexer
+    from follow.tail import catch_up
     from ingest import es
-    from ingest.indexer import Indexer
     from ingest.models import Shower
-    from ingest.tail import catch_up
 
     call_command("flush", interactive=False, verbosity=0)
     call_command("migrate", verbosity=0)
@@ -129,10 +142,13 @@ def one_size(n_hits: int, repeat: int) -> None:
     print(f"\n{n_hits:,} hits: bulk indexing {n_hits / took:,.0f} docs/s ({took:.1f} s)")
     since = now - DAY
     rows: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
-        ("cells, 24 h", lambda: queries.cells_from_index(since), lambda: queries.cells(since)),
-        ("hits per minute, 24 h", lambda: queries.series_from_index(now)["hits"],
-         lambda: queries.series(now)["hits"]),
-    ]  # fmt: skip
+        ("cells, 24 h", lambda: snapshot.cells_from_index(since), lambda: snapshot.cells(since)),
+        (
+            "hits per minute, 24 h",
+            lambda: snapshot.series_from_index(now)["hits"],
+            lambda: snapshot.series(now)["hits"],
+        ),
+    ]
     for name, index_fn, db_fn in rows:
         i50, i95, i_answer = timed(index_fn, repeat)
         d50, d95, d_answer = timed(db_fn, repeat)
@@ -143,8 +159,14 @@ def one_size(n_hits: int, repeat: int) -> None:
     params = {"since": str(now - DAY // 2), "min_sigma": "5", "bbox": "5,45,8,48"}
     body = search_request(params)
     i50, i95, found = timed(lambda: es.client().search(index=es.SHOWERS, **body), repeat)
-    db = Shower.objects.filter(t_ns__gte=now - DAY // 2, significance_sigma__gte=5,
-                               lat__gte=45, lat__lte=48, lon__gte=5, lon__lte=8)  # fmt: skip
+    db = Shower.objects.filter(
+        t_ns__gte=now - DAY // 2,
+        significance_sigma__gte=5,
+        lat__gte=45,
+        lat__lte=48,
+        lon__gte=5,
+        lon__lte=8,
+    )
     d50, d95, n_db = timed(lambda: len(list(db.order_by("-t_ns")[:50])), repeat)
     print(
         f"  {'shower search':24} index p50 {i50:6.1f} ms p95 {i95:6.1f} ms | database p50 "

@@ -17,13 +17,13 @@ from rest_framework.views import APIView
 
 from ingest.auth import IsDevice, TokenAuthentication
 from ingest.models import Device, Hit
+from vocab.contracts import UPLOAD_HIT_FIELDS
 
 
 class NaiveHit(serializers.ModelSerializer[Hit]):
     class Meta:
         model = Hit
-        fields = ("seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m", "x", "y",
-                  "value", "n_pixels")  # fmt: skip
+        fields = UPLOAD_HIT_FIELDS
 
 
 class NaiveHits(APIView):

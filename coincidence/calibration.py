@@ -74,9 +74,12 @@ def _live_axis(device_blocks: pd.DataFrame | None, span: tuple[int, int]) -> tup
 
 
 def scramble_device(
-    t_ns: Ints, device_id: str, device_blocks: pd.DataFrame | None, span: tuple[int, int],
+    t_ns: Ints,
+    device_id: str,
+    device_blocks: pd.DataFrame | None,
+    span: tuple[int, int],
     seed: int,
-) -> Ints:  # fmt: skip
+) -> Ints:
     """One device's hit times, circularly shifted by a random amount along its live time.
 
     The shift comes from numpy.random.default_rng([seed, crc32(device_id)]), so the

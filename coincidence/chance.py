@@ -62,9 +62,12 @@ def candidate_counts(showers: pd.DataFrame, params: Params) -> dict[int, int]:
 
 
 def assemble(
-    params: Params, model: pd.DataFrame, data: pd.DataFrame, found: dict[int, int],
+    params: Params,
+    model: pd.DataFrame,
+    data: pd.DataFrame,
+    found: dict[int, int],
     scrambled: list[tuple[pd.DataFrame, dict[int, int]]],
-) -> ChanceReport:  # fmt: skip
+) -> ChanceReport:
     """The report from counts (COUNT_COLUMNS frames and candidate counts per k)."""
     key = ["radius_m", "k"]
     table = model.rename(columns={"n": "model"}).merge(data.rename(columns={"n": "data"}), on=key)
@@ -72,8 +75,16 @@ def assemble(
     cyl: list[CylinderRow] = []
     for radius, k, expected, seen in table[[*key, "model", "data"]].to_numpy().tolist():
         mean, err = _mean_err([int(run.loc[(radius, k)]) for run in runs])
-        cyl.append(CylinderRow(radius_m=float(radius), k=int(k), model=float(expected),
-                               data=int(seen), scrambled=mean, scrambled_err=err))  # fmt: skip
+        cyl.append(
+            CylinderRow(
+                radius_m=float(radius),
+                k=int(k),
+                model=float(expected),
+                data=int(seen),
+                scrambled=mean,
+                scrambled_err=err,
+            )
+        )
     cands: list[CandidateRow] = []
     for k in multiplicities(params):
         mean, err = _mean_err([c[k] for _, c in scrambled])
@@ -91,9 +102,12 @@ def _counts(
 
 
 def chance_report(
-    hits: pd.DataFrame, params: Params, exposures: pd.DataFrame | None = None,
-    scrambles: int = 0, seed: int = 1,
-) -> ChanceReport:  # fmt: skip
+    hits: pd.DataFrame,
+    params: Params,
+    exposures: pd.DataFrame | None = None,
+    scrambles: int = 0,
+    seed: int = 1,
+) -> ChanceReport:
     """Model, data and `scrambles` scrambled copies, counted the same way."""
     prep, observed, found = _counts(hits, params, exposures)
     runs = []

@@ -74,14 +74,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.efficiency,
         help="share of crossing particles a sensor records (default %(default)g)",
     )
-    p.add_argument("--scrambles", type=int, default=0,
-                   help="search N copies with each device's times scrambled, and report the "
-                        "chance rates in summary.json (default 0)")  # fmt: skip
+    p.add_argument(
+        "--scrambles",
+        type=int,
+        default=0,
+        help="search N copies with each device's times scrambled, and report the "
+        "chance rates in summary.json (default 0)",
+    )
     p.add_argument("--since", type=parse_time, help="start of the span, ISO 8601 or epoch ns")
     p.add_argument("--until", type=parse_time, help="end of the span (exclusive)")
-    p.add_argument("--exposures", help="exposure blocks (Parquet: device_id, start_ns, end_ns, "
-                   "lat, lon; or a lake from crowdray export, which holds them in exposures/): "
-                   "live time, and the core and energy fit")  # fmt: skip
+    p.add_argument(
+        "--exposures",
+        help="exposure blocks (Parquet: device_id, start_ns, end_ns, "
+        "lat, lon; or a lake from crowdray export, which holds them in exposures/): "
+        "live time, and the core and energy fit",
+    )
     p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     p.add_argument("--driver-memory", default="4g", help="Spark driver memory (default 4g)")
     p.add_argument("--shuffle-partitions", type=int, help="Spark shuffle partitions")
@@ -93,10 +100,15 @@ def main(argv: list[str] | None = None) -> SearchSummary:
     args = parser.parse_args(argv)
     try:
         params = Params(
-            window_ms=args.window_ms, radius_m=args.radius_m, min_devices=args.min_devices,
-            max_expected=args.max_expected, since_ns=args.since, until_ns=args.until,
-            sensor_area_m2=args.sensor_area_m2, efficiency=args.efficiency,
-        )  # fmt: skip
+            window_ms=args.window_ms,
+            radius_m=args.radius_m,
+            min_devices=args.min_devices,
+            max_expected=args.max_expected,
+            since_ns=args.since,
+            until_ns=args.until,
+            sensor_area_m2=args.sensor_area_m2,
+            efficiency=args.efficiency,
+        )
     except ValueError as exc:
         parser.error(str(exc))
     if args.scrambles < 0:
@@ -114,8 +126,14 @@ def main(argv: list[str] | None = None) -> SearchSummary:
     )
     try:
         log.info("reading %s on %s", args.input, args.master)
-        summary = job.main(spark, args.input, args.output, params, exposures=args.exposures,
-                           scrambles=args.scrambles)  # fmt: skip
+        summary = job.main(
+            spark,
+            args.input,
+            args.output,
+            params,
+            exposures=args.exposures,
+            scrambles=args.scrambles,
+        )
     except AnalysisException as exc:
         print(f"crowdray coincidence: {exc.getMessage()}", file=sys.stderr)
         sys.exit(2)

@@ -44,8 +44,16 @@ def hood_columns(params: Params) -> list[str]:
 
 def core_input(params: Params) -> list[str]:
     """The columns find_cores needs: seed label, the hit, and its device's neighbourhood."""
-    return ["label", "hit_id", "device_id", "t_ns", "lat", "lon", *lam_columns(params),
-            *hood_columns(params)]  # fmt: skip
+    return [
+        "label",
+        "hit_id",
+        "device_id",
+        "t_ns",
+        "lat",
+        "lon",
+        *lam_columns(params),
+        *hood_columns(params),
+    ]
 
 
 def _cylinder_sizes(dev: Ints, i: Ints, j: Ints, dist: Floats, radii: tuple[float, ...]) -> Ints:
@@ -104,9 +112,13 @@ def cylinders(members: pd.DataFrame, params: Params) -> Cylinders:
     df = members.sort_values(["label", "t_ns", "hit_id"], kind="stable").reset_index(drop=True)
     lat, lon = df["lat"].to_numpy(np.float64), df["lon"].to_numpy(np.float64)
     i, j = linked_pairs(
-        df["label"].to_numpy(np.int64), df["t_ns"].to_numpy(np.int64), lat, lon,
-        params.window_ns, params.radius_m,
-    )  # fmt: skip
+        df["label"].to_numpy(np.int64),
+        df["t_ns"].to_numpy(np.int64),
+        lat,
+        lon,
+        params.window_ns,
+        params.radius_m,
+    )
     dist = haversine_m(lat[i], lon[i], lat[j], lon[j])
     dev = pd.factorize(df["device_id"])[0].astype(np.int64)
     return Cylinders(df, (i, j, dist), _cylinder_sizes(dev, i, j, dist, params.radii_m))

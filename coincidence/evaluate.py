@@ -32,8 +32,18 @@ def match(found: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     for cand in found.itertuples(index=False):
         owners = pd.Series([true_of.get(int(h), -1) for h in cand.hit_ids])
         for shower, hits in owners[owners >= 0].value_counts().items():
-            rows.append((shower, cand.shower_id, hits, cand.significance_sigma, cand.n_devices,
-                         cand.core_lat, cand.core_lon, cand.log10_energy_ev))  # fmt: skip
+            rows.append(
+                (
+                    shower,
+                    cand.shower_id,
+                    hits,
+                    cand.significance_sigma,
+                    cand.n_devices,
+                    cand.core_lat,
+                    cand.core_lon,
+                    cand.log10_energy_ev,
+                )
+            )
     cols = ["shower_id", "found_id", "hits", "sigma", "n_found", "fit_lat", "fit_lon", "fit_lg"]
     links = pd.DataFrame(rows, columns=cols).sort_values(["shower_id", "hits", "sigma"])
     best = links.groupby("shower_id").tail(1).set_index("shower_id")
@@ -41,9 +51,11 @@ def match(found: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     out["split"] = out["shower_id"].map(links.groupby("shower_id").size()).fillna(0) - 1
     out["split"] = out["split"].clip(lower=0).astype(int)
     out["core_err_m"] = haversine_m(
-        out["core_lat"].to_numpy(), out["core_lon"].to_numpy(),
-        out["fit_lat"].to_numpy(np.float64), out["fit_lon"].to_numpy(np.float64),
-    )  # fmt: skip
+        out["core_lat"].to_numpy(),
+        out["core_lon"].to_numpy(),
+        out["fit_lat"].to_numpy(np.float64),
+        out["fit_lon"].to_numpy(np.float64),
+    )
     out["dlog10_e"] = out["fit_lg"].astype(np.float64) - np.log10(out["energy_ev"])
     return out
 

@@ -79,25 +79,36 @@ def find_candidates(hits: DataFrame, devices: DataFrame, params: Params) -> Data
     return groups.groupBy("grp").applyInPandas(_cores(params), SHOWER_SPARK)
 
 
-def transform(hits: DataFrame, params: Params, blocks: DataFrame | None = None) -> DataFrame:
+def transform(
+    hits: DataFrame,
+    params: Params,
+    blocks: DataFrame | None = None,
+    stage: Callable[[str, DataFrame], DataFrame] | None = None,
+) -> DataFrame:
     """Shower candidates (SHOWER_SCHEMA) of hits (the hit contract) under params.
 
     blocks: optional exposure blocks (device_id, start_ns, end_ns, lat, lon): the
     devices' live time, and the silent phones of the core and energy fit.
+    stage: called with each step's name ("rates", "candidates", "fits") and its
+    frame, and returns the frame to go on with (main's timing and caching).
     """
+    step = stage or (lambda _name, frame: frame)
     hits = select_span(hits, params)
-    devices = device_rates(hits, params, blocks)
-    showers = find_candidates(hits, devices, params)
+    devices = step("rates", device_rates(hits, params, blocks))
+    showers = step("candidates", find_candidates(hits, devices, params))
     if blocks is None:
         return showers
-    return with_fits(showers, hits, devices, blocks, params)
+    return step("fits", with_fits(showers, hits, devices, blocks, params))
 
 
 def select_span(hits: DataFrame, params: Params) -> DataFrame:
     out = hits.select(
-        F.col("hit_id").cast("long"), F.col("device_id").cast("string"),
-        F.col("t_ns").cast("long"), F.col("lat").cast("double"), F.col("lon").cast("double"),
-    )  # fmt: skip
+        F.col("hit_id").cast("long"),
+        F.col("device_id").cast("string"),
+        F.col("t_ns").cast("long"),
+        F.col("lat").cast("double"),
+        F.col("lon").cast("double"),
+    )
     if params.since_ns is not None:
         out = out.where(F.col("t_ns") >= params.since_ns)
     if params.until_ns is not None:
@@ -153,9 +164,12 @@ def read_blocks(spark: SparkSession, path: str) -> DataFrame:
     if missing:
         raise ValueError(f"{path}: exposure blocks need columns {', '.join(sorted(missing))}")
     return blocks.select(
-        F.col("device_id").cast("string"), F.col("start_ns").cast("long"),
-        F.col("end_ns").cast("long"), F.col("lat").cast("double"), F.col("lon").cast("double"),
-    )  # fmt: skip
+        F.col("device_id").cast("string"),
+        F.col("start_ns").cast("long"),
+        F.col("end_ns").cast("long"),
+        F.col("lat").cast("double"),
+        F.col("lon").cast("double"),
+    )
 
 
 def live_seconds(blocks: DataFrame, params: Params) -> DataFrame:
@@ -219,40 +233,66 @@ def main(
     bounds = hits.agg(F.count("*"), F.min("t_ns"), F.max("t_ns")).collect()[0]
     span = _span(params, bounds[1], bounds[2])
     read_s = lap()
-    devices = device_rates(hits, params, blocks).persist()
-    showers = find_candidates(hits, devices, params).persist()
-    n_showers = showers.count()
-    search_s = lap()
-    if blocks is not None:
-        showers = with_fits(showers, hits, devices, blocks, params)
+    kept: dict[str, DataFrame] = {}
+    counted: dict[str, int] = {}
+    laps: dict[str, float] = {}
+
+    def stage(name: str, frame: DataFrame) -> DataFrame:
+        """Each step cached, counted and timed once, so that its time is its own."""
+        kept[name] = frame.persist()
+        counted[name] = kept[name].count()
+        laps[name] = lap()
+        return kept[name]
+
+    showers = transform(hits, params, blocks, stage)
+    n_showers = counted["candidates"]
+    search_s = round(laps["rates"] + laps["candidates"], 3)
     load(showers, output)
     fit_status = _fit_status(spark, output, blocks is not None)
-    fit_s = lap()
+    fit_s = round(laps.get("fits", 0.0) + lap(), 3)  # the fits and the writing
     chance = None
     if scrambles:
         chance = chance_report(hits, blocks, params, scrambles, span)
     summary: SearchSummary = {
-        "input": input_path, "exposures": exposures, "output": str(output / "showers"),
-        "parameters": params.as_dict(), "master": str(spark.sparkContext.master),
-        "span_ns": list(span), "counts": {"hits": int(bounds[0]), "showers": n_showers},
-        "fit_status": fit_status, "chance": chance,
-        "timings_s": {"read": read_s, "search": search_s, "fit": fit_s,
-                      "total": round(clock[-1] - clock[0] + lap(), 3)},
+        "input": input_path,
+        "exposures": exposures,
+        "output": str(output / "showers"),
+        "parameters": params.as_dict(),
+        "master": str(spark.sparkContext.master),
+        "span_ns": list(span),
+        "counts": {"hits": int(bounds[0]), "showers": n_showers},
+        "fit_status": fit_status,
+        "chance": chance,
+        "timings_s": {
+            "read": read_s,
+            "search": search_s,
+            "fit": fit_s,
+            "total": round(clock[-1] - clock[0] + lap(), 3),
+        },
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }  # fmt: skip
+    }
     (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    for frame in (hits, devices, showers, blocks):
+    for frame in (hits, blocks, *kept.values()):
         if frame is not None:
             frame.unpersist()
-    log.info("search %s on %s: %d hits -> %d candidates in %.1f s", input_path,
-             summary["master"], bounds[0], n_showers, summary["timings_s"]["total"])  # fmt: skip
+    log.info(
+        "search %s on %s: %d hits -> %d candidates in %.1f s",
+        input_path,
+        summary["master"],
+        bounds[0],
+        n_showers,
+        summary["timings_s"]["total"],
+    )
     return summary
 
 
 def chance_report(
-    hits: DataFrame, blocks: DataFrame | None, params: Params, scrambles: int,
+    hits: DataFrame,
+    blocks: DataFrame | None,
+    params: Params,
+    scrambles: int,
     span: tuple[int, int],
-) -> ChanceReport:  # fmt: skip
+) -> ChanceReport:
     """The model, the data and `scrambles` scrambled copies, counted alike (coincidence.chance)."""
     devices = device_rates(hits, params, blocks)
     model = to_pandas(modelled(device_neighbourhoods(devices, params), devices, params))

@@ -49,9 +49,16 @@ def halo_rows(params: Params) -> ArrowBatches:
             home = np.concatenate([home_cell, np.zeros(len(extra), dtype=bool)])
             p = point[rows]
             yield pa.RecordBatch.from_pydict(
-                {"cell": cell[rows], "bucket": buckets, "home": home, "hit_id": ids[p],
-                 "t_ns": t[p], "lat": lat[p], "lon": lon[p]}
-            )  # fmt: skip
+                {
+                    "cell": cell[rows],
+                    "bucket": buckets,
+                    "home": home,
+                    "hit_id": ids[p],
+                    "t_ns": t[p],
+                    "lat": lat[p],
+                    "lon": lon[p],
+                }
+            )
 
     return explode
 
@@ -71,10 +78,14 @@ def sweep_rows(params: Params) -> ArrowBatches:
         bucket = table.column("bucket").to_numpy()
         key = cell * (1 << 24) + (bucket & 0xFFFFFF)
         i, j = linked_pairs(
-            key, table.column("t_ns").to_numpy(), table.column("lat").to_numpy(),
-            table.column("lon").to_numpy(), params.window_ns, params.radius_m,
+            key,
+            table.column("t_ns").to_numpy(),
+            table.column("lat").to_numpy(),
+            table.column("lon").to_numpy(),
+            params.window_ns,
+            params.radius_m,
             from_mask=table.column("home").to_numpy(zero_copy_only=False),
-        )  # fmt: skip
+        )
         hit_id, label = local_components(table.column("hit_id").to_numpy(), i, j)
         yield pa.RecordBatch.from_pydict({"hit_id": hit_id, "label": label})
 
@@ -83,10 +94,16 @@ def sweep_rows(params: Params) -> ArrowBatches:
 
 def _keyed_arrow() -> pa.Schema:
     return pa.schema(
-        [("cell", pa.int64()), ("bucket", pa.int64()), ("home", pa.bool_()),
-         ("hit_id", pa.int64()), ("t_ns", pa.int64()), ("lat", pa.float64()),
-         ("lon", pa.float64())]
-    )  # fmt: skip
+        [
+            ("cell", pa.int64()),
+            ("bucket", pa.int64()),
+            ("home", pa.bool_()),
+            ("hit_id", pa.int64()),
+            ("t_ns", pa.int64()),
+            ("lat", pa.float64()),
+            ("lon", pa.float64()),
+        ]
+    )
 
 
 def local_labels(hits: DataFrame, params: Params) -> DataFrame:

@@ -33,10 +33,11 @@ def device_stats(hits: DataFrame) -> DataFrame:
         F.sum(F.sin(phi)).alias("z"),
     )
     return stats.select(
-        "device_id", "n",
+        "device_id",
+        "n",
         F.degrees(F.atan2("z", F.hypot("x", "y"))).alias("lat"),
         F.degrees(F.atan2("y", "x")).alias("lon"),
-    )  # fmt: skip
+    )
 
 
 def cell_column(params: Params, reach: bool) -> ArrowBatches:
@@ -77,9 +78,12 @@ def device_neighbourhoods(devices: DataFrame, params: Params) -> DataFrame:
     """
     window_s = params.window_ms / 1000.0
     d = devices.select(
-        "device_id", "lat", "lon", "n",
+        "device_id",
+        "lat",
+        "lon",
+        "n",
         (-F.expm1(-F.col("n") / F.col("live_s") * window_s)).alias("p"),
-    )  # fmt: skip
+    )
     reach = d.select(F.col("device_id").alias("cid"), "lat", "lon").mapInArrow(
         cell_column(params, reach=True), CELLS
     )

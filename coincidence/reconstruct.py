@@ -86,8 +86,10 @@ def _best_energy(core: Floats, phones: Phones, params: Params) -> tuple[float, f
     """(log10 E, -log L) with the core held at `core`."""
     found = minimize_scalar(
         lambda lg: neg_log_likelihood(np.array([core[0], core[1], lg]), phones, params),
-        bounds=LOG10_E_RANGE, method="bounded", options={"xatol": 1e-4},
-    )  # fmt: skip
+        bounds=LOG10_E_RANGE,
+        method="bounded",
+        options={"xatol": 1e-4},
+    )
     return float(found.x), float(found.fun)
 
 
@@ -104,8 +106,10 @@ def _hessian(theta: Floats, phones: Phones, params: Params) -> Floats:
                 down = neg_log_likelihood(theta - ea, phones, params)
                 hess[a, a] = (up - 2 * f0 + down) / steps[a] ** 2
             else:
-                f = [neg_log_likelihood(theta + sa * ea + sb * eb, phones, params)
-                     for sa, sb in ((1, 1), (1, -1), (-1, 1), (-1, -1))]  # fmt: skip
+                f = [
+                    neg_log_likelihood(theta + sa * ea + sb * eb, phones, params)
+                    for sa, sb in ((1, 1), (1, -1), (-1, 1), (-1, -1))
+                ]
                 hess[a, b] = hess[b, a] = (f[0] - f[1] - f[2] + f[3]) / (4 * steps[a] * steps[b])
     return hess
 
@@ -126,9 +130,12 @@ def fit_phones(phones: Phones, params: Params) -> tuple[Floats, Floats] | None:
     # cusp the NKG density puts at every fired phone.
     simplex = start + np.array([[0, 0, 0], [20, 0, 0], [0, 20, 0], [0, 0, 0.1]])
     found = minimize(
-        neg_log_likelihood, start, args=(phones, params), method="Nelder-Mead",
+        neg_log_likelihood,
+        start,
+        args=(phones, params),
+        method="Nelder-Mead",
         options={"xatol": 0.01, "fatol": 1e-6, "maxiter": 4000, "initial_simplex": simplex},
-    )  # fmt: skip
+    )
     theta = np.asarray(found.x, dtype=np.float64)
     if not found.success or not LOG10_E_RANGE[0] < theta[2] < LOG10_E_RANGE[1]:
         return None

@@ -66,8 +66,9 @@ def rate_table(sums: pd.DataFrame, span_s: float, live_s: pd.Series | None = Non
     without exposure blocks (live_s) are taken to be live for the whole span_s seconds.
     """
     lat, lon = from_unit(sums["x"].to_numpy(), sums["y"].to_numpy(), sums["z"].to_numpy())
-    out = pd.DataFrame({"n": sums["n"].to_numpy(np.int64), "lat": lat, "lon": lon},
-                       index=sums.index)  # fmt: skip
+    out = pd.DataFrame(
+        {"n": sums["n"].to_numpy(np.int64), "lat": lat, "lon": lon}, index=sums.index
+    )
     out["live_s"] = span_s if live_s is None else live_s.reindex(out.index).fillna(span_s)
     return out
 
@@ -215,18 +216,19 @@ def live_seconds(exposures: pd.DataFrame, params: Params) -> pd.Series:
 
 
 def fit_input(
-    showers: pd.DataFrame, df: pd.DataFrame, exposures: pd.DataFrame, rate: pd.Series,
+    showers: pd.DataFrame,
+    df: pd.DataFrame,
+    exposures: pd.DataFrame,
+    rate: pd.Series,
     params: Params,
-) -> pd.DataFrame:  # fmt: skip
+) -> pd.DataFrame:
     """FIT_INPUT rows: each candidate's member hits, and the devices live at its time nearby.
 
     A live device with a hit within one window of the candidate's time fired, member or
     not (reconstruct's module docstring).
     """
     members = showers[["shower_id", "hit_ids"]].explode("hit_ids")
-    members = members.astype({"hit_ids": np.int64}).merge(
-        df, left_on="hit_ids", right_on="hit_id"
-    )  # fmt: skip
+    members = members.astype({"hit_ids": np.int64}).merge(df, left_on="hit_ids", right_on="hit_id")
     fired = members[["shower_id", "device_id", "lat", "lon"]].assign(fired=True)
     start = exposures["start_ns"].to_numpy(np.int64)
     end = exposures["end_ns"].to_numpy(np.int64)
@@ -251,9 +253,13 @@ def seed_groups(df: pd.DataFrame, params: Params) -> pd.DataFrame:
     df is sorted by (t_ns, hit_id); a label is its group's smallest hit_id.
     """
     i, j = linked_pairs(
-        np.zeros(len(df), dtype=np.int64), df["t_ns"].to_numpy(np.int64),
-        df["lat"].to_numpy(), df["lon"].to_numpy(), params.window_ns, params.radius_m,
-    )  # fmt: skip
+        np.zeros(len(df), dtype=np.int64),
+        df["t_ns"].to_numpy(np.int64),
+        df["lat"].to_numpy(),
+        df["lon"].to_numpy(),
+        params.window_ns,
+        params.radius_m,
+    )
     if len(i) == 0:
         return df.iloc[:0].assign(label=np.empty(0, np.int64))
     ids, label = local_components(df["hit_id"].to_numpy(np.int64), i, j)

@@ -32,9 +32,14 @@ from coincidence.reconstruct import FIT_INPUT, FIT_OUTPUT, fit_radius_m, fit_row
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
 
 FIT_SPARK = from_arrow_schema(
-    pa.schema([SHOWER_SCHEMA.field("shower_id"),
-               *(SHOWER_SCHEMA.field(c) for c in RECONSTRUCTION), ("fit_status", pa.string())])
-)  # fmt: skip
+    pa.schema(
+        [
+            SHOWER_SCHEMA.field("shower_id"),
+            *(SHOWER_SCHEMA.field(c) for c in RECONSTRUCTION),
+            ("fit_status", pa.string()),
+        ]
+    )
+)
 COUNTS_SPARK = "radius_m double, k long, n double"
 
 
@@ -59,15 +64,18 @@ def fit_input(
     keyed = blocks.withColumn("cid", F.concat_ws(":", "device_id", "start_ns", "end_ns"))
     home = keyed.select("cid", "lat", "lon").mapInArrow(cell_column(params, reach=False), CELLS)
     live = where.join(keyed.join(home.dropDuplicates(["cid"]), "cid"), "cell").where(
-        (F.col("start_ns") <= F.col("t_ns")) & (F.col("t_ns") < F.col("end_ns"))
-        & (haversine_col(F.col("s_lat"), F.col("s_lon"), F.col("lat"), F.col("lon"))
-           <= fit_radius_m(params))
-    )  # fmt: skip
+        (F.col("start_ns") <= F.col("t_ns"))
+        & (F.col("t_ns") < F.col("end_ns"))
+        & (
+            haversine_col(F.col("s_lat"), F.col("s_lon"), F.col("lat"), F.col("lon"))
+            <= fit_radius_m(params)
+        )
+    )
     live = live.select("shower_id", "device_id", "lat", "lon", "t_ns")
     hit = _hit_near(live, hits, params.window_ns)
     live = live.join(hit, ["shower_id", "device_id"], "left").select(
         "shower_id", "device_id", "lat", "lon", F.coalesce("hit", F.lit(False)).alias("fired")
-    )  # fmt: skip
+    )
     rows = fired.select("shower_id", "device_id", "lat", "lon", "fired").unionByName(live)
     rows = rows.join(rate, "device_id", "left")
     chance = F.coalesce("rate", F.lit(0.0)) * fit_window_s(params)
@@ -85,10 +93,13 @@ def _hit_near(live: DataFrame, hits: DataFrame, window_ns: int) -> DataFrame:
         return F.expr(f"({t}) div {window_ns}")
 
     wanted = live.select(
-        "shower_id", "device_id", "t_ns",
-        F.explode(F.sequence(slot(f"t_ns - {window_ns}"), slot(f"t_ns + {window_ns}")))
-        .alias("slot"),
-    )  # fmt: skip
+        "shower_id",
+        "device_id",
+        "t_ns",
+        F.explode(F.sequence(slot(f"t_ns - {window_ns}"), slot(f"t_ns + {window_ns}"))).alias(
+            "slot"
+        ),
+    )
     keyed = hits.select("device_id", F.col("t_ns").alias("hit_t"), slot("t_ns").alias("slot"))
     near = wanted.join(keyed, ["device_id", "slot"]).where(
         F.abs(F.col("hit_t") - F.col("t_ns")) <= window_ns
@@ -121,8 +132,9 @@ def _scrambler(
             return device_hits
         device = str(device_hits["device_id"].iloc[0])
         times = device_hits["t_ns"].to_numpy(np.int64)
-        moved = scramble_device(times, device, device_blocks if len(device_blocks) else None,
-                                span, seed)  # fmt: skip
+        moved = scramble_device(
+            times, device, device_blocks if len(device_blocks) else None, span, seed
+        )
         return device_hits.assign(t_ns=moved)
 
     return run

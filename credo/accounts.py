@@ -90,9 +90,11 @@ def register(data: Any) -> None:
         with transaction.atomic():
             user = users.create_user(fields["username"], fields["email"], fields["password"])
             Volunteer.objects.create(
-                user=user, display_name=fields["display_name"], team=_team(fields["team"]),
+                user=user,
+                display_name=fields["display_name"],
+                team=_team(fields["team"]),
                 language=fields["language"],
-            )  # fmt: skip
+            )
     except IntegrityError:  # a race with the same username
         raise serializers.ValidationError({"username": "is taken"}) from None
 

@@ -1,4 +1,4 @@
-"""CREDO detections become hits and pings become exposure blocks, through ingest's own path.
+"""CREDO detections become hits and pings become exposure blocks, through ingest.uploads.
 
 A detection has no sequence number, and CREDO's app really did resend
 detections. So a hit's seq is derived from the natural key (timestamp, x, y)
@@ -18,24 +18,21 @@ from django.db import transaction
 from rest_framework import serializers
 
 from credo.models import Detection, Phone, Volunteer
+from ingest import uploads
 from ingest.models import Device, Hit
-from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
-from ingest.store import insert_exposures, insert_hits
-from ingest.validation import (
-    Columns,
-    Errors,
-    longest_check,
-    ordered_check,
-    time_window_check,
-    validate_batch,
-)
+from ingest.validation import Columns, Errors
 from vocab.units import NS_PER_S
 
 NS_PER_MS = 10**6
 MAX_FRAME_CHARS = 10_000
 # Our field: CREDO's, so that errors name what the app sent.
-CREDO_NAMES = {"t_ns": "timestamp", "lat": "latitude", "lon": "longitude", "alt_m": "altitude",
-               "loc_err_m": "accuracy"}  # fmt: skip
+CREDO_NAMES = {
+    "t_ns": "timestamp",
+    "lat": "latitude",
+    "lon": "longitude",
+    "alt_m": "altitude",
+    "loc_err_m": "accuracy",
+}
 DEVICE_FIELDS = ("device_type", "device_model", "system_version", "app_version")
 
 
@@ -66,8 +63,11 @@ def phone(volunteer: Volunteer, data: Any) -> Device:
     if found is not None:
         return found.device
     with transaction.atomic():
-        device, _ = Device.register(model=fields["device_model"], os=fields["system_version"],
-                                    app_version=fields["app_version"])  # fmt: skip
+        device, _ = Device.register(
+            model=fields["device_model"],
+            os=fields["system_version"],
+            app_version=fields["app_version"],
+        )
         Phone.objects.create(volunteer=volunteer, credo_device_id=credo_id, device=device, **fields)
     return device
 
@@ -79,9 +79,13 @@ def _as_hit(d: Any) -> Any:
     return {
         "seq": natural_seq(ts, d.get("x"), d.get("y")),
         "t_ns": ts * NS_PER_MS if type(ts) is int else ts,
-        "lat": d.get("latitude"), "lon": d.get("longitude"), "alt_m": d.get("altitude"),
-        "loc_err_m": d.get("accuracy"), "x": d.get("x"), "y": d.get("y"),
-    }  # fmt: skip
+        "lat": d.get("latitude"),
+        "lon": d.get("longitude"),
+        "alt_m": d.get("altitude"),
+        "loc_err_m": d.get("accuracy"),
+        "x": d.get("x"),
+        "y": d.get("y"),
+    }
 
 
 def _extras_problems(d: dict[str, Any]) -> dict[str, str]:
@@ -104,6 +108,19 @@ def _extras_problems(d: dict[str, Any]) -> dict[str, str]:
     return out
 
 
+def _detection(device: Device, seq: int, d: dict[str, Any]) -> Detection:
+    """What CREDO sends beside the hit: its own id, the frame's size and content."""
+    return Detection(
+        device=device,
+        seq=seq,
+        client_id=d.get("id"),
+        width=d.get("width"),
+        height=d.get("height"),
+        provider=d.get("provider") or "",
+        frame_content=d.get("frame_content") or "",
+    )
+
+
 def store_detections(device: Device, detections: list[Any]) -> list[Stored]:
     """Store the valid detections as hits (plus their extras); one reply item per detection."""
 
@@ -112,28 +129,30 @@ def store_detections(device: Device, detections: list[Any]) -> list[Stored]:
             if isinstance(d, dict) and (problems := _extras_problems(d)):
                 errors.setdefault(i, {}).update(problems)
 
-    window = time_window_check("t_ns", settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S)
-    batch = validate_batch([_as_hit(d) for d in detections], HIT_FIELDS, [window, extras])
-    rejected = {r["index"]: {CREDO_NAMES.get(k, k): v for k, v in r["errors"].items()}
-                for r in batch.rejected}  # fmt: skip
+    batch = uploads.validate(uploads.HITS, [_as_hit(d) for d in detections], [extras])
+    rejected = {
+        r["index"]: {CREDO_NAMES.get(k, k): v for k, v in r["errors"].items()}
+        for r in batch.rejected
+    }
     kept = [d for i, d in enumerate(detections) if i not in rejected]
-    with transaction.atomic():
-        insert_hits(device.id, batch.columns)
+
+    def details() -> None:
+        pairs = zip(batch.columns["seq"], kept, strict=True)
         Detection.objects.bulk_create(
-            [Detection(device=device, seq=seq, client_id=d.get("id"), width=d.get("width"),
-                       height=d.get("height"), provider=d.get("provider") or "",
-                       frame_content=d.get("frame_content") or "")
-             for seq, d in zip(batch.columns["seq"], kept, strict=True)],
-            ignore_conflicts=True,
-        )  # fmt: skip
-    ids = dict(Hit.objects.filter(device=device, seq__in=batch.columns["seq"])
-               .values_list("seq", "id"))  # fmt: skip
+            [_detection(device, seq, d) for seq, d in pairs], ignore_conflicts=True
+        )
+
+    uploads.store(device.id, uploads.HITS, batch, also=details)
+    ids = dict(
+        Hit.objects.filter(device=device, seq__in=batch.columns["seq"]).values_list("seq", "id")
+    )
     seqs = iter(batch.columns["seq"])
     return [
-        {"id": None, "visible": False, "errors": rejected[i]} if i in rejected
+        {"id": None, "visible": False, "errors": rejected[i]}
+        if i in rejected
         else {"id": ids[next(seqs)], "visible": True}
         for i in range(len(detections))
-    ]  # fmt: skip
+    ]
 
 
 class PingIn(serializers.Serializer[Any]):
@@ -159,16 +178,17 @@ def store_ping(device: Device, data: Any) -> int:
     blocks = []
     for k, lo in enumerate(range(start_ns, end_ns, longest)):  # blocks of at most the limit
         name = uuid.uuid5(uuid.NAMESPACE_URL, f"credo-ping:{device.id}:{end_ns}:{k}")
-        blocks.append({"block_id": str(name), "start_ns": lo, "end_ns": min(lo + longest, end_ns),
-                       "lat": where[0], "lon": where[1]})  # fmt: skip
-    checks = [
-        time_window_check("start_ns", settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S),
-        time_window_check("end_ns", settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S),
-        ordered_check("start_ns", "end_ns"),
-        longest_check("start_ns", "end_ns", settings.CROWDRAY_MAX_BLOCK_S),
-    ]
-    batch = validate_batch(blocks, EXPOSURE_FIELDS, checks)
+        blocks.append(
+            {
+                "block_id": str(name),
+                "start_ns": lo,
+                "end_ns": min(lo + longest, end_ns),
+                "lat": where[0],
+                "lon": where[1],
+            }
+        )
+    batch = uploads.validate(uploads.BLOCKS, blocks)
     if batch.rejected:
         message = "; ".join(f"{k} {v}" for r in batch.rejected for k, v in r["errors"].items())
         raise serializers.ValidationError({"timestamp": message})
-    return insert_exposures(device.id, batch.columns)
+    return uploads.store(device.id, uploads.BLOCKS, batch)["accepted"]

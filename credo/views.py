@@ -16,11 +16,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.problems import MethodsFirst
 from credo import accounts, uploads
 from credo.models import Volunteer
-from crowdray.api_errors import MethodsFirst
 from ingest.auth import AddressThrottle
-from ingest.views import read_items, request_body
+from ingest.uploads import read_items, request_body
 
 
 class AccountThrottle(AddressThrottle):

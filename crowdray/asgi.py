@@ -51,13 +51,22 @@ async def read_body(receive: Receive, limit: int) -> bytes | None:
 
 
 async def send_problem(send: Send, code: str, status: int, detail: str) -> None:
-    """An RFC 9457 problem, as crowdray.api_errors writes them, without Django."""
+    """An RFC 9457 problem, as api.problems writes them, without Django."""
     from http import HTTPStatus
 
-    body = json.dumps({"type": f"/api/problems/{code}", "title": HTTPStatus(status).phrase,
-                       "status": status, "detail": detail}).encode()  # fmt: skip
-    headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close"),
-               (b"content-length", str(len(body)).encode())]  # fmt: skip
+    body = json.dumps(
+        {
+            "type": f"/api/problems/{code}",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "detail": detail,
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"connection", b"close"),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
@@ -71,8 +80,9 @@ class WholeRequests:
     fast: offered each complete upload first (ingest.fast); None leaves it to `app`.
     """
 
-    def __init__(self, app: ASGIApp, limit: int, timeout_s: float,
-                 fast: Fast | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, app: ASGIApp, limit: int, timeout_s: float, fast: Fast | None = None
+    ) -> None:
         self.app, self.limit, self.timeout_s, self.fast = app, limit, timeout_s, fast
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -85,16 +95,25 @@ class WholeRequests:
             await send_problem(send, "too_large", 413, f"The body is over {self.limit} bytes.")
             return
         except TimeoutError:
-            await send_problem(send, "request_timeout", 408, "The body did not arrive within "
-                               f"{self.timeout_s:g} s; send it again.")  # fmt: skip
+            await send_problem(
+                send,
+                "request_timeout",
+                408,
+                f"The body did not arrive within {self.timeout_s:g} s; send it again.",
+            )
             return
         if body is None:
             return
         if self.fast is not None:
             reply = await self.fast(scope, body)
             if reply is not None:
-                await send({"type": "http.response.start", "status": reply.status,
-                            "headers": reply.headers})  # fmt: skip
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": reply.status,
+                        "headers": reply.headers,
+                    }
+                )
                 await send({"type": "http.response.body", "body": reply.body})
                 return
         sent = False
@@ -130,8 +149,9 @@ def build() -> ASGIApp:
     # a2wsgi declares its own ASGI types, narrower than these
     django_app: ASGIApp = WSGIMiddleware(wsgi, workers=settings.CROWDRAY_THREADS)  # type: ignore[arg-type,assignment]
     fast = fast_uploads(settings.CROWDRAY_THREADS) if settings.CROWDRAY_FAST_UPLOADS else None
-    return WholeRequests(django_app, settings.CROWDRAY_MAX_BODY_BYTES,
-                         settings.CROWDRAY_BODY_TIMEOUT_S, fast)  # fmt: skip
+    return WholeRequests(
+        django_app, settings.CROWDRAY_MAX_BODY_BYTES, settings.CROWDRAY_BODY_TIMEOUT_S, fast
+    )
 
 
 application = build()

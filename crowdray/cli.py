@@ -18,11 +18,21 @@ def _serve_argv(bind: str, workers: int) -> list[str]:
     # gunicorn manages the processes; each runs an event loop (crowdray/asgi.py),
     # so a slow client holds no thread.
     return [
-        sys.executable, "-m", "gunicorn", "crowdray.asgi:application",
-        "--bind", bind, "--workers", str(workers),
-        "--worker-class", "crowdray.worker.Worker",
-        "--access-logfile", "-", "--graceful-timeout", "10",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "crowdray.asgi:application",
+        "--bind",
+        bind,
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "crowdray.worker.Worker",
+        "--access-logfile",
+        "-",
+        "--graceful-timeout",
+        "10",
+    ]
 
 
 def serve(argv: list[str]) -> None:
@@ -53,7 +63,7 @@ def serve(argv: list[str]) -> None:
 
 
 def _metrics_dir() -> None:
-    """A fresh folder where every gunicorn worker writes its metrics (crowdray.metrics)."""
+    """A fresh folder where every gunicorn worker writes its metrics (api.metrics)."""
     if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
         return
     from crowdray.datadir import data_dir
@@ -70,7 +80,7 @@ def serve_and_follow(gunicorn: list[str]) -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
     django.setup()
-    from ingest.follower import configured, run_all
+    from follow.follower import configured, run_all
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -49,8 +49,11 @@ def simulation(args: argparse.Namespace) -> Any:
     duration_s = args.minutes * 60 * args.speedup
     # The simulator's demo preset: phones are tiny detectors, and a boosted
     # effective area lets a few hundred of them see showers within minutes.
-    fields = PRESETS["demo"] | {"devices": args.devices, "hours": duration_s / 3600,
-                                "inject_per_hour": args.showers_per_hour}  # fmt: skip
+    fields = PRESETS["demo"] | {
+        "devices": args.devices,
+        "hours": duration_s / 3600,
+        "inject_per_hour": args.showers_per_hour,
+    }
     # The simulated clock ends with the upload, at the present, and never runs
     # ahead of it: the dashboard's "last hour" fills while the fleet uploads.
     start_ns = time.time_ns() + s_to_ns(args.minutes * 60 - duration_s)
@@ -63,8 +66,8 @@ def run_pipeline(
     """Fleet -> API -> export -> Spark -> load; returns the summary."""
     from coincidence import job
     from coincidence.params import Params
-    from ingest.export import export
-    from ingest.load import load_result
+    from follow.export import export
+    from follow.load import load_result
     from simulator.fleet import FleetConfig, run_fleet
 
     _step(f"{args.devices} virtual phones upload for {args.minutes:g} min ({args.speedup:g}x time)")
@@ -73,8 +76,10 @@ def run_pipeline(
         fleet = run_fleet(simulation(args), FleetConfig(url, args.speedup), sent_dir, report=True)
     _step("export the hits to the lake")
     exported = export(data / "lake")
-    print(f"exported {exported['hits']} hits and {exported['exposures']} exposure blocks "
-          f"in {exported['files']} files")  # fmt: skip
+    print(
+        f"exported {exported['hits']} hits and {exported['exposures']} exposure blocks "
+        f"in {exported['files']} files"
+    )
     _step("search for showers with Spark (local[*]), fitting core and energy")
     own = spark is None
     if own:
@@ -88,8 +93,10 @@ def run_pipeline(
     finally:
         if own:
             spark.stop()
-    print(f"{search['counts']['showers']} candidates in {search['timings_s']['total']} s; "
-          f"fits: {search['fit_status']}")  # fmt: skip
+    print(
+        f"{search['counts']['showers']} candidates in {search['timings_s']['total']} s; "
+        f"fits: {search['fit_status']}"
+    )
     _step("load the candidates for the dashboard")
     loaded = load_result(data / "search")
     print(f"loaded {loaded['showers']} showers")
@@ -111,9 +118,11 @@ def live_showers(url: str, every_s: float = 5.0) -> Iterator[None]:
                 new = [s for s in reply["results"] if s["shower_id"] not in seen]
                 seen |= {s["shower_id"] for s in new}
                 for s in sorted(new, key=lambda s: s["t_ns"]):
-                    print(f"live: shower {s['shower_id']} at {s['time']}, {s['n_devices']} phones, "
-                          f"{s['significance_sigma']} sigma (provisional) on {url}/showers/",
-                          flush=True)  # fmt: skip
+                    print(
+                        f"live: shower {s['shower_id']} at {s['time']}, {s['n_devices']} phones, "
+                        f"{s['significance_sigma']} sigma (provisional) on {url}/showers/",
+                        flush=True,
+                    )
 
     thread = threading.Thread(target=watch, daemon=True)
     thread.start()
@@ -132,8 +141,10 @@ def score(sent_dir: Path) -> dict[str, int]:
 
     sent = pq.read_table(sent_dir / "sent.parquet").to_pandas()
     sent = sent[sent.stored]
-    shower_of = {(d.replace("-", ""), int(s)): int(sh) for d, s, sh in
-                 zip(sent.device_id, sent.seq, sent.shower, strict=True)}  # fmt: skip
+    shower_of = {
+        (d.replace("-", ""), int(s)): int(sh)
+        for d, s, sh in zip(sent.device_id, sent.seq, sent.shower, strict=True)
+    }
     visible = sent[sent.shower >= 0].groupby("shower").device_id.nunique()
     injected = set(visible[visible >= 3].index)
     found, chance = set(), 0
@@ -142,8 +153,12 @@ def score(sent_dir: Path) -> dict[str, int]:
         real = {m for m in members if m >= 0}
         found |= real
         chance += not real
-    return {"injected": len(injected), "found": len(injected & found),
-            "missed": len(injected - found), "chance": chance}  # fmt: skip
+    return {
+        "injected": len(injected),
+        "found": len(injected & found),
+        "missed": len(injected - found),
+        "chance": chance,
+    }
 
 
 def main(argv: list[str]) -> None:
@@ -167,12 +182,16 @@ def main(argv: list[str]) -> None:
         summary = run_pipeline(args, url, data)
         fleet = summary["fleet"]
         _step("summary")
-        print(f"hits sent {fleet.get('sent', 0)}, accepted {fleet.get('accepted', 0)}, "
-              f"duplicates {fleet.get('duplicates', 0)}, rejected {fleet.get('rejected', 0)}, "
-              f"errors {fleet.get('errors', 0)}")  # fmt: skip
-        print(f"showers injected (>= 3 phones fired) {summary['injected']}, "
-              f"found {summary['found']}, missed {summary['missed']}; "
-              f"chance candidates {summary['chance']}")  # fmt: skip
+        print(
+            f"hits sent {fleet.get('sent', 0)}, accepted {fleet.get('accepted', 0)}, "
+            f"duplicates {fleet.get('duplicates', 0)}, rejected {fleet.get('rejected', 0)}, "
+            f"errors {fleet.get('errors', 0)}"
+        )
+        print(
+            f"showers injected (>= 3 phones fired) {summary['injected']}, "
+            f"found {summary['found']}, missed {summary['missed']}; "
+            f"chance candidates {summary['chance']}"
+        )
         if args.no_serve:
             return
         print(f"\nThe dashboard is at {url}/  (Ctrl-C stops)", flush=True)

@@ -25,8 +25,12 @@ def crowdray(*argv: str, env: dict[str, str], timeout: float = 300) -> str:
     """Run a crowdray command to completion; return its output, raise on failure."""
     result = subprocess.run(
         [sys.executable, "-m", "crowdray.cli", *argv],
-        env=env, capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"crowdray {' '.join(argv)} failed:\n{result.stderr[-3000:]}")
     return result.stdout
@@ -48,10 +52,21 @@ def serving(
     flags = [] if follow is None else ["--follow" if follow else "--no-follow"]
     out = open(log, "w") if log else None  # noqa: SIM115 - closed when the server stops
     proc = subprocess.Popen(
-        [sys.executable, "-m", "crowdray.cli", "serve",
-         "--bind", f"{host}:{port}", "--workers", str(workers), *flags],
-        env=env, stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "crowdray.cli",
+            "serve",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            *flags,
+        ],
+        env=env,
+        stdout=out or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 60

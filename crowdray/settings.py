@@ -86,8 +86,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "ingest",
-    "dashboard",
     "credo",
+    "follow",
+    "dashboard",
     "axes",
     "django_prometheus",
 ]
@@ -106,7 +107,7 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",  # it answers locked-out logins
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
-# Prometheus metrics (crowdray.metrics): the path, and who may read it.
+# Prometheus metrics (api.metrics): the path, and who may read it.
 CROWDRAY_METRICS_PATH = env_str("CROWDRAY_METRICS_PATH", "metrics").strip("/")
 CROWDRAY_METRICS_ALLOW = env_list("CROWDRAY_METRICS_ALLOW", ["127.0.0.1/32", "::1/128"])
 
@@ -181,8 +182,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 REDIS_URL = env_str("REDIS_URL", "")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 if REDIS_URL:
-    CACHES["throttle"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}  # fmt: skip
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+    }
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -191,7 +194,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "crowdray.api_errors.handle",
+    "EXCEPTION_HANDLER": "api.problems.handle",
     # The client address is X-Forwarded-For's entry this many proxies from the
     # right; 0 (the default) ignores the header, which any client can forge.
     "NUM_PROXIES": env_int("CROWDRAY_TRUSTED_PROXIES", 0),

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from crowdray.api_errors import problem_page
+from api.problems import problem_page
 from crowdray.metrics import metrics
 from dashboard.urls import api_urlpatterns
 
@@ -17,6 +17,7 @@ swagger = csp_update({"style-src": ["'self'", "'unsafe-inline'"]})(
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("ingest.urls")),
+    path("api/v1/", include("follow.urls")),
     path("api/v1/", include(api_urlpatterns)),
     path("api/v2/", include("credo.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -17,10 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.problems import MethodsFirst
 from coincidence.geo import haversine_m
 from coincidence.params import Params
-from crowdray.api_errors import MethodsFirst
-from dashboard import queries, snapshot
+from dashboard import queries
+from follow import public
+from follow import status as snapshot
 from ingest.auth import AddressThrottle
 from ingest.models import ExposureBlock, Hit, Shower
 from ingest.schema import problems
@@ -123,8 +125,9 @@ class PublicView(MethodsFirst, APIView):
 
 
 class StatusView(PublicView):
-    @extend_schema(responses={200: StatusOut, **problems(405, 429)},
-                   summary="The network now (public)")  # fmt: skip
+    @extend_schema(
+        responses={200: StatusOut, **problems(405, 429)}, summary="The network now (public)"
+    )
     def get(self, request: Request) -> HttpResponse:
         # The follower's snapshot is already the JSON reply: sent as it is.
         return HttpResponse(snapshot.current_json(), content_type="application/json")
@@ -159,7 +162,7 @@ class ShowerListView(PublicView):
             paginator.paginate_queryset(queries.filter_showers(request.query_params), request, self)
             or []
         )
-        return paginator.get_paginated_response([queries.shower_summary(s) for s in page])
+        return paginator.get_paginated_response([public.shower_summary(s) for s in page])
 
 
 class SearchInfo(TypedDict):
@@ -177,23 +180,23 @@ class PhoneCell(TypedDict):
     phones: int
 
 
-class ShowerDetail(queries.ShowerSummary):
+class ShowerDetail(public.ShowerSummary):
     """GET /api/v1/showers/<id> and the shower page."""
 
     t_spread_ns: int
     radius_m: float
-    member_cells: list[queries.Cell]
+    member_cells: list[snapshot.Cell]
     silent_cells: list[PhoneCell]
     time_profile_ms: list[float]
     search: SearchInfo
 
 
-def _cells(points: list[tuple[float, float]]) -> list[queries.Cell]:
+def _cells(points: list[tuple[float, float]]) -> list[snapshot.Cell]:
     """Points counted per ~1 km cell, as cell centres."""
-    cells: dict[str, queries.Cell] = {}
+    cells: dict[str, snapshot.Cell] = {}
     for lat, lon in points:
         key, clat, clon = cell_of(lat, lon)
-        cells.setdefault(key, queries.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
+        cells.setdefault(key, snapshot.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
     return [cells[k] for k in sorted(cells)]
 
 
@@ -210,10 +213,16 @@ def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
     )
     fired = fired | set(near_in_time.values_list("device_id", flat=True))
     dlat = radius / 111_000.0
-    live = ExposureBlock.objects.filter(
-        start_ns__lte=shower.t_ns, end_ns__gt=shower.t_ns,
-        lat__gte=shower.lat - dlat, lat__lte=shower.lat + dlat,
-    ).exclude(device_id__in=fired).values_list("device_id", "lat", "lon")  # fmt: skip
+    live = (
+        ExposureBlock.objects.filter(
+            start_ns__lte=shower.t_ns,
+            end_ns__gt=shower.t_ns,
+            lat__gte=shower.lat - dlat,
+            lat__lte=shower.lat + dlat,
+        )
+        .exclude(device_id__in=fired)
+        .values_list("device_id", "lat", "lon")
+    )
     seen: dict[Any, tuple[float, float]] = {}
     for device, lat, lon in live:
         if haversine_m(shower.lat, shower.lon, lat, lon) <= radius:
@@ -226,7 +235,7 @@ def shower_detail(shower: Shower) -> ShowerDetail:
     silent = silent_phones(shower, {m[0] for m in members})
     search = shower.search
     return {
-        **queries.shower_summary(shower),
+        **public.shower_summary(shower),
         "t_spread_ns": shower.t_spread_ns,
         "radius_m": round(shower.radius_m, 1),
         "member_cells": _cells([(m[2], m[3]) for m in members]),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from crowdray.api_errors import problem_response
+from api.problems import problem_response
 
 
 def _api(request: HttpRequest) -> bool:

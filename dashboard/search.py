@@ -19,12 +19,13 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crowdray.api_errors import Unavailable
+from api.problems import Unavailable
+from api.query import QueryError, parse_bbox
 from dashboard import queries
 from dashboard.api import SHOWER_FILTERS, PublicView, ShowerOut
+from follow import public
 from ingest import es
 from ingest.models import Shower
-from ingest.query import QueryError, parse_bbox
 from ingest.schema import problems
 
 SORTS = {
@@ -91,16 +92,17 @@ def search_request(params: Any) -> dict[str, Any]:
         raise QueryError({"page_size": f"must be an integer from 1 to {MAX_PAGE}"})
     body: dict[str, Any] = {
         "query": {"bool": {"filter": _ranges(params) + _places(params)}},
-        "sort": SORTS[sort], "size": int(size),
-    }  # fmt: skip
+        "sort": SORTS[sort],
+        "size": int(size),
+    }
     if params.get("after"):
         body["search_after"] = es.decode_cursor(str(params["after"]), "after", 2)
     return body
 
 
-def _summary(source: dict[str, Any]) -> queries.ShowerSummary:
+def _summary(source: dict[str, Any]) -> public.ShowerSummary:
     fields = {f.name: source.get(f.name) for f in Shower._meta.concrete_fields if f.name in source}
-    return queries.shower_summary(Shower(**fields))
+    return public.shower_summary(Shower(**fields))
 
 
 class SearchPage(serializers.Serializer[Any]):
@@ -131,8 +133,11 @@ class ShowerSearchView(PublicView):
     def get(self, request: Request) -> Response:
         body = search_request(request.query_params)
         if not es.configured():
-            raise Unavailable("showers search needs Elasticsearch (ELASTICSEARCH_URL), which "
-                              "this server does not have; use /api/v1/showers", 3600)  # fmt: skip
+            raise Unavailable(
+                "showers search needs Elasticsearch (ELASTICSEARCH_URL), which "
+                "this server does not have; use /api/v1/showers",
+                3600,
+            )
         try:
             reply = es.client().search(index=es.SHOWERS, ignore_unavailable=True, **body)
         except (ApiError, TransportError) as exc:

@@ -41,15 +41,19 @@ def teams(now_ns: int | None = None) -> list[TeamRow]:
     members = Team.objects.annotate(n=Count("volunteer")).filter(n__gt=0)
     named: dict[str, list[str]] = {}
     shown = Volunteer.objects.exclude(display_name="").exclude(team=None)
-    for team_name, name in shown.order_by("display_name").values_list("team__name",
-                                                                     "display_name"):  # fmt: skip
+    for team_name, name in shown.order_by("display_name").values_list("team__name", "display_name"):
         named.setdefault(team_name, []).append(name)
     rows: list[TeamRow] = []
     for team in members:
         done = activity.get(team.name, {})
-        rows.append({
-            "name": team.name, "volunteers": team.n, "named": named.get(team.name, []),
-            "phones": done.get("phones", 0), "hits": done.get("hits", 0),
-            "live_hours": round((done.get("live_s") or 0.0) / 3600, 1),
-        })  # fmt: skip
+        rows.append(
+            {
+                "name": team.name,
+                "volunteers": team.n,
+                "named": named.get(team.name, []),
+                "phones": done.get("phones", 0),
+                "hits": done.get("hits", 0),
+                "live_hours": round((done.get("live_s") or 0.0) / 3600, 1),
+            }
+        )
     return sorted(rows, key=lambda r: (-r["live_hours"], -r["hits"], r["name"]))

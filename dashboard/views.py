@@ -11,11 +11,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from dashboard import explain, queries, snapshot
+from api.query import QueryError
+from dashboard import explain, queries
 from dashboard.api import PublicThrottle, shower_detail
 from dashboard.teams import teams as team_rows
+from follow import public
+from follow import status as snapshot
 from ingest.models import Shower
-from ingest.query import QueryError
 
 View = Callable[..., HttpResponse]
 
@@ -49,11 +51,16 @@ def showers(request: HttpRequest) -> HttpResponse:
     except QueryError as exc:
         qs, error = Shower.objects.none(), exc.errors
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    rows = [queries.shower_summary(s) for s in page]
+    rows = [public.shower_summary(s) for s in page]
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"page": page, "rows": rows, "filters": request.GET, "error": error,
-               "query": query.urlencode()}  # fmt: skip
+    context = {
+        "page": page,
+        "rows": rows,
+        "filters": request.GET,
+        "error": error,
+        "query": query.urlencode(),
+    }
     return render(request, "dashboard/showers.html", context)
 
 
@@ -69,7 +76,7 @@ def shower(request: HttpRequest, shower_id: str) -> HttpResponse:
         "spread": explain.duration(detail["t_spread_ns"]),
         "search": explain.search(search["params"], search["since_ns"], search["until_ns"]),
         "run_at": found.search.created_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
-    }  # fmt: skip
+    }
     order = Shower.objects.values_list("shower_id", flat=True)
     older = order.filter(t_ns__lt=found.t_ns).order_by("-t_ns", "shower_id").first()
     newer = order.filter(t_ns__gt=found.t_ns).order_by("t_ns", "shower_id").first()

@@ -43,9 +43,11 @@ class TokenAuthentication(BaseAuthentication):
         device = device_of(token_hash)
         if device is not None:
             return None, device
-        researcher = ResearcherToken.objects.select_related("user").filter(
-            token_hash=token_hash, user__is_active=True
-        ).first()  # fmt: skip
+        researcher = (
+            ResearcherToken.objects.select_related("user")
+            .filter(token_hash=token_hash, user__is_active=True)
+            .first()
+        )
         if researcher is None:
             raise exceptions.AuthenticationFailed("unknown or revoked token")
         return researcher.user, researcher

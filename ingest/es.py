@@ -1,7 +1,7 @@
 """Elasticsearch: the one client factory, the indices, and the documents of hits, blocks, showers.
 
 The database is the record; the indices can always be rebuilt from it
-(ingest.indexer). Every document has a deterministic id, so indexing a row
+(follow.indexer). Every document has a deterministic id, so indexing a row
 again overwrites it and never doubles it.
 
 - crowdray-hits-YYYY.MM (by the UTC month of t_ns, alias crowdray-hits):
@@ -30,9 +30,9 @@ from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
-from ingest.query import QueryError, query_time_ns
+from api.query import QueryError, query_time_ns
 from vocab.cells import cell_of
-from vocab.contracts import SHOWER_SCALARS
+from vocab.contracts import SHOWER_SCALARS, UPLOAD_HIT_FIELDS
 from vocab.units import NS_PER_S
 
 HITS = "crowdray-hits"
@@ -43,27 +43,55 @@ _LONG, _FLOAT, _INT = {"type": "long"}, {"type": "double"}, {"type": "integer"}
 _KEYWORD, _NANOS, _POINT = {"type": "keyword"}, {"type": "date_nanos"}, {"type": "geo_point"}
 MAPPINGS: dict[str, dict[str, Any]] = {
     HITS: {
-        "hit_id": _LONG, "device_id": _KEYWORD, "seq": _LONG, "t_ns": _LONG, "time": _NANOS,
+        "hit_id": _LONG,
+        "device_id": _KEYWORD,
+        "seq": _LONG,
+        "t_ns": _LONG,
+        "time": _NANOS,
         "cell": _KEYWORD,
-        "t_err_ns": _LONG, "location": _POINT, "alt_m": _FLOAT, "loc_err_m": _FLOAT,
-        "x": _INT, "y": _INT, "value": _INT, "n_pixels": _INT,
+        "t_err_ns": _LONG,
+        "location": _POINT,
+        "alt_m": _FLOAT,
+        "loc_err_m": _FLOAT,
+        "x": _INT,
+        "y": _INT,
+        "value": _INT,
+        "n_pixels": _INT,
     },
     EXPOSURES: {
-        "block_id": _KEYWORD, "device_id": _KEYWORD, "start_ns": _LONG, "end_ns": _LONG,
-        "start": _NANOS, "end": _NANOS, "location": _POINT, "loc_err_m": _FLOAT,
-        "frames": _LONG, "l1_threshold": _INT, "l2_threshold": _INT, "n_hits": _LONG,
+        "block_id": _KEYWORD,
+        "device_id": _KEYWORD,
+        "start_ns": _LONG,
+        "end_ns": _LONG,
+        "start": _NANOS,
+        "end": _NANOS,
+        "location": _POINT,
+        "loc_err_m": _FLOAT,
+        "frames": _LONG,
+        "l1_threshold": _INT,
+        "l2_threshold": _INT,
+        "n_hits": _LONG,
     },
     SHOWERS: {
-        "shower_id": _KEYWORD, "time": _NANOS, "location": _POINT,
+        "shower_id": _KEYWORD,
+        "time": _NANOS,
+        "location": _POINT,
         "provisional": {"type": "boolean"},
-        **{name: (_LONG if name in ("t_ns", "t_spread_ns") else
-                  _INT if name.startswith("n_") else _FLOAT) for name in SHOWER_SCALARS},
+        **{
+            name: (
+                _LONG
+                if name in ("t_ns", "t_spread_ns")
+                else _INT
+                if name.startswith("n_")
+                else _FLOAT
+            )
+            for name in SHOWER_SCALARS
+        },
     },
-}  # fmt: skip
+}
 PATTERNS = {HITS: f"{HITS}-*", EXPOSURES: EXPOSURES, SHOWERS: SHOWERS}
 # A hit's columns in the database (id aside), as the index and the hits API read them.
-HIT_FIELDS = ("device_id", "seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m", "x",
-              "y", "value", "n_pixels")  # fmt: skip
+HIT_FIELDS = ("device_id", *UPLOAD_HIT_FIELDS)
 
 
 class PlainJsonNode(Urllib3HttpNode):
@@ -75,16 +103,20 @@ class PlainJsonNode(Urllib3HttpNode):
     """
 
     def perform_request(
-        self, method: str, target: str, body: bytes | None = None,
+        self,
+        method: str,
+        target: str,
+        body: bytes | None = None,
         headers: HttpHeaders | None = None,
         request_timeout: DefaultType | float | None = DEFAULT,
-    ) -> NodeApiResponse:  # fmt: skip
+    ) -> NodeApiResponse:
         plain = HttpHeaders(headers or {})
         for name in ("content-type", "accept"):
             if name in plain:
                 plain[name] = plain[name].replace("vnd.elasticsearch+", "").split(";")[0]
-        return super().perform_request(method, target, body=body, headers=plain,
-                                       request_timeout=request_timeout)  # fmt: skip
+        return super().perform_request(
+            method, target, body=body, headers=plain, request_timeout=request_timeout
+        )
 
 
 def configured() -> bool:
@@ -133,8 +165,11 @@ def hit_action(row: dict[str, Any]) -> dict[str, Any]:
     doc["cell"] = cell_of(row["lat"], row["lon"])[0]  # the public map aggregates by it
     doc["time"] = iso_nanos(row["t_ns"])
     doc["location"] = {"lat": row["lat"], "lon": row["lon"]}
-    return {"_index": hit_index(row["t_ns"]), "_id": f"{doc['device_id']}:{row['seq']}",
-            "_source": doc}  # fmt: skip
+    return {
+        "_index": hit_index(row["t_ns"]),
+        "_id": f"{doc['device_id']}:{row['seq']}",
+        "_source": doc,
+    }
 
 
 def block_action(row: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +209,10 @@ def box(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> dict[
     if min_lon > max_lon:
         halves = [box(min_lon, min_lat, 180.0, max_lat), box(-180.0, min_lat, max_lon, max_lat)]
         return {"bool": {"should": halves, "minimum_should_match": 1}}
-    corners = {"top_left": {"lat": max_lat, "lon": min_lon},
-               "bottom_right": {"lat": min_lat, "lon": max_lon}}  # fmt: skip
+    corners = {
+        "top_left": {"lat": max_lat, "lon": min_lon},
+        "bottom_right": {"lat": min_lat, "lon": max_lon},
+    }
     return {"geo_bounding_box": {"location": corners}}
 
 

@@ -8,7 +8,7 @@ and one `SELECT 1` health check per request.
 
 So crowdray/asgi.py offers each complete `POST /api/v1/hits` or
 `/api/v1/exposures` here first, in a thread of its own pool. This does what
-the views do for a good upload, with the same code (ingest.views: body,
+the views do for a good upload, with the same pipeline (ingest.uploads: body,
 validation, insert, reply, metrics), and sends the same headers the
 middleware would. Everything else returns None and goes to Django, which
 answers it as before: no or an unknown token, a host Django would refuse,
@@ -35,11 +35,10 @@ from django.http.request import split_domain_port, validate_host
 from rest_framework.exceptions import APIException
 from rest_framework.renderers import JSONRenderer
 
-from crowdray.metrics import FAST_UPLOADS
+from api.metrics import FAST_UPLOADS
 from ingest.auth import device_of
 from ingest.models import hash_token
-from ingest.validation import validate_batch
-from ingest.views import BLOCKS, HITS, decoded_body, read_items, store_batch
+from ingest.uploads import BLOCKS, HITS, decoded_body, read_items, store, validate
 
 log = logging.getLogger(__name__)
 
@@ -73,14 +72,14 @@ def upload(scope: Any, body: bytes) -> Reply | None:
             return None
         kind = KINDS[scope["path"]]
         try:
-            raw = decoded_body(body, _text(headers.get(b"content-length")),
-                               _text(headers.get(b"content-encoding")))  # fmt: skip
-            batch = validate_batch(read_items(raw, kind.key), kind.fields, kind.checks())
+            length, encoding = headers.get(b"content-length"), headers.get(b"content-encoding")
+            raw = decoded_body(body, _text(length), _text(encoding))
+            batch = validate(kind, read_items(raw, kind.key))
         except APIException:
             return None
         if not batch.n_valid:
             return None  # the 422, with its problem body, is Django's
-        reply = store_batch(device, kind, batch)
+        reply = store(device, kind, batch)
     except DatabaseError as exc:
         log.warning("upload: the database failed (%s); Django answers instead", exc)
         connection.close()
@@ -124,8 +123,11 @@ def _secure(scope: Any, headers: dict[bytes, bytes]) -> bool | None:
 @cache  # the settings are fixed for a process's life
 def _headers(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
     """The headers Django's middleware and DRF put on a 201 upload reply."""
-    out = [(b"content-type", b"application/json"), (b"allow", ALLOW),
-           (b"x-frame-options", settings.X_FRAME_OPTIONS.encode())]  # fmt: skip
+    out = [
+        (b"content-type", b"application/json"),
+        (b"allow", ALLOW),
+        (b"x-frame-options", settings.X_FRAME_OPTIONS.encode()),
+    ]
     policy = build_policy()
     if policy:
         out.append((b"content-security-policy", policy.encode()))
@@ -134,8 +136,9 @@ def _headers(secure: bool) -> tuple[tuple[bytes, bytes], ...]:
     if settings.SECURE_REFERRER_POLICY:
         out.append((b"referrer-policy", settings.SECURE_REFERRER_POLICY.encode()))
     if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        out.append((b"cross-origin-opener-policy",
-                    settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode()))  # fmt: skip
+        out.append(
+            (b"cross-origin-opener-policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY.encode())
+        )
     if secure and settings.SECURE_HSTS_SECONDS:
         hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
         if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:

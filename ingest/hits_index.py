@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from api.query import QueryError, parse_bbox
 from ingest import es
-from ingest.query import QueryError, parse_bbox
 
 SORT = [{"time": "asc"}, {"hit_id": "asc"}]
 FIELDS = ("hit_id", *es.HIT_FIELDS)  # GET /api/v1/hits's reply, in its order
@@ -32,8 +32,11 @@ def filters(params: Any) -> list[dict[str, Any]]:
 
 def page(params: Any, size: int) -> tuple[list[dict[str, Any]], str | None]:
     """One page of hits (the HitOut shape) and the cursor of the next, or None at the end."""
-    body: dict[str, Any] = {"query": {"bool": {"filter": filters(params)}}, "sort": SORT,
-                            "size": size}  # fmt: skip
+    body: dict[str, Any] = {
+        "query": {"bool": {"filter": filters(params)}},
+        "sort": SORT,
+        "size": size,
+    }
     if params.get("cursor"):
         body["search_after"] = es.decode_cursor(str(params["cursor"]), "cursor", len(SORT))
     reply = es.client().search(index=es.HITS, ignore_unavailable=True, **body)

@@ -231,7 +231,7 @@ class ActiveCell(models.Model):
 
 
 class ConsumerMark(models.Model):
-    """How far one consumer of the follower got in one stream (see ingest.tail)."""
+    """How far one consumer of the follower got in one stream (see follow.tail)."""
 
     consumer = models.CharField(max_length=300)
     stream = models.CharField(max_length=20)
@@ -251,7 +251,7 @@ class ConsumerMark(models.Model):
 
 
 class StatusSnapshot(models.Model):
-    """The public status as the follower last computed it (one row, id 1; dashboard.snapshot)."""
+    """The public status as the follower last computed it (one row, id 1; follow.status)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     generated_ns = models.BigIntegerField()

@@ -132,8 +132,13 @@ def copy_rows(
     numbers = {name: _numbers(col, PG_TYPES.get(name, "")) for name, col in columns.items()}
     if any(v is None for v in numbers.values()):
         return None
-    fields: list[tuple[str, str]] = [("count", ">i2"), ("n_device", ">i4"), ("device", "V16"),
-                                     ("n_received", ">i4"), ("received", ">i8")]  # fmt: skip
+    fields: list[tuple[str, str]] = [
+        ("count", ">i2"),
+        ("n_device", ">i4"),
+        ("device", "V16"),
+        ("n_received", ">i4"),
+        ("received", ">i8"),
+    ]
     for name in columns:
         fields += [(f"n_{name}", ">i4"), (name, _TYPES[PG_TYPES[name]][0])]
     rows = np.empty(len(next(iter(columns.values()))), dtype=np.dtype(fields))

@@ -1,8 +1,4 @@
-"""Query-string filters shared by the API and the pages, with clear errors.
-
-Parsers raise QueryError ({parameter: message}); the API answers it with 400
-(crowdray.api_errors) and the pages show the messages next to the form.
-"""
+"""Query-string filters on the database's rows (hits, exposure blocks), with clear errors."""
 
 from __future__ import annotations
 
@@ -11,61 +7,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from api.query import QueryError, parse_bbox, query_time_ns
 from ingest.models import Hit
-from vocab.times import TimeFormatError, parse_time_ns
-
-
-class QueryError(ValueError):
-    """Bad query parameters: one message per parameter."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
-        self.errors = errors
-
-
-def query_time_ns(value: str, name: str) -> int:
-    """The query parameter `name`: an ISO 8601 time or integer UTC epoch nanoseconds."""
-    try:
-        return parse_time_ns(value)
-    except TimeFormatError:
-        raise QueryError({name: "must be an ISO 8601 time or UTC epoch nanoseconds"}) from None
-
-
-def parse_bbox(value: str) -> tuple[float, float, float, float]:
-    """min_lon,min_lat,max_lon,max_lat in degrees."""
-    try:
-        min_lon, min_lat, max_lon, max_lat = (float(v) for v in value.split(","))
-    except ValueError:
-        raise QueryError(
-            {"bbox": "must be four numbers: min_lon,min_lat,max_lon,max_lat"}
-        ) from None
-    if not (-90 <= min_lat <= max_lat <= 90):
-        raise QueryError({"bbox": "latitudes must satisfy -90 <= min_lat <= max_lat <= 90"})
-    if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180):
-        raise QueryError({"bbox": "longitudes must be between -180 and 180"})
-    return min_lon, min_lat, max_lon, max_lat
-
-
-ROW_FILTERS = ("since", "until", "bbox", "device")
-PAGING = ("cursor", "page_size")
-
-
-def check_params(params: Any, allowed: tuple[str, ...], max_page: int) -> None:
-    """Refuse unknown parameters, an empty time range and a bad page size, all at once."""
-    errors = {name: f"unknown parameter; expected one of {', '.join(allowed)}"
-              for name in params if name not in allowed}  # fmt: skip
-    if "since" in params and "until" in params:
-        try:
-            if query_time_ns(params["until"], "until") <= query_time_ns(params["since"], "since"):
-                errors["until"] = "must be after since"
-        except QueryError as exc:
-            errors |= exc.errors
-    if "page_size" in params:
-        size = params["page_size"]
-        if not (size.isdigit() and 1 <= int(size) <= max_page):
-            errors["page_size"] = f"must be a whole number from 1 to {max_page}"
-    if errors:
-        raise QueryError(errors)
 
 
 def filter_rows(queryset: QuerySet[Any], params: Any, start: str, end: str) -> QuerySet[Any]:
@@ -75,8 +18,9 @@ def filter_rows(queryset: QuerySet[Any], params: Any, start: str, end: str) -> Q
     """
     if "since" in params:
         since = query_time_ns(params["since"], "since")
-        queryset = queryset.filter(**({f"{end}__gte": since} if start == end
-                                      else {f"{end}__gt": since}))  # fmt: skip
+        queryset = queryset.filter(
+            **({f"{end}__gte": since} if start == end else {f"{end}__gt": since})
+        )
     if "until" in params:
         queryset = queryset.filter(**{f"{start}__lt": query_time_ns(params["until"], "until")})
     return _in_place(queryset, params)

@@ -59,8 +59,10 @@ COLUMNS: dict[str, tuple[str, str | None]] = {
     "radius_m": ("largest member distance from the centroid (exact positions)", "m"),
     "n_devices": ("distinct phones in the candidate", None),
     "hit_ids": ("the member hits", None),
-    "expected_background": ("chance cores at least this significant expected, trials included",
-                            None),
+    "expected_background": (
+        "chance cores at least this significant expected, trials included",
+        None,
+    ),
     "significance_sigma": ("one-sided Gaussian equivalent of p = 1 - exp(-expected)", "sigma"),
     "core_lat": ("fitted core, centre of its grid cell", "degree"),
     "core_lon": ("fitted core, centre of its grid cell", "degree"),
@@ -68,7 +70,7 @@ COLUMNS: dict[str, tuple[str, str | None]] = {
     "log10_energy_ev": ("fitted primary energy", "log10(eV)"),
     "log10_energy_err": ("1 sigma error of the fitted energy", "log10(eV)"),
     "n_silent": ("live phones in the fit that did not fire", None),
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,9 @@ class Pseudonyms:
         self.key = secrets.token_bytes(32)
 
     def __call__(self, values: Any) -> list[str]:
-        return [hmac.new(self.key, str(v).encode(), hashlib.sha256).hexdigest()[:16]
-                for v in values]  # fmt: skip
+        return [
+            hmac.new(self.key, str(v).encode(), hashlib.sha256).hexdigest()[:16] for v in values
+        ]
 
 
 def _coarse(frame: pd.DataFrame, lat: str, lon: str, grid_deg: float) -> None:
@@ -116,8 +119,9 @@ def hits_frame(r: Release, names: Pseudonyms) -> pd.DataFrame:
 
 def exposures_frame(r: Release, names: Pseudonyms) -> pd.DataFrame:
     rows = ExposureBlock.objects.filter(end_ns__gt=r.since_ns, start_ns__lt=r.until_ns)
-    frame = pd.DataFrame(list(rows.order_by("id").values_list(*EXPOSURE_SCHEMA.names)),
-                         columns=EXPOSURE_SCHEMA.names)  # fmt: skip
+    frame = pd.DataFrame(
+        list(rows.order_by("id").values_list(*EXPOSURE_SCHEMA.names)), columns=EXPOSURE_SCHEMA.names
+    )
     frame["block_id"] = names(frame["block_id"])
     frame["device_id"] = names(frame["device_id"])
     _coarse(frame, "lat", "lon", r.grid_km / KM_PER_DEG)
@@ -134,21 +138,31 @@ def showers_frame(r: Release, names: Pseudonyms) -> tuple[pd.DataFrame, list[Any
     scalars = [n for n in SHOWER_SCHEMA.names if n not in ("hit_ids", "device_ids")]
     frame = pd.DataFrame(list(showers.values_list(*scalars)), columns=scalars)
     frame["hit_ids"] = [sorted(h for h, _ in members.get(s, [])) for s in frame.shower_id]
-    frame["device_ids"] = [sorted(set(names(d for _, d in members.get(s, []))))
-                           for s in frame.shower_id]  # fmt: skip
+    frame["device_ids"] = [
+        sorted(set(names(d for _, d in members.get(s, [])))) for s in frame.shower_id
+    ]
     grid = r.grid_km / KM_PER_DEG
     _coarse(frame, "lat", "lon", grid)
     _coarse(frame, "core_lat", "core_lon", grid)
-    runs = showers.values_list("search__params", "search__since_ns", "search__until_ns",
-                               "search__created_at").distinct()  # fmt: skip
-    searches = [{"params": p, "since_ns": a, "until_ns": b, "run_at": t.isoformat()}
-                for p, a, b, t in runs]  # fmt: skip
+    runs = showers.values_list(
+        "search__params", "search__since_ns", "search__until_ns", "search__created_at"
+    ).distinct()
+    searches = [
+        {"params": p, "since_ns": a, "until_ns": b, "run_at": t.isoformat()} for p, a, b, t in runs
+    ]
     return frame[list(SHOWER_SCHEMA.names)], searches
 
 
 def _field(f: pa.Field) -> dict[str, Any]:
-    kind = ("array" if pa.types.is_list(f.type) else "integer" if pa.types.is_integer(f.type)
-            else "number" if pa.types.is_floating(f.type) else "string")  # fmt: skip
+    kind = (
+        "array"
+        if pa.types.is_list(f.type)
+        else "integer"
+        if pa.types.is_integer(f.type)
+        else "number"
+        if pa.types.is_floating(f.type)
+        else "string"
+    )
     description, unit = COLUMNS[f.name]
     out: dict[str, Any] = {"name": f.name, "type": kind, "description": description}
     if unit:
@@ -175,17 +189,23 @@ def write(r: Release) -> dict[str, int]:
     r.out.mkdir(parents=True, exist_ok=True)
     names = Pseudonyms()
     showers, searches = showers_frame(r, names)
-    frames = {"hits": hits_frame(r, names), "exposures": exposures_frame(r, names),
-              "showers": showers}  # fmt: skip
+    frames = {
+        "hits": hits_frame(r, names),
+        "exposures": exposures_frame(r, names),
+        "showers": showers,
+    }
     for name, frame in frames.items():
         table = pa.Table.from_pandas(frame, schema=FILES[name], preserve_index=False)
         pq.write_table(table, r.out / f"{name}.parquet")
     package = _datapackage(r)
     (r.out / "datapackage.json").write_text(json.dumps(package, indent=2) + "\n")
     (r.out / "datacite.json").write_text(json.dumps(_datacite(r, frames), indent=2) + "\n")
-    provenance = {"software": {"name": "crowdray", "version": version("crowdray")},
-                  "searches": searches, "grid_km": r.grid_km,
-                  "created": datetime.now(UTC).isoformat()}  # fmt: skip
+    provenance = {
+        "software": {"name": "crowdray", "version": version("crowdray")},
+        "searches": searches,
+        "grid_km": r.grid_km,
+        "created": datetime.now(UTC).isoformat(),
+    }
     (r.out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     sums = [f"{_sha256(p)}  {p.name}" for p in sorted(r.out.iterdir()) if p.name != "SHA256SUMS"]
     (r.out / "SHA256SUMS").write_text("\n".join(sums) + "\n")
@@ -193,52 +213,78 @@ def write(r: Release) -> dict[str, int]:
 
 
 def _title(r: Release) -> str:
-    return r.title or (f"crowdray cosmic-ray phone network data, {iso_utc(r.since_ns)} to "
-                       f"{iso_utc(r.until_ns)}")  # fmt: skip
+    return r.title or (
+        f"crowdray cosmic-ray phone network data, {iso_utc(r.since_ns)} to {iso_utc(r.until_ns)}"
+    )
 
 
 def _datapackage(r: Release) -> dict[str, Any]:
     resources = []
     for name, schema in FILES.items():
         path = r.out / f"{name}.parquet"
-        resources.append({
-            "name": name, "path": path.name, "format": "parquet",
-            "mediatype": "application/vnd.apache.parquet", "bytes": path.stat().st_size,
-            "hash": f"sha256:{_sha256(path)}",
-            "schema": {"fields": [_field(f) for f in schema]},
-        })  # fmt: skip
+        resources.append(
+            {
+                "name": name,
+                "path": path.name,
+                "format": "parquet",
+                "mediatype": "application/vnd.apache.parquet",
+                "bytes": path.stat().st_size,
+                "hash": f"sha256:{_sha256(path)}",
+                "schema": {"fields": [_field(f) for f in schema]},
+            }
+        )
     return {
-        "profile": "data-package", "name": f"crowdray-{r.since_ns}-{r.until_ns}",
-        "title": _title(r), "version": r.version, "created": datetime.now(UTC).isoformat(),
+        "profile": "data-package",
+        "name": f"crowdray-{r.since_ns}-{r.until_ns}",
+        "title": _title(r),
+        "version": r.version,
+        "created": datetime.now(UTC).isoformat(),
         "licenses": [{"name": "CC-BY-4.0", "path": "https://creativecommons.org/licenses/by/4.0/"}],
         "resources": resources,
-    }  # fmt: skip
+    }
 
 
 def _datacite(r: Release, frames: dict[str, pd.DataFrame]) -> dict[str, Any]:
     hits = frames["hits"]
     box = None
     if len(hits):
-        box = {"southBoundLatitude": float(np.min(hits.lat)),
-               "northBoundLatitude": float(np.max(hits.lat)),
-               "westBoundLongitude": float(np.min(hits.lon)),
-               "eastBoundLongitude": float(np.max(hits.lon))}  # fmt: skip
+        box = {
+            "southBoundLatitude": float(np.min(hits.lat)),
+            "northBoundLatitude": float(np.max(hits.lat)),
+            "westBoundLongitude": float(np.min(hits.lon)),
+            "eastBoundLongitude": float(np.max(hits.lon)),
+        }
     counts = ", ".join(f"{len(f):,} {n}" for n, f in frames.items())
     return {
         "identifiers": [{"identifierType": "DOI", "identifier": ""}],  # the archive assigns it
-        "creators": [{"name": r.creator}], "titles": [{"title": _title(r)}],
-        "publisher": "crowdray", "publicationYear": str(datetime.now(UTC).year),
+        "creators": [{"name": r.creator}],
+        "titles": [{"title": _title(r)}],
+        "publisher": "crowdray",
+        "publicationYear": str(datetime.now(UTC).year),
         "types": {"resourceTypeGeneral": "Dataset", "resourceType": "Cosmic-ray detections"},
-        "subjects": [{"subject": "cosmic rays"}, {"subject": "extensive air showers"},
-                     {"subject": "citizen science"}],
-        "dates": [{"date": f"{iso_utc(r.since_ns)}/{iso_utc(r.until_ns)}",
-                   "dateType": "Collected"}],
-        "version": r.version, "formats": ["application/vnd.apache.parquet"],
-        "rightsList": [{"rights": "Creative Commons Attribution 4.0 International",
-                        "rightsUri": "https://creativecommons.org/licenses/by/4.0/"}],
-        "descriptions": [{"descriptionType": "Abstract", "description":
-            f"Camera hits of volunteers' phones, their exposure blocks and the air-shower "
-            f"candidates found in them ({counts}). Positions are centres of "
-            f"{r.grid_km:.2f} km grid cells; phones appear under pseudonyms of this release."}],
+        "subjects": [
+            {"subject": "cosmic rays"},
+            {"subject": "extensive air showers"},
+            {"subject": "citizen science"},
+        ],
+        "dates": [
+            {"date": f"{iso_utc(r.since_ns)}/{iso_utc(r.until_ns)}", "dateType": "Collected"}
+        ],
+        "version": r.version,
+        "formats": ["application/vnd.apache.parquet"],
+        "rightsList": [
+            {
+                "rights": "Creative Commons Attribution 4.0 International",
+                "rightsUri": "https://creativecommons.org/licenses/by/4.0/",
+            }
+        ],
+        "descriptions": [
+            {
+                "descriptionType": "Abstract",
+                "description": "Camera hits of volunteers' phones, their exposure blocks and "
+                f"the air-shower candidates found in them ({counts}). Positions are centres of "
+                f"{r.grid_km:.2f} km grid cells; phones appear under pseudonyms of this release.",
+            }
+        ],
         "geoLocations": [{"geoLocationBox": box}] if box else [],
-    }  # fmt: skip
+    }

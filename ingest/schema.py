@@ -13,7 +13,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 
-from crowdray.api_errors import PROBLEM_JSON
+from api.problems import PROBLEM_JSON
 from ingest.serializers import Problem, RejectedBatch
 from vocab.units import NS_PER_S
 
@@ -28,8 +28,12 @@ TOKEN_SCHEME = {
     "Authorize box, type both). Uploads take a device's token (POST /api/v1/devices), "
     "researchers' endpoints a researcher's (crowdray researcher add).",
 }
-SESSION_SCHEME = {"type": "apiKey", "in": "cookie", "name": "sessionid",
-                  "description": "a staff session from /admin/login/"}  # fmt: skip
+SESSION_SCHEME = {
+    "type": "apiKey",
+    "in": "cookie",
+    "name": "sessionid",
+    "description": "a staff session from /admin/login/",
+}
 
 
 class TokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
@@ -72,18 +76,40 @@ def live_examples(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     """
     now = time.time_ns()
     examples = {
-        "HitBatch": {"hits": [
-            {"seq": 1, "t_ns": now - 2 * NS_PER_S, "t_err_ns": 5_000_000, "lat": 46.2044,
-             "lon": 6.1432, "alt_m": 375.0, "loc_err_m": 12.0, "x": 1021, "y": 388,
-             "value": 212, "n_pixels": 3},
-            {"seq": 2, "t_ns": now - NS_PER_S, "lat": 46.2044, "lon": 6.1432},
-        ]},
-        "ExposureBatch": {"blocks": [
-            {"block_id": str(uuid.UUID(int=now)), "start_ns": now - 600 * NS_PER_S,
-             "end_ns": now, "lat": 46.2044, "lon": 6.1432, "frames": 18_000,
-             "l1_threshold": 40, "l2_threshold": 80, "n_hits": 4},
-        ]},
-    }  # fmt: skip
+        "HitBatch": {
+            "hits": [
+                {
+                    "seq": 1,
+                    "t_ns": now - 2 * NS_PER_S,
+                    "t_err_ns": 5_000_000,
+                    "lat": 46.2044,
+                    "lon": 6.1432,
+                    "alt_m": 375.0,
+                    "loc_err_m": 12.0,
+                    "x": 1021,
+                    "y": 388,
+                    "value": 212,
+                    "n_pixels": 3,
+                },
+                {"seq": 2, "t_ns": now - NS_PER_S, "lat": 46.2044, "lon": 6.1432},
+            ]
+        },
+        "ExposureBatch": {
+            "blocks": [
+                {
+                    "block_id": str(uuid.UUID(int=now)),
+                    "start_ns": now - 600 * NS_PER_S,
+                    "end_ns": now,
+                    "lat": 46.2044,
+                    "lon": 6.1432,
+                    "frames": 18_000,
+                    "l1_threshold": 40,
+                    "l2_threshold": 80,
+                    "n_hits": 4,
+                },
+            ]
+        },
+    }
     schemes = result.setdefault("components", {}).setdefault("securitySchemes", {})
     schemes |= {TOKEN: TOKEN_SCHEME, "cookieAuth": SESSION_SCHEME}
     schemas = result["components"].get("schemas", {})

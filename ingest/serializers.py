@@ -13,6 +13,7 @@ from rest_framework import serializers
 from ingest.models import Device, ExposureBlock, Hit
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.validation import Field
+from vocab.contracts import EXPOSURE_SCHEMA, UPLOAD_HIT_FIELDS
 
 
 def _field(f: Field) -> serializers.Field[Any, Any, Any, Any]:
@@ -104,19 +105,13 @@ class HitOut(serializers.ModelSerializer[Hit]):
 
     class Meta:
         model = Hit
-        fields = [
-            "hit_id", "device_id", "seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m",
-            "loc_err_m", "x", "y", "value", "n_pixels",
-        ]  # fmt: skip
+        fields = ["hit_id", "device_id", *UPLOAD_HIT_FIELDS]
 
 
 class ExposureOut(serializers.ModelSerializer[ExposureBlock]):
     class Meta:
         model = ExposureBlock
-        fields = [
-            "block_id", "device_id", "start_ns", "end_ns", "lat", "lon", "loc_err_m", "frames",
-            "l1_threshold", "l2_threshold", "n_hits",
-        ]  # fmt: skip
+        fields = EXPOSURE_SCHEMA.names
 
 
 class ShowerHits(serializers.Serializer[Any]):

@@ -1,7 +1,7 @@
 """Bulk, idempotent inserts: one statement and one transaction per batch, nothing else.
 
 Everything that follows from new rows (counters, the lake) is the follower's
-job (ingest.follower), so an upload only appends.
+job (follow.follower), so an upload only appends.
 
 Conflicts on the idempotency key are skipped by the database itself
 (ON CONFLICT DO NOTHING), so two racing retries of a batch store it once and
@@ -53,8 +53,10 @@ def _insert_ignoring(
     if connection.vendor == "postgresql":
         return _insert_postgres(table, quoted, conflict, common, columns)
     now = connection.ops.adapt_datetimefield_value(common["received_at"])
-    rows = [[column_uuid(device_id), now, *(_sqlite_value(v) for v in values)]
-            for values in zip(*columns.values(), strict=True)]  # fmt: skip
+    rows = [
+        [column_uuid(device_id), now, *(_sqlite_value(v) for v in values)]
+        for values in zip(*columns.values(), strict=True)
+    ]
     inserted = 0
     placeholders = "(" + ", ".join(["%s"] * len(names)) + ")"
     with transaction.atomic(), connection.cursor() as cursor:
@@ -67,8 +69,9 @@ def _insert_ignoring(
     return inserted
 
 
-def _insert_postgres(table: str, quoted: str, conflict: str, common: dict[str, Any],
-                     columns: dict[str, list[Any]]) -> int:  # fmt: skip
+def _insert_postgres(
+    table: str, quoted: str, conflict: str, common: dict[str, Any], columns: dict[str, list[Any]]
+) -> int:
     """Insert rows by COPY, or (a retry; a null) INSERT ... ON CONFLICT; how many were new."""
     # One statement is a transaction of its own: no BEGIN and COMMIT round trips.
     arrays = ", ".join(f"%b::{PG_TYPES[c]}[]" for c in columns)
@@ -90,8 +93,9 @@ def _insert_postgres(table: str, quoted: str, conflict: str, common: dict[str, A
 
     def run() -> int:
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cur:
-            if rows is not None and _copied(cur, f"COPY {table} ({quoted}) FROM STDIN "
-                                                 "(FORMAT BINARY)", rows):  # fmt: skip
+            if rows is not None and _copied(
+                cur, f"COPY {table} ({quoted}) FROM STDIN (FORMAT BINARY)", rows
+            ):
                 return n
             # Django's cursors bind on the client, turning each array into SQL text;
             # a plain psycopg cursor sends them to the server as binary parameters (%b).

@@ -200,8 +200,7 @@ def _unit_hint(value: int, now_ns: int) -> str:
     """'; it looks like milliseconds ...' when value is near now in a coarser unit."""
     for unit, ns in _UNITS:
         if abs(value * ns - now_ns) < 366 * 86400 * NS_PER_S:
-            return (f"; it looks like {unit}: times are UTC epoch nanoseconds "
-                    f"(multiply by {ns:,})")  # fmt: skip
+            return f"; it looks like {unit}: times are UTC epoch nanoseconds (multiply by {ns:,})"
     return ""
 
 

@@ -35,16 +35,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speedup", type=float, default=60.0, help="fleet: clock compression (60)")
     p.add_argument("--connections", type=int, default=8, help="fleet: requests in flight (8)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="town",
-                   help="a standard scenario (default town: 1,000 phones on a km^2 with "
-                   "showers that fire them; world: sparse phones, the physical flux; demo: "
-                   "crowdray demo's cities); the options below override it")  # fmt: skip
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="town",
+        help="a standard scenario (default town: 1,000 phones on a km^2 with "
+        "showers that fire them; world: sparse phones, the physical flux; demo: "
+        "crowdray demo's cities); the options below override it",
+    )
     p.add_argument("--devices", type=int, help="phones")
     p.add_argument("--hours", type=float, help="simulated hours")
     p.add_argument("--start", type=int, default=DEFAULT_START_NS, help="start, UTC epoch ns")
     p.add_argument("--box", type=_box, help="phones uniform in min_lon,min_lat,max_lon,max_lat")
-    p.add_argument("--always-on", action="store_true", default=None,
-                   help="every phone runs all the time")  # fmt: skip
+    p.add_argument(
+        "--always-on", action="store_true", default=None, help="every phone runs all the time"
+    )
     p.add_argument("--rate-per-min", type=float, help="mean background hits/min per phone")
     p.add_argument(
         "--inject-per-hour", type=float, help="showers per hour (default: physical flux)"
@@ -73,14 +78,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     config = SimConfig(seed=args.seed, start_ns=args.start, **fields)
     summary = simulate_to_dir(config, args.out, rows_per_file=args.rows_per_file)
     print(json.dumps(summary), file=sys.stderr)
-    print(f"simulate: {summary['hits']:,} hits at {summary['hits_per_s']:,} hits/s into {args.out}",
-          file=sys.stderr)  # fmt: skip
+    print(
+        f"simulate: {summary['hits']:,} hits at {summary['hits_per_s']:,} hits/s into {args.out}",
+        file=sys.stderr,
+    )
     return summary
 
 
-OPTIONS = {"devices": "devices", "hours": "hours", "box": "box", "always_on": "always_on",
-           "inject_per_hour": "inject_per_hour", "energy_min": "energy_min_ev",
-           "energy_max": "energy_max_ev", "sensor_area_m2": "sensor_area_m2"}  # fmt: skip
+OPTIONS = {
+    "devices": "devices",
+    "hours": "hours",
+    "box": "box",
+    "always_on": "always_on",
+    "inject_per_hour": "inject_per_hour",
+    "energy_min": "energy_min_ev",
+    "energy_max": "energy_max_ev",
+    "sensor_area_m2": "sensor_area_m2",
+}
 
 
 def chosen(args: argparse.Namespace) -> dict[str, Any]:

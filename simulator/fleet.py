@@ -84,8 +84,12 @@ class Uploader:
                 delay = max(delay, _retry_after_s(reply))
                 if reply.status_code == 429 or delay >= 1:
                     # A volunteer watching the fleet must see why nothing moves.
-                    log.warning("POST %s answered %d: waiting %.1f s before trying again",
-                                path, reply.status_code, delay)  # fmt: skip
+                    log.warning(
+                        "POST %s answered %d: waiting %.1f s before trying again",
+                        path,
+                        reply.status_code,
+                        delay,
+                    )
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
         self._count("errors")
@@ -199,13 +203,20 @@ def run_fleet(
             if wait > 0:
                 time.sleep(wait)
             in_round = hits[hits["round"] == r].drop(columns="round")
-            _upload_round(up, pool, in_round, blocks[blocks["round"] == r].drop(columns="round"),
-                          phones, sent)  # fmt: skip
+            _upload_round(
+                up, pool, in_round, blocks[blocks["round"] == r].drop(columns="round"), phones, sent
+            )
             if report and (r % 10 == 9 or r == n_rounds - 1):
                 c = up.counts
-                log.info("fleet round %d/%d: sent %d, accepted %d, duplicates %d, rejected %d",
-                         r + 1, n_rounds, c["sent"], c["accepted"], c["duplicates"],
-                         c["rejected"])  # fmt: skip
+                log.info(
+                    "fleet round %d/%d: sent %d, accepted %d, duplicates %d, rejected %d",
+                    r + 1,
+                    n_rounds,
+                    c["sent"],
+                    c["accepted"],
+                    c["duplicates"],
+                    c["rejected"],
+                )
     elapsed = time.monotonic() - started
     if out is not None:
         _write(out, sent, net.showers)

@@ -203,8 +203,15 @@ def _chunk_bounds(net: Network, config: SimConfig) -> list[tuple[int, int]]:
     return list(itertools.pairwise(edges))
 
 
-def _finish(rng: np.random.Generator, net: Network, s: np.ndarray, t_true: np.ndarray,
-            shower: np.ndarray, first_id: int, config: SimConfig) -> Chunk:  # fmt: skip
+def _finish(
+    rng: np.random.Generator,
+    net: Network,
+    s: np.ndarray,
+    t_true: np.ndarray,
+    shower: np.ndarray,
+    first_id: int,
+    config: SimConfig,
+) -> Chunk:
     """Turn (stretch, true time) into reported hits: clocks, GPS error, pixels, ids."""
     dev = net.devices
     d = net.stretch_dev[s]
@@ -260,8 +267,15 @@ def iter_chunks(config: SimConfig) -> tuple[Network, list[tuple[int, int]], Iter
                 parts_s.append(ss)
                 parts_t.append(tt)
                 parts_sh.append(np.full(len(ss), shower.shower_id))
-            chunk = _finish(crng, net, np.concatenate(parts_s), np.concatenate(parts_t),
-                            np.concatenate(parts_sh), first_id, config)  # fmt: skip
+            chunk = _finish(
+                crng,
+                net,
+                np.concatenate(parts_s),
+                np.concatenate(parts_t),
+                np.concatenate(parts_sh),
+                first_id,
+                config,
+            )
             first_id += len(chunk.hits)
             yield chunk
 

@@ -22,9 +22,14 @@ from vocab.contracts import HIT_SCHEMA
 from vocab.units import NS_PER_S
 
 HIT_FILE_SCHEMA = pa.schema(
-    [*HIT_SCHEMA, pa.field("x", pa.int32()), pa.field("y", pa.int32()),
-     pa.field("value", pa.int32()), pa.field("n_pixels", pa.int32())]
-)  # fmt: skip
+    [
+        *HIT_SCHEMA,
+        pa.field("x", pa.int32()),
+        pa.field("y", pa.int32()),
+        pa.field("value", pa.int32()),
+        pa.field("n_pixels", pa.int32()),
+    ]
+)
 TRUTH_SCHEMA = pa.schema(
     [
         ("shower_id", pa.int64()),
@@ -111,11 +116,15 @@ def simulate_to_dir(
     pq.write_table(pa.Table.from_pandas(blocks, preserve_index=False), out / "exposures.parquet")
     elapsed = time.perf_counter() - started
     return {
-        "hits": n_hits, "showers": len(net.showers),
-        "showers_with_hits": len(shower_hits), "devices": len(net.devices),
-        "exposure_blocks": len(blocks), "live_hours": round(live_s / 3600, 2),
-        "seconds": round(elapsed, 2), "hits_per_s": round(n_hits / elapsed) if elapsed else 0,
-    }  # fmt: skip
+        "hits": n_hits,
+        "showers": len(net.showers),
+        "showers_with_hits": len(shower_hits),
+        "devices": len(net.devices),
+        "exposure_blocks": len(blocks),
+        "live_hours": round(live_s / 3600, 2),
+        "seconds": round(elapsed, 2),
+        "hits_per_s": round(n_hits / elapsed) if elapsed else 0,
+    }
 
 
 def _write_truth(
@@ -126,8 +135,10 @@ def _write_truth(
 ) -> None:
     truth = showers.copy()
     truth["n_devices"] = [len(devices.get(int(s), ())) for s in truth.shower_id]
-    ids = [sorted(np.concatenate(hits[int(s)]).tolist()) if int(s) in hits else []
-           for s in truth.shower_id]  # fmt: skip
+    ids = [
+        sorted(np.concatenate(hits[int(s)]).tolist()) if int(s) in hits else []
+        for s in truth.shower_id
+    ]
     truth["hit_ids"] = pd.Series(ids, index=truth.index, dtype=object)  # lists, even when empty
     table = pa.Table.from_pandas(truth[TRUTH_SCHEMA.names], TRUTH_SCHEMA, preserve_index=False)
     pq.write_table(table, out / "truth.parquet")

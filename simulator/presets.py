@@ -39,16 +39,29 @@ def square(lat: float, lon: float, side_km: float) -> tuple[float, float, float,
 
 PRESETS: dict[str, dict[str, Any]] = {
     "town": {
-        "devices": 1000, "hours": 1.0, "box": square(46.2, 6.1, 1.0), "always_on": True,
-        "inject_per_hour": 60.0, "energy_min_ev": 10**19.5, "energy_max_ev": 1e21,
+        "devices": 1000,
+        "hours": 1.0,
+        "box": square(46.2, 6.1, 1.0),
+        "always_on": True,
+        "inject_per_hour": 60.0,
+        "energy_min_ev": 10**19.5,
+        "energy_max_ev": 1e21,
     },
     "world": {
-        "devices": 500, "hours": 2.0, "energy_min_ev": 1e16, "energy_max_ev": 1e21,
+        "devices": 500,
+        "hours": 2.0,
+        "energy_min_ev": 1e16,
+        "energy_max_ev": 1e21,
     },
     "demo": {
-        "devices": 300, "hours": 2.0, "always_on": True, "mean_rate_hz": 0.2 / 60,
+        "devices": 300,
+        "hours": 2.0,
+        "always_on": True,
+        "mean_rate_hz": 0.2 / 60,
         "places": tuple(Place(name, lat, lon, 1, 400) for name, lat, lon in DEMO_TOWNS),
-        "inject_per_hour": 30.0, "energy_min_ev": 1e19, "energy_max_ev": 1e21,
+        "inject_per_hour": 30.0,
+        "energy_min_ev": 1e19,
+        "energy_max_ev": 1e21,
         "sensor_area_m2": DEMO_SENSOR_AREA_M2,
     },
-}  # fmt: skip
+}

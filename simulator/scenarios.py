@@ -25,17 +25,28 @@ class Town:
 
 
 def simulate_town(
-    out: Path, *, seed: int, per_km2: float, side_km: float, hours: float,
-    showers_per_hour: float = 0.0, energy_ev: tuple[float, float] = (10**19.5, 1e21),
-) -> Town:  # fmt: skip
+    out: Path,
+    *,
+    seed: int,
+    per_km2: float,
+    side_km: float,
+    hours: float,
+    showers_per_hour: float = 0.0,
+    energy_ev: tuple[float, float] = (10**19.5, 1e21),
+) -> Town:
     """Always-on phones uniform over a side_km square near Geneva, with injected showers."""
     dlat = side_km * 1000 / M_PER_DEG
     dlon = side_km * 1000 / (M_PER_DEG * math.cos(math.radians(46.2)))
     config = SimConfig(
-        seed=seed, devices=int(per_km2 * side_km**2), hours=hours,
-        box=(6.1, 46.2, 6.1 + dlon, 46.2 + dlat), always_on=True,
-        inject_per_hour=showers_per_hour, energy_min_ev=energy_ev[0], energy_max_ev=energy_ev[1],
-    )  # fmt: skip
+        seed=seed,
+        devices=int(per_km2 * side_km**2),
+        hours=hours,
+        box=(6.1, 46.2, 6.1 + dlon, 46.2 + dlat),
+        always_on=True,
+        inject_per_hour=showers_per_hour,
+        energy_min_ev=energy_ev[0],
+        energy_max_ev=energy_ev[1],
+    )
     simulate_to_dir(config, out, progress=False)
     return Town(
         hits=pq.read_table(out / "hits.parquet").to_pandas(),

@@ -86,10 +86,19 @@ def make_shower(hits_of: list[Any] | None = None, **fields: Any) -> Any:
 def shower_row(shower_id: str, hit_ids: list[int], t_ns: int) -> dict[str, Any]:
     """One row of the shower contract, for search_result()."""
     return {
-        "shower_id": shower_id, "t_ns": t_ns, "t_spread_ns": 10, "lat": 46.2, "lon": 6.1,
-        "radius_m": 5.0, "n_devices": 3, "n_hits": len(hit_ids), "hit_ids": hit_ids,
-        "device_ids": ["a", "b", "c"], "expected_background": 0.1, "significance_sigma": 1.2,
-    }  # fmt: skip
+        "shower_id": shower_id,
+        "t_ns": t_ns,
+        "t_spread_ns": 10,
+        "lat": 46.2,
+        "lon": 6.1,
+        "radius_m": 5.0,
+        "n_devices": 3,
+        "n_hits": len(hit_ids),
+        "hit_ids": hit_ids,
+        "device_ids": ["a", "b", "c"],
+        "expected_background": 0.1,
+        "significance_sigma": 1.2,
+    }
 
 
 def search_result(path: Any, showers: Any, span: tuple[int, int]) -> Any:

@@ -17,11 +17,28 @@ def test_injected_showers_reach_the_dashboard_api_with_their_multiplicities(tmp_
     env = service_env(CROWDRAY_DATA_DIR=str(tmp_path))
     env.pop("DATABASE_URL", None)
     demo = subprocess.run(
-        [sys.executable, "-m", "crowdray.cli", "demo", "--no-serve", "--devices", "90",
-         "--minutes", "0.4", "--speedup", "240", "--seed", "5",
-         "--bind", f"127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "crowdray.cli",
+            "demo",
+            "--no-serve",
+            "--devices",
+            "90",
+            "--minutes",
+            "0.4",
+            "--speedup",
+            "240",
+            "--seed",
+            "5",
+            "--bind",
+            f"127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert demo.returncode == 0, demo.stderr[-3000:]
     found = re.search(
         r"injected \(>= 3 phones fired\) (\d+), found (\d+), missed (\d+)", demo.stdout

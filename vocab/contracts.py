@@ -48,12 +48,29 @@ SHOWER_SCHEMA = pa.schema(
         pa.field("n_silent", pa.int64()),
     ]
 )
-RECONSTRUCTION = ("core_lat", "core_lon", "core_err_m", "log10_energy_ev", "log10_energy_err",
-                  "n_silent")  # fmt: skip
+RECONSTRUCTION = (
+    "core_lat",
+    "core_lon",
+    "core_err_m",
+    "log10_energy_ev",
+    "log10_energy_err",
+    "n_silent",
+)
 
 # The upload contract: the fields of one hit in POST /api/v1/hits, and which are integers.
-UPLOAD_HIT_FIELDS = ("seq", "t_ns", "t_err_ns", "lat", "lon", "alt_m", "loc_err_m",
-                     "x", "y", "value", "n_pixels")  # fmt: skip
+UPLOAD_HIT_FIELDS = (
+    "seq",
+    "t_ns",
+    "t_err_ns",
+    "lat",
+    "lon",
+    "alt_m",
+    "loc_err_m",
+    "x",
+    "y",
+    "value",
+    "n_pixels",
+)
 UPLOAD_HIT_INTS = ("seq", "t_ns", "t_err_ns", "x", "y", "value", "n_pixels")
 
 # Shower columns that are one number each (the loader stores these as they are).
@@ -107,7 +124,10 @@ def write_lake(table: pa.Table, root: str, basename: str = "part-{i}.parquet") -
     table = table.append_column("hour", pc.cast(pc.hour(stamps), pa.int32()))
     layout = pa.schema([("date", pa.string()), ("hour", pa.int32())])
     ds.write_dataset(
-        table, root, format="parquet", basename_template=basename,
+        table,
+        root,
+        format="parquet",
+        basename_template=basename,
         partitioning=ds.partitioning(layout, flavor="hive"),
         existing_data_behavior="overwrite_or_ignore",
-    )  # fmt: skip
+    )

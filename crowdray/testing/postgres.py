@@ -89,8 +89,19 @@ class ThrowawayPostgres:
 
     def restart(self) -> None:
         """Start the server again on its data (after crash()); it recovers from its log."""
-        self._run("pg_ctl", "-D", str(self.root / "data"), "-l", self.log, "-o", self.options,
-                  "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-l",
+            self.log,
+            "-o",
+            self.options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self) -> None:
         data = self.root / "data"

@@ -148,7 +148,7 @@ class Migration(migrations.Migration):
             name="ConsumerMark",
             fields=[
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False,
-                                           verbose_name="ID")),  # fmt: skip
+                                           verbose_name="ID")),
                 ("consumer", models.CharField(max_length=300)),
                 ("stream", models.CharField(max_length=20)),
                 (

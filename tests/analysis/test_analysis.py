@@ -30,22 +30,37 @@ def town(tmp_path_factory):
 
 def write_lake(root) -> None:
     """Two hours of a lake by hand: hits on both sides of the antimeridian, two blocks."""
-    hits = pa.table({"hit_id": [1, 2, 3, 4], "device_id": ["a", "a", "b", "c"],
-                     "t_ns": [T0, T0 + HOUR, T0 + HOUR + 1, T0 + 2 * HOUR],
-                     "t_err_ns": [None] * 4, "lat": [-17.0, -17.0, -16.9, 46.2],
-                     "lon": [179.9, 179.9, -179.9, 6.1], "alt_m": [None] * 4,
-                     "loc_err_m": [None] * 4}, schema=HIT_SCHEMA)  # fmt: skip
+    hits = pa.table(
+        {
+            "hit_id": [1, 2, 3, 4],
+            "device_id": ["a", "a", "b", "c"],
+            "t_ns": [T0, T0 + HOUR, T0 + HOUR + 1, T0 + 2 * HOUR],
+            "t_err_ns": [None] * 4,
+            "lat": [-17.0, -17.0, -16.9, 46.2],
+            "lon": [179.9, 179.9, -179.9, 6.1],
+            "alt_m": [None] * 4,
+            "loc_err_m": [None] * 4,
+        },
+        schema=HIT_SCHEMA,
+    )
     for k in range(3):
         folder = root / "date=2026-09-21" / f"hour={k:02d}"
         folder.mkdir(parents=True)
         pq.write_table(
             hits.filter(pa.compute.equal(pa.array([0, 1, 1, 2]), k)), folder / "h.parquet"
         )
-    blocks = pa.table({"block_id": ["x", "y"], "device_id": ["a", "c"],
-                       "start_ns": [T0 - HOUR, T0 + HOUR], "end_ns": [T0, T0 + 3 * HOUR],
-                       "lat": [-17.0, 46.2], "lon": [179.9, 6.1]} |
-                      {name: [None, None] for name in EXPOSURE_SCHEMA.names[6:]},
-                      schema=EXPOSURE_SCHEMA)  # fmt: skip
+    blocks = pa.table(
+        {
+            "block_id": ["x", "y"],
+            "device_id": ["a", "c"],
+            "start_ns": [T0 - HOUR, T0 + HOUR],
+            "end_ns": [T0, T0 + 3 * HOUR],
+            "lat": [-17.0, 46.2],
+            "lon": [179.9, 6.1],
+        }
+        | {name: [None, None] for name in EXPOSURE_SCHEMA.names[6:]},
+        schema=EXPOSURE_SCHEMA,
+    )
     (root / "exposures" / "date=2026-09-21").mkdir(parents=True)
     pq.write_table(blocks, root / "exposures" / "date=2026-09-21" / "e.parquet")
 
@@ -113,6 +128,9 @@ def test_the_world_map_draws_coastlines_without_lines_across_the_antimeridian():
     ax = plots.world_map()
     lines = ax.get_lines()
     assert len(lines) > 100  # every land ring, Fiji's split at 180°
-    widest = max(float(np.max(np.abs(np.diff(line.get_xdata())))) for line in lines
-                 if len(line.get_xdata()) > 1)  # fmt: skip
+    widest = max(
+        float(np.max(np.abs(np.diff(line.get_xdata()))))
+        for line in lines
+        if len(line.get_xdata()) > 1
+    )
     assert widest <= 180

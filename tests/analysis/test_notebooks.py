@@ -23,9 +23,11 @@ def test_a_notebook_runs_and_is_stored_without_outputs(path, tmp_path, monkeypat
     code = [c for c in book.cells if c.cell_type == "code"]
     assert all(not c.outputs and c.execution_count is None for c in code), "strip the outputs"
     monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' simulations go here
-    NotebookClient(book, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(path.parent)}}).execute()  # fmt: skip
+    NotebookClient(
+        book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert errors == []
-    assert any(o.output_type == "display_data" and "image/png" in o.data
-               for c in code for o in c.outputs)  # fmt: skip
+    assert any(
+        o.output_type == "display_data" and "image/png" in o.data for c in code for o in c.outputs
+    )

@@ -91,9 +91,14 @@ def test_exposure_live_time_raises_the_rate_and_the_expectation():
     plain = find_showers(data, every)
     t0, t1 = int(data.t_ns.min()), int(data.t_ns.max()) + 1
     half = pd.DataFrame(  # each phone live for half of the hour, at its place
-        {"device_id": net.device_id, "start_ns": t0, "end_ns": t0 + (t1 - t0) // 2,
-         "lat": net.lat, "lon": net.lon}
-    )  # fmt: skip
+        {
+            "device_id": net.device_id,
+            "start_ns": t0,
+            "end_ns": t0 + (t1 - t0) // 2,
+            "lat": net.lat,
+            "lon": net.lon,
+        }
+    )
     halved = find_showers(data, every, half)
     assert len(plain) == len(halved) > 0
     assert (halved.expected_background.to_numpy() > plain.expected_background.to_numpy()).all()

@@ -40,8 +40,11 @@ def as_table(df: pd.DataFrame) -> pa.Table:
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "crowdray.cli", "coincidence", *args],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 def read_showers(out: Path) -> pd.DataFrame:
@@ -101,12 +104,22 @@ def test_bad_options_are_refused_before_spark_starts(tmp_path, args, message):
 
 
 def test_exposures_give_fitted_showers_and_scrambles_a_chance_report(tmp_path):
-    town = simulate_town(tmp_path / "town", seed=4, per_km2=500, side_km=2, hours=0.25,
-                         showers_per_hour=120)  # fmt: skip
+    town = simulate_town(
+        tmp_path / "town", seed=4, per_km2=500, side_km=2, hours=0.25, showers_per_hour=120
+    )
     out = tmp_path / "out"
-    result = run_cli("--input", str(tmp_path / "town" / "hits.parquet"), "--output", str(out),
-                     "--exposures", str(tmp_path / "town" / "exposures.parquet"),
-                     "--scrambles", "2", "--master", "local[2]")  # fmt: skip
+    result = run_cli(
+        "--input",
+        str(tmp_path / "town" / "hits.parquet"),
+        "--output",
+        str(out),
+        "--exposures",
+        str(tmp_path / "town" / "exposures.parquet"),
+        "--scrambles",
+        "2",
+        "--master",
+        "local[2]",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     expected = find_showers(town.hits, Params(), town.exposures)
@@ -133,15 +146,38 @@ def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
     master_url = f"spark://127.0.0.1:{port}"
     logs = [open(tmp_path / name, "w") for name in ("master.log", "worker.log")]  # noqa: SIM115
     master = subprocess.Popen(
-        [str(spark_class), "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
-         "--port", str(port), "--webui-port", str(ui)],
-        env=env, stdout=logs[0], stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(spark_class),
+            "org.apache.spark.deploy.master.Master",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--webui-port",
+            str(ui),
+        ],
+        env=env,
+        stdout=logs[0],
+        stderr=subprocess.STDOUT,
+    )
     worker = subprocess.Popen(
-        [str(spark_class), "org.apache.spark.deploy.worker.Worker", master_url, "--host",
-         "127.0.0.1", "--cores", "1", "--memory", "2g", "--webui-port", str(free_port())],
-        env=env, stdout=logs[1], stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(spark_class),
+            "org.apache.spark.deploy.worker.Worker",
+            master_url,
+            "--host",
+            "127.0.0.1",
+            "--cores",
+            "1",
+            "--memory",
+            "2g",
+            "--webui-port",
+            str(free_port()),
+        ],
+        env=env,
+        stdout=logs[1],
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -155,10 +191,19 @@ def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
             time.sleep(1)
         data = sample_hits(seed=2, span_s=1800)
         pq.write_table(as_table(data), tmp_path / "hits.parquet")
-        result = run_cli("--input", str(tmp_path / "hits.parquet"), "--output",
-                         str(tmp_path / "out"), "--master", master_url, "--driver-memory", "1g",
-                         "--shuffle-partitions", "2",
-                         env=env)  # fmt: skip
+        result = run_cli(
+            "--input",
+            str(tmp_path / "hits.parquet"),
+            "--output",
+            str(tmp_path / "out"),
+            "--master",
+            master_url,
+            "--driver-memory",
+            "1g",
+            "--shuffle-partitions",
+            "2",
+            env=env,
+        )
         assert result.returncode == 0, result.stderr[-3000:]
         summary = json.loads((tmp_path / "out" / "summary.json").read_text())
         assert summary["master"] == master_url

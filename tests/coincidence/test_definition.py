@@ -20,9 +20,13 @@ GENEVA = (46.2044, 6.1432)
 # Every core is a candidate here: these tests are about the definition, not significance.
 # The hour analysed around T0 gives each phone a realistic rate (one hit an hour).
 P = Params(
-    window_ms=50, radius_m=1000, min_devices=3, max_expected=math.inf,
-    since_ns=T0 - 1800 * S, until_ns=T0 + 1800 * S,
-)  # fmt: skip
+    window_ms=50,
+    radius_m=1000,
+    min_devices=3,
+    max_expected=math.inf,
+    since_ns=T0 - 1800 * S,
+    until_ns=T0 + 1800 * S,
+)
 
 
 def ring(centre: tuple[float, float], n: int, radius_m: float, t0: int = T0, dt: int = MS):
@@ -87,8 +91,11 @@ def test_the_radius_is_a_great_circle_distance(find):
 
 def test_a_chain_longer_than_one_window_and_disc_is_no_candidate(find):
     # a-b and b-c are linked, a-c is not (1.6 km, 80 ms apart): one seed group, no core.
-    rows = [("a", T0, *GENEVA), ("b", T0 + 40 * MS, *offset(*GENEVA, 0, 800)),
-            ("c", T0 + 80 * MS, *offset(*GENEVA, 0, 1600))]  # fmt: skip
+    rows = [
+        ("a", T0, *GENEVA),
+        ("b", T0 + 40 * MS, *offset(*GENEVA, 0, 800)),
+        ("c", T0 + 80 * MS, *offset(*GENEVA, 0, 1600)),
+    ]
     assert find(hits(rows), P).empty
     assert len(find(hits(rows), replace(P, min_devices=2))) == 1
 
@@ -155,8 +162,9 @@ def busy_town(
     rng = np.random.default_rng(8)
     t = rng.uniform(2, 1790, n) * rng.choice([-1, 1], n)
     north, east = rng.uniform(-spread_m, spread_m, (2, n))
-    return [(f"{name}{k}", T0 + int(t[k] * S), *offset(*centre, north[k], east[k]))
-            for k in range(n)]  # fmt: skip
+    return [
+        (f"{name}{k}", T0 + int(t[k] * S), *offset(*centre, north[k], east[k])) for k in range(n)
+    ]
 
 
 def test_hits_outside_the_compact_core_are_not_members(find):

@@ -39,9 +39,15 @@ def assert_goals(
     efficiency = (big.sigma >= 5).mean()
     per_day = (chance.significance_sigma >= 5).sum() / hours * 24
     mid = big[big.n_devices < 20]
-    log.info("efficiency %.4f of %d; core %.1f m; dlog10E %.3f +- %.3f (10-19: %.3f)",
-             efficiency, len(big), big.core_err_m.median(), big.dlog10_e.median(),
-             half_width_68(big.dlog10_e), half_width_68(mid.dlog10_e))  # fmt: skip
+    log.info(
+        "efficiency %.4f of %d; core %.1f m; dlog10E %.3f +- %.3f (10-19: %.3f)",
+        efficiency,
+        len(big),
+        big.core_err_m.median(),
+        big.dlog10_e.median(),
+        half_width_68(big.dlog10_e),
+        half_width_68(mid.dlog10_e),
+    )
     assert efficiency >= 0.97
     assert per_day <= 1
     assert big.core_err_m.median() <= core_m
@@ -55,10 +61,16 @@ def assert_goals(
 def dense(tmp_path_factory: pytest.TempPathFactory) -> list[Town]:
     """Three hours of a 3 km town at CRAYFIS's 1,000 phones per km^2 (three seeds)."""
     return [
-        simulate_town(tmp_path_factory.mktemp(f"dense{seed}"), seed=seed, per_km2=1000,
-                      side_km=3, hours=1, showers_per_hour=120)
+        simulate_town(
+            tmp_path_factory.mktemp(f"dense{seed}"),
+            seed=seed,
+            per_km2=1000,
+            side_km=3,
+            hours=1,
+            showers_per_hour=120,
+        )
         for seed in (5, 11, 12)
-    ]  # fmt: skip
+    ]
 
 
 def test_showers_are_found_and_fitted_at_crayfis_density(dense):
@@ -71,8 +83,15 @@ def test_showers_are_found_and_fitted_at_crayfis_density(dense):
 
 def test_showers_are_found_and_fitted_at_half_crayfis_density(tmp_path):
     """500 phones per km^2 over 3 x 3 km, phones 45 m apart: every goal still holds."""
-    town = simulate_town(tmp_path, seed=21, per_km2=500, side_km=3, hours=3,
-                         showers_per_hour=120, energy_ev=(10**19.8, 10**21.5))  # fmt: skip
+    town = simulate_town(
+        tmp_path,
+        seed=21,
+        per_km2=500,
+        side_km=3,
+        hours=3,
+        showers_per_hour=120,
+        energy_ev=(10**19.8, 10**21.5),
+    )
     big, chance = scored(town)
     assert len(big) >= 250
     assert_goals(big, chance, hours=town.hours)
@@ -80,8 +99,15 @@ def test_showers_are_found_and_fitted_at_half_crayfis_density(tmp_path):
 
 def test_showers_are_found_and_fitted_in_a_sparse_network(tmp_path):
     """250 phones per km^2 over 4 x 4 km: only the most energetic showers fire 10 phones."""
-    town = simulate_town(tmp_path, seed=21, per_km2=250, side_km=4, hours=3,
-                         showers_per_hour=120, energy_ev=(10**19.8, 10**21.5))  # fmt: skip
+    town = simulate_town(
+        tmp_path,
+        seed=21,
+        per_km2=250,
+        side_km=4,
+        hours=3,
+        showers_per_hour=120,
+        energy_ev=(10**19.8, 10**21.5),
+    )
     big, chance = scored(town)
     assert len(big) >= 50
     # Phones 63 m apart fix a core less well: measured 25.6 m and a 68% half-width of

@@ -9,8 +9,15 @@ from geopy.distance import geodesic
 from coincidence.geo import CellGrid, centroid, haversine_m, wrap_lon
 from tests.coincidence.factories import offset
 
-PLACES = [(46.2, 6.14), (0.0, 179.9999), (-16.5, -179.9999), (89.99, 45.0), (-89.99, -120.0),
-          (80.0, 20.0), (-33.9, 18.4)]  # fmt: skip
+PLACES = [
+    (46.2, 6.14),
+    (0.0, 179.9999),
+    (-16.5, -179.9999),
+    (89.99, 45.0),
+    (-89.99, -120.0),
+    (80.0, 20.0),
+    (-33.9, 18.4),
+]
 
 
 def test_longitude_differences_wrap_at_the_antimeridian():

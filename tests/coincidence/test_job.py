@@ -107,8 +107,7 @@ def test_spark_and_the_reference_fit_identical_cores_and_energies(spark, tmp_pat
     from coincidence.reference import find_showers
     from simulator.scenarios import simulate_town
 
-    town = simulate_town(tmp_path, seed=3, per_km2=500, side_km=2, hours=0.25,
-                         showers_per_hour=120)  # fmt: skip
+    town = simulate_town(tmp_path, seed=3, per_km2=500, side_km=2, hours=0.25, showers_per_hour=120)
     blocks = town.exposures[["device_id", "start_ns", "end_ns", "lat", "lon"]]
     frame = spark.createDataFrame(town.hits[list(HIT_COLUMNS)], SCHEMA)
     got = transform(frame, Params(), spark.createDataFrame(blocks)).toPandas()
@@ -128,27 +127,43 @@ def test_a_live_phone_with_a_hit_within_one_window_fired_in_both_fits(spark):
     params = Params()
     w, t = params.window_ns, T0 + 10**12
     lat, lon = 46.2, 6.14
-    showers = pd.DataFrame({"shower_id": ["S1"], "t_ns": [t], "lat": [lat], "lon": [lon],
-                            "hit_ids": [[1]]})  # fmt: skip
+    showers = pd.DataFrame(
+        {"shower_id": ["S1"], "t_ns": [t], "lat": [lat], "lon": [lon], "hit_ids": [[1]]}
+    )
     offsets = {"member": 0, "early": -w, "late": w, "too_early": -w - 1, "too_late": w + 1}
-    hit_rows = pd.DataFrame({
-        "hit_id": range(1, 6), "device_id": list(offsets),
-        "t_ns": [t + o for o in offsets.values()], "lat": lat, "lon": lon,
-    })  # fmt: skip
-    blocks = pd.DataFrame({"device_id": list(offsets), "start_ns": t - 10**12,
-                           "end_ns": t + 10**12, "lat": lat, "lon": lon})  # fmt: skip
+    hit_rows = pd.DataFrame(
+        {
+            "hit_id": range(1, 6),
+            "device_id": list(offsets),
+            "t_ns": [t + o for o in offsets.values()],
+            "lat": lat,
+            "lon": lon,
+        }
+    )
+    blocks = pd.DataFrame(
+        {
+            "device_id": list(offsets),
+            "start_ns": t - 10**12,
+            "end_ns": t + 10**12,
+            "lat": lat,
+            "lon": lon,
+        }
+    )
     rate = pd.Series(0.01, index=list(offsets))
     ref = reference.fit_input(showers, hit_rows, blocks, rate, params)
     got = spark_fit.fit_input(
-        spark.createDataFrame(showers), spark.createDataFrame(hit_rows, SCHEMA),
+        spark.createDataFrame(showers),
+        spark.createDataFrame(hit_rows, SCHEMA),
         spark.createDataFrame(rate.rename("rate").rename_axis("device_id").reset_index()),
-        spark.createDataFrame(blocks), params,
-    ).toPandas()  # fmt: skip
+        spark.createDataFrame(blocks),
+        params,
+    ).toPandas()
     for rows in (ref, got):
         fired = set(rows.loc[rows["fired"], "device_id"])
         assert fired == {"member", "early", "late"}
     key = ["device_id", "fired"]
     pd.testing.assert_frame_equal(
         ref.sort_values(key).reset_index(drop=True)[ref.columns],
-        got.sort_values(key).reset_index(drop=True)[ref.columns], check_dtype=False,
-    )  # fmt: skip
+        got.sort_values(key).reset_index(drop=True)[ref.columns],
+        check_dtype=False,
+    )

@@ -86,8 +86,9 @@ def test_the_tangent_plane_keeps_distances_and_goes_back_exactly(centre):
     back = np.array([from_tangent_plane(e, n, *centre) for e, n in zip(east, north, strict=True)])
     e2, n2 = tangent_plane(back[:, 0], back[:, 1], *centre)
     assert np.allclose(e2, east, atol=1e-6) and np.allclose(n2, north, atol=1e-6)
-    assert np.allclose(haversine_m(centre[0], centre[1], back[:, 0], back[:, 1]),
-                       np.hypot(east, north), rtol=1e-6)  # fmt: skip
+    assert np.allclose(
+        haversine_m(centre[0], centre[1], back[:, 0], back[:, 1]), np.hypot(east, north), rtol=1e-6
+    )
 
 
 def profiled_at(core: np.ndarray, phones: Phones) -> float:

@@ -21,8 +21,13 @@ PNG = (
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJ"
     "RU5ErkJggg=="
 )  # a 1x1 PNG
-DEVICE = {"device_id": "abcdef", "device_type": "phone", "device_model": "galaxy xcover 4",
-          "system_version": "26-8.0", "app_version": "1.2.3"}  # fmt: skip
+DEVICE = {
+    "device_id": "abcdef",
+    "device_type": "phone",
+    "device_model": "galaxy xcover 4",
+    "system_version": "26-8.0",
+    "app_version": "1.2.3",
+}
 
 
 def now_ms() -> int:
@@ -31,9 +36,20 @@ def now_ms() -> int:
 
 def detection(**overrides: Any) -> dict[str, Any]:
     """One detection as in CREDO's sample, stamped now."""
-    return {"accuracy": 14.0, "altitude": 168.0, "frame_content": PNG, "height": 480, "id": 227,
-            "latitude": 52.0, "longitude": 21.0, "provider": "gps", "timestamp": now_ms(),
-            "width": 864, "x": 311, "y": 42} | overrides  # fmt: skip
+    return {
+        "accuracy": 14.0,
+        "altitude": 168.0,
+        "frame_content": PNG,
+        "height": 480,
+        "id": 227,
+        "latitude": 52.0,
+        "longitude": 21.0,
+        "provider": "gps",
+        "timestamp": now_ms(),
+        "width": 864,
+        "x": 311,
+        "y": 42,
+    } | overrides
 
 
 class Credo:
@@ -44,14 +60,22 @@ class Credo:
 
     def post(self, path: str, body: dict[str, Any]) -> requests.Response:
         headers = {"Authorization": f"Token {self.token}"} if self.token else {}
-        return requests.post(f"{self.url}/{path}", json={**DEVICE, **body}, headers=headers,
-                             timeout=30)  # fmt: skip
+        return requests.post(
+            f"{self.url}/{path}", json={**DEVICE, **body}, headers=headers, timeout=30
+        )
 
     def signed_up(self, username: str = "exampleusername", team: str = "CYFRONET") -> Credo:
-        reply = self.post("user/register", {
-            "email": f"{username}@example.org", "username": username,
-            "display_name": "Grzegorz Brzęczyszczykiewicz", "password": "correct horse battery",
-            "team": team, "language": "pl"})  # fmt: skip
+        reply = self.post(
+            "user/register",
+            {
+                "email": f"{username}@example.org",
+                "username": username,
+                "display_name": "Grzegorz Brzęczyszczykiewicz",
+                "password": "correct horse battery",
+                "team": team,
+                "language": "pl",
+            },
+        )
         assert reply.status_code == 200, reply.text
         login = self.post("user/login", {"username": username, "password": "correct horse battery"})
         assert login.status_code == 200, login.text
@@ -69,8 +93,9 @@ def test_register_and_login_by_username_or_email_give_a_token_and_the_users_info
 ):
     app = Credo(live_server.url).signed_up()
     assert len(app.token) == 64
-    by_email = app.post("user/login", {"email": "exampleusername@example.org",
-                                       "password": "correct horse battery"}).json()  # fmt: skip
+    by_email = app.post(
+        "user/login", {"email": "exampleusername@example.org", "password": "correct horse battery"}
+    ).json()
     assert by_email["username"] == "exampleusername" and by_email["team"] == "CYFRONET"
     assert by_email["display_name"] == "Grzegorz Brzęczyszczykiewicz"
     assert set(by_email) == {"username", "display_name", "email", "team", "language", "token"}
@@ -83,9 +108,17 @@ def test_bad_credentials_and_taken_names_are_refused_with_a_message(app):
     wrong = app.post("user/login", {"username": "exampleusername", "password": "nope-nope"})
     assert wrong.status_code == 401
     assert wrong.json()["message"] == "Invalid username/email and password combination."
-    again = app.post("user/register", {"email": "x@example.org", "username": "ExampleUsername",
-                                       "password": "long enough", "display_name": "",
-                                       "team": "", "language": ""})  # fmt: skip
+    again = app.post(
+        "user/register",
+        {
+            "email": "x@example.org",
+            "username": "ExampleUsername",
+            "password": "long enough",
+            "display_name": "",
+            "team": "",
+            "language": "",
+        },
+    )
     assert again.status_code == 400 and "taken" in again.json()["message"]
     app.token = "0" * 64
     assert app.post("detection", {"detections": [detection()]}).json()["message"] == (
@@ -119,9 +152,17 @@ def test_a_resent_detection_is_stored_once_and_answered_with_the_same_id(app):
 
 
 def test_bad_detections_are_named_per_item_and_the_rest_stored(app):
-    reply = app.post("detection", {"detections": [
-        detection(latitude=91.0), detection(), detection(frame_content="x" * 10_001),
-        detection(timestamp=time.time_ns())]})  # fmt: skip
+    reply = app.post(
+        "detection",
+        {
+            "detections": [
+                detection(latitude=91.0),
+                detection(),
+                detection(frame_content="x" * 10_001),
+                detection(timestamp=time.time_ns()),
+            ]
+        },
+    )
     body = reply.json()["detections"]
     assert reply.status_code == 200 and Hit.objects.count() == 1
     assert body[0]["errors"] == {"latitude": "must be between -90 and 90"}

@@ -10,8 +10,7 @@ pytestmark = pytest.mark.postgres
 
 
 def attempt(client: Client, password: str) -> int:
-    reply = client.post("/admin/login/?next=/admin/",
-                        {"username": "root", "password": password})  # fmt: skip
+    reply = client.post("/admin/login/?next=/admin/", {"username": "root", "password": password})
     return reply.status_code
 
 

@@ -28,17 +28,23 @@ PER_REPLY = {"date", "server"}  # set by uvicorn on every reply, whichever way i
 @contextmanager
 def server(tmp: Path, fast: bool, **extra: str) -> Iterator[str]:
     tmp.mkdir()
-    env = service_env(CROWDRAY_DATA_DIR=str(tmp),
-                      CROWDRAY_FAST_UPLOADS=str(fast).lower(), CROWDRAY_LIVE_INTERVAL_S="0",
-                      CROWDRAY_REGISTER_RATE="1000/hour", **extra)  # fmt: skip
+    env = service_env(
+        CROWDRAY_DATA_DIR=str(tmp),
+        CROWDRAY_FAST_UPLOADS=str(fast).lower(),
+        CROWDRAY_LIVE_INTERVAL_S="0",
+        CROWDRAY_REGISTER_RATE="1000/hour",
+        **extra,
+    )
     crowdray("migrate", "--verbosity", "0", env=env)
     with serving(env, workers=1, follow=False) as url:
         yield url
 
 
 def hits(seq0: int, n: int, now: int, **change: Any) -> list[dict[str, Any]]:
-    return [{"seq": seq0 + i, "t_ns": now - (n - i) * S, "lat": 46.2, "lon": 6.14, **change}
-            for i in range(n)]  # fmt: skip
+    return [
+        {"seq": seq0 + i, "t_ns": now - (n - i) * S, "lat": 46.2, "lon": 6.14, **change}
+        for i in range(n)
+    ]
 
 
 def requests_of(now: int) -> list[tuple[str, str, dict[str, str], bytes]]:
@@ -51,18 +57,35 @@ def requests_of(now: int) -> list[tuple[str, str, dict[str, str], bytes]]:
         {**hits(12, 1, now)[0], "lat": 91},
         {**hits(13, 1, now)[0], "colour": 1},
     ]
-    block = {"block_id": "6f1c1d1e-0000-4000-8000-000000000001", "start_ns": now - 600 * S,
-             "end_ns": now - S, "lat": 46.2, "lon": 6.14}  # fmt: skip
+    block = {
+        "block_id": "6f1c1d1e-0000-4000-8000-000000000001",
+        "start_ns": now - 600 * S,
+        "end_ns": now - S,
+        "lat": 46.2,
+        "lon": 6.14,
+    }
     return [
         ("a new batch", "/api/v1/hits", as_json, good),
         ("the same batch again", "/api/v1/hits", as_json, good),
-        ("some items rejected, one with an unknown field", "/api/v1/hits", as_json,
-         json.dumps({"hits": mixed}).encode()),
-        ("gzipped", "/api/v1/hits", {**as_json, "Content-Encoding": "gzip"},
-         gzip.compress(json.dumps({"hits": hits(20, 2, now)}).encode())),
+        (
+            "some items rejected, one with an unknown field",
+            "/api/v1/hits",
+            as_json,
+            json.dumps({"hits": mixed}).encode(),
+        ),
+        (
+            "gzipped",
+            "/api/v1/hits",
+            {**as_json, "Content-Encoding": "gzip"},
+            gzip.compress(json.dumps({"hits": hits(20, 2, now)}).encode()),
+        ),
         ("exposure blocks", "/api/v1/exposures", as_json, json.dumps({"blocks": [block]}).encode()),
-        ("every item rejected", "/api/v1/hits", as_json,
-         json.dumps({"hits": hits(30, 2, now, lat=91)}).encode()),
+        (
+            "every item rejected",
+            "/api/v1/hits",
+            as_json,
+            json.dumps({"hits": hits(30, 2, now, lat=91)}).encode(),
+        ),
         ("an unknown token", "/api/v1/hits", {"Authorization": "Token nope"}, good),
         ("a Bearer token", "/api/v1/hits", {"Authorization": "Bearer TOKEN"}, good),
         ("no token", "/api/v1/hits", {}, good),
@@ -70,19 +93,21 @@ def requests_of(now: int) -> list[tuple[str, str, dict[str, str], bytes]]:
         ("no hits list", "/api/v1/hits", as_json, b'{"hit": []}'),
         ("an unsupported encoding", "/api/v1/hits", {**as_json, "Content-Encoding": "br"}, good),
         ("a host not allowed", "/api/v1/hits", {**as_json, "Host": "evil.example"}, good),
-    ]  # fmt: skip
+    ]
 
 
 def replies(
     url: str, now: int, extra: dict[str, str]
 ) -> dict[str, tuple[int, dict[str, Any], Any]]:
-    token = requests.post(f"{url}/api/v1/devices", json={}, headers=extra,
-                          timeout=10).json()["token"]  # fmt: skip
+    token = requests.post(f"{url}/api/v1/devices", json={}, headers=extra, timeout=10).json()[
+        "token"
+    ]
     out = {}
     for name, path, headers, body in requests_of(now):
         sent = {k: v.replace("TOKEN", token) for k, v in {**extra, **headers}.items()}
-        reply = requests.post(f"{url}{path}", data=body, headers=sent, timeout=30,
-                              allow_redirects=False)  # fmt: skip
+        reply = requests.post(
+            f"{url}{path}", data=body, headers=sent, timeout=30, allow_redirects=False
+        )
         out[name] = (reply.status_code, comparable(reply.headers), parsed(reply))
     return out
 
@@ -106,8 +131,11 @@ def fast_answered(url: str) -> dict[str, float]:
     # /metrics as a TLS proxy would ask for it when https is required
     text = requests.get(f"{url}/metrics", headers={"X-Forwarded-Proto": "https"}, timeout=10).text
     prefix = "crowdray_fast_uploads_total{"
-    return {line.split('"')[1]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines() if line.startswith(prefix)}  # fmt: skip
+    return {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(prefix)
+    }
 
 
 def both_ways(tmp_path: Path, extra_headers: dict[str, str], **env: str) -> tuple[Any, Any, Any]:
@@ -134,21 +162,35 @@ def test_every_upload_gets_the_reply_django_gives(tmp_path):
     }
     assert slow["the same batch again"][2]["duplicates"] == 3
     assert slow["some items rejected, one with an unknown field"][2]["accepted"] == 3
-    assert [slow[n][0] for n in ("every item rejected", "an unknown token", "not JSON",
-                                 "an unsupported encoding", "a host not allowed")] == [
-        422, 401, 400, 415, 400]  # fmt: skip
+    assert [
+        slow[n][0]
+        for n in (
+            "every item rejected",
+            "an unknown token",
+            "not JSON",
+            "an unsupported encoding",
+            "a host not allowed",
+        )
+    ] == [422, 401, 400, 415, 400]
 
 
 def test_behind_https_the_short_way_sends_hsts_and_leaves_plain_http_to_the_redirect(tmp_path):
-    fast, slow, answered = both_ways(tmp_path, {"X-Forwarded-Proto": "https"},
-                                     CROWDRAY_HTTPS="true")  # fmt: skip
+    fast, slow, answered = both_ways(
+        tmp_path, {"X-Forwarded-Proto": "https"}, CROWDRAY_HTTPS="true"
+    )
     assert fast == slow and answered == {"hits": 4.0, "blocks": 1.0}
     assert "strict-transport-security" in fast["a new batch"][1]
     now = time.time_ns()
     body = json.dumps({"hits": hits(0, 1, now)}).encode()
     with server(tmp_path / "plain", True, CROWDRAY_HTTPS="true") as url:
-        token = requests.post(f"{url}/api/v1/devices", json={}, timeout=10,
-                              headers={"X-Forwarded-Proto": "https"}).json()["token"]  # fmt: skip
-        reply = requests.post(f"{url}/api/v1/hits", data=body, allow_redirects=False, timeout=10,
-                              headers={"Authorization": f"Token {token}"})  # fmt: skip
+        token = requests.post(
+            f"{url}/api/v1/devices", json={}, timeout=10, headers={"X-Forwarded-Proto": "https"}
+        ).json()["token"]
+        reply = requests.post(
+            f"{url}/api/v1/hits",
+            data=body,
+            allow_redirects=False,
+            timeout=10,
+            headers={"Authorization": f"Token {token}"},
+        )
         assert reply.status_code == 301 and fast_answered(url) == {}

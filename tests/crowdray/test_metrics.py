@@ -21,8 +21,11 @@ def value(text: str, prefix: str) -> float:
 
 def test_uploads_and_follower_lag_are_counted(device_client):
     before = Client().get("/metrics/").content.decode()
-    base = value(before, 'crowdray_upload_items_total{kind="hits",outcome="accepted"}') \
-        if 'outcome="accepted"' in before else 0.0  # fmt: skip
+    base = (
+        value(before, 'crowdray_upload_items_total{kind="hits",outcome="accepted"}')
+        if 'outcome="accepted"' in before
+        else 0.0
+    )
     device_client.post("/api/v1/hits", {"hits": [*hits(3), hit(lat=91)]}, format="json")
     text = Client().get("/metrics/").content.decode()
     accepted = value(text, 'crowdray_upload_items_total{kind="hits",outcome="accepted"}')
@@ -46,7 +49,9 @@ def test_the_workers_of_crowdray_serve_report_together(tmp_path):
             session.get(f"{url}/api/v1/health", timeout=10)
             session.close()  # a new connection: requests reach both workers
         text = requests.get(f"{url}/metrics/", timeout=10).text
-    total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                if line.startswith("django_http_responses_total_by_status_total")
-                and 'status="200"' in line)  # fmt: skip
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("django_http_responses_total_by_status_total") and 'status="200"' in line
+    )
     assert total >= 12

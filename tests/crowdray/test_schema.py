@@ -45,8 +45,10 @@ def test_errors_and_pages_are_documented(schema):
     showers = schema["paths"]["/api/v1/showers"]["get"]["responses"]["200"]
     page = showers["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
     assert set(schema["components"]["schemas"][page]["properties"]) == {
-        "next", "previous", "results"
-    }  # fmt: skip
+        "next",
+        "previous",
+        "results",
+    }
     detail = schema["paths"]["/api/v1/showers/{shower_id}"]["get"]["responses"]["200"]
     assert "application/json" in detail["content"]
 

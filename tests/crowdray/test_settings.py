@@ -83,8 +83,11 @@ def test_env_example_lists_every_variable_the_settings_read():
 
     root = Path(__file__).resolve().parents[2]
     readers = ["crowdray/settings.py", "crowdray/worker.py"]  # worker.py: before Django starts
-    read = {name for path in readers
-            for name in re.findall(r'env_\w+\("([A-Z_]+)"', (root / path).read_text())}  # fmt: skip
+    read = {
+        name
+        for path in readers
+        for name in re.findall(r'env_\w+\("([A-Z_]+)"', (root / path).read_text())
+    }
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", (root / ".env.example").read_text(), re.MULTILINE))
     assert read - listed == set()
 
@@ -100,13 +103,23 @@ def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
     # (The browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process; production never does.)
     dropped = ("DATABASE_URL", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE")
     environ = {k: v for k, v in os.environ.items() if k not in dropped}
-    environ |= {"CROWDRAY_DATA_DIR": str(tmp_path), "SECRET_KEY": KEY, "CROWDRAY_HTTPS": "true",
-                "CROWDRAY_HSTS_SUBDOMAINS": "true", "CROWDRAY_HSTS_PRELOAD": "true",
-                "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "DEBUG": "false",
-                "ALLOWED_HOSTS": "crowdray.example.org"}  # fmt: skip
+    environ |= {
+        "CROWDRAY_DATA_DIR": str(tmp_path),
+        "SECRET_KEY": KEY,
+        "CROWDRAY_HTTPS": "true",
+        "CROWDRAY_HSTS_SUBDOMAINS": "true",
+        "CROWDRAY_HSTS_PRELOAD": "true",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "crowdray.example.org",
+    }
     result = subprocess.run(
         [sys.executable, "-m", "crowdray.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        env=environ, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout

@@ -31,8 +31,12 @@ def test_the_limit_holds_across_two_workers(tmp_path):
 @pytest.mark.django_db
 def test_a_forged_forwarded_for_does_not_make_a_new_client(settings):
     settings.CROWDRAY_PUBLIC_RATE = "3/minute"
-    codes = [Client(REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{k}")
-             .get("/api/v1/showers").status_code for k in range(6)]  # fmt: skip
+    codes = [
+        Client(REMOTE_ADDR="192.0.2.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{k}")
+        .get("/api/v1/showers")
+        .status_code
+        for k in range(6)
+    ]
     assert codes == [200, 200, 200, 429, 429, 429]
 
 

@@ -11,19 +11,24 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingest.counters import Counters
+from follow.counters import Counters
+from follow.tail import catch_up
 from ingest.models import ExposureBlock
 from ingest.store import insert_hits
-from ingest.tail import catch_up
 from tests.factories import hit, make_device, make_shower
 from tests.plugin import require_or_skip
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CITIES = [(46.2044, 6.1432), (50.0647, 19.945), (-18.1248, 178.4501)]
 FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -183,10 +188,14 @@ def test_no_drawn_coastline_segment_spans_more_than_180_degrees(
 
 
 PAGES = (
-    ("/", "network"), ("/showers/", "showers"), ("/showers/?min_sigma=lots&since=yesterday",
-    "showers-bad-filters"), ("/teams/", "teams"), ("/about/", "about"),
-    ("/nowhere/", "not-found"), ("/api/docs/", "api-docs"),
-)  # fmt: skip
+    ("/", "network"),
+    ("/showers/", "showers"),
+    ("/showers/?min_sigma=lots&since=yesterday", "showers-bad-filters"),
+    ("/teams/", "teams"),
+    ("/about/", "about"),
+    ("/nowhere/", "not-found"),
+    ("/api/docs/", "api-docs"),
+)
 
 
 @pytest.mark.parametrize("width", [1280, 390])

@@ -1,22 +1,8 @@
-"""Showers in plain words: place, energy, chance, times, the sentence, the search."""
+"""Showers in plain words: energy, chance, times, the sentence, the search."""
 
 from __future__ import annotations
 
 from dashboard import explain
-
-
-def test_a_place_is_the_nearest_town_or_how_far_it_is():
-    assert explain.place(50.0647, 19.9450) == "near Kraków, Poland"
-    assert explain.place(46.2044, 6.1432) == "near Genève, Switzerland"
-    assert explain.place(-18.1248, 178.4501) == "near Suva, Fiji"
-    # Near the South Pole the nearest town on the sphere (a raw latitude-longitude
-    # search would name Port-aux-Français, 4,510 km away).
-    assert explain.place(-89.9, 45.0) == "3,903 km from Puerto Williams, Chile"
-    # Either side of the antimeridian finds the same islands.
-    assert (
-        explain.place(-16.8, 179.99).split(" from ")[-1]
-        == explain.place(-16.8, -179.99).split(" from ")[-1]
-    )
 
 
 def test_energies_in_electronvolts_and_joules():
@@ -37,8 +23,13 @@ def test_chance_counts_times_and_durations_read_sensibly():
 
 
 def test_the_sentence_says_who_where_how_fast_and_how_big():
-    shower = {"n_devices": 38, "radius_m": 200.0, "place": "near Kraków, Poland",
-              "t_spread_ns": 9_000_000, "log10_energy_ev": 19.48}  # fmt: skip
+    shower = {
+        "n_devices": 38,
+        "radius_m": 200.0,
+        "place": "near Kraków, Poland",
+        "t_spread_ns": 9_000_000,
+        "log10_energy_ev": 19.48,
+    }
     assert explain.sentence(shower) == (
         "38 phones within 400 m of each other near Kraków, Poland lit up within 9 ms: the "
         "footprint of a cosmic-ray air shower of about 3 × 10¹⁹ eV (4.8 joules in one particle)."
@@ -48,11 +39,24 @@ def test_the_sentence_says_who_where_how_fast_and_how_big():
 
 
 def test_the_search_in_words_and_units():
-    batch = explain.search({"window_ms": 50.0, "radius_m": 1000.0, "min_devices": 3},
-                           1_790_000_000 * 10**9, 1_790_003_600 * 10**9)  # fmt: skip
+    batch = explain.search(
+        {"window_ms": 50.0, "radius_m": 1000.0, "min_devices": 3},
+        1_790_000_000 * 10**9,
+        1_790_003_600 * 10**9,
+    )
     assert "from 2026-09-21 14:13:20.000 UTC to 2026-09-21 15:13:20.000 UTC" in batch
     assert "at least 3 phones with hits within 50 ms of each other" in batch
     assert "None" not in batch and "_" not in batch
-    live = explain.search({"window_ms": 50.0, "radius_m": 1000.0, "min_devices": 3, "live": True,
-                           "rate_window_s": 3600.0, "min_sigma": 5.0}, None, None)  # fmt: skip
+    live = explain.search(
+        {
+            "window_ms": 50.0,
+            "radius_m": 1000.0,
+            "min_devices": 3,
+            "live": True,
+            "rate_window_s": 3600.0,
+            "min_sigma": 5.0,
+        },
+        None,
+        None,
+    )
     assert "live search" in live and "last hour" in live and "5 σ" in live

@@ -8,8 +8,8 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from ingest.counters import Counters
-from ingest.tail import catch_up
+from follow.counters import Counters
+from follow.tail import catch_up
 from tests.factories import hits, make_shower
 
 pytestmark = pytest.mark.postgres
@@ -55,8 +55,15 @@ def test_the_showers_list_filters_and_pages(db):
 
 def test_a_shower_page_shows_its_facts_and_search(db):
     older = make_shower(shower_id="S4", t_ns=T_SHOWER - 10**9)
-    shower = make_shower(shower_id="S5", n_devices=6, significance_sigma=5.2, t_ns=T_SHOWER,
-                         lat=50.0647, lon=19.9450, expected_background=1e-12)  # fmt: skip
+    shower = make_shower(
+        shower_id="S5",
+        n_devices=6,
+        significance_sigma=5.2,
+        t_ns=T_SHOWER,
+        lat=50.0647,
+        lon=19.9450,
+        expected_background=1e-12,
+    )
     page = Client().get(f"/showers/{shower.shower_id}/").content.decode()
     assert "Shower S5" in page and "5.2 \u03c3" in page
     assert "6 phones within 420 m of each other near Kraków, Poland lit up within 4 ms" in page

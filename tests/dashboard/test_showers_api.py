@@ -61,8 +61,13 @@ def test_the_status_endpoints_are_in_the_openapi_schema(db):
 
 
 def test_the_energy_is_public_and_the_fitted_core_only_as_its_cell(db):
-    shower = make_shower(core_lat=46.20117, core_lon=6.10223, core_err_m=12.0,
-                         log10_energy_ev=19.7345, log10_energy_err=0.0912)  # fmt: skip
+    shower = make_shower(
+        core_lat=46.20117,
+        core_lon=6.10223,
+        core_err_m=12.0,
+        log10_energy_ev=19.7345,
+        log10_energy_err=0.0912,
+    )
     listed = APIClient().get("/api/v1/showers").json()["results"][0]
     detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
     for reply in (listed, detail):
@@ -78,8 +83,10 @@ def test_the_energy_is_public_and_the_fitted_core_only_as_its_cell(db):
 def test_every_shower_says_whether_it_is_provisional(db):
     make_shower(shower_id="S-batch")
     make_shower(shower_id="S-live", provisional=True)
-    listed = {s["shower_id"]: s["provisional"] for s in
-              APIClient().get("/api/v1/showers").json()["results"]}  # fmt: skip
+    listed = {
+        s["shower_id"]: s["provisional"]
+        for s in APIClient().get("/api/v1/showers").json()["results"]
+    }
     assert listed == {"S-batch": False, "S-live": True}
     assert APIClient().get("/api/v1/showers/S-live").json()["provisional"] is True
     latest = APIClient().get("/api/v1/status").json()["latest_showers"]
@@ -101,15 +108,23 @@ def test_the_detail_shows_silent_phones_and_the_time_profile_as_cells_and_ms(cli
     far, _ = make_device()
     outside, outside_token = make_device()  # fired with the shower, outside its compact core
     later, later_token = make_device()  # took a hit, but 51 ms after the shower: silent
-    client_for(outside_token).post("/api/v1/hits", {"hits": hits(1, t_ns=t0 - 50_000_000)},
-                                   format="json")  # fmt: skip
-    client_for(later_token).post("/api/v1/hits", {"hits": hits(1, t_ns=t0 + 51_000_000)},
-                                 format="json")  # fmt: skip
-    places = ((fired, 46.2044), (near, 46.2050), (far, 46.3), (outside, 46.2051),
-              (later, 46.2049))  # far: 10 km north  # fmt: skip
+    client_for(outside_token).post(
+        "/api/v1/hits", {"hits": hits(1, t_ns=t0 - 50_000_000)}, format="json"
+    )
+    client_for(later_token).post(
+        "/api/v1/hits", {"hits": hits(1, t_ns=t0 + 51_000_000)}, format="json"
+    )
+    places = (
+        (fired, 46.2044),
+        (near, 46.2050),
+        (far, 46.3),
+        (outside, 46.2051),
+        (later, 46.2049),
+    )  # far: 10 km north
     for device, lat in places:
-        ExposureBlock.objects.create(block_id=uuid.uuid4(), device=device, lat=lat, lon=6.1432,
-                                     **span)  # fmt: skip
+        ExposureBlock.objects.create(
+            block_id=uuid.uuid4(), device=device, lat=lat, lon=6.1432, **span
+        )
     detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
     # near and later; not the members' phone, not the one that fired outside the core, not far
     assert [c["phones"] for c in detail["silent_cells"]] == [2]

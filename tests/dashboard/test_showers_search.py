@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from ingest.indexer import Indexer
+from follow.indexer import Indexer
 from tests.factories import make_shower
 from vocab.cells import cell_of
 
@@ -28,9 +28,16 @@ SHOWERS = {
 @pytest.fixture
 def indexed(search_index: str) -> None:
     for name, (lat, lon, dt, sigma, devices, energy) in SHOWERS.items():
-        make_shower(shower_id=name, lat=lat, lon=lon, t_ns=T0 + dt * S, significance_sigma=sigma,
-                    n_devices=devices, log10_energy_ev=energy,
-                    provisional=name == "S-krakow")  # fmt: skip
+        make_shower(
+            shower_id=name,
+            lat=lat,
+            lon=lon,
+            t_ns=T0 + dt * S,
+            significance_sigma=sigma,
+            n_devices=devices,
+            log10_energy_ev=energy,
+            provisional=name == "S-krakow",
+        )
     indexer = Indexer()
     indexer.prepare()  # syncs the showers
 
@@ -83,9 +90,14 @@ def test_replies_are_the_public_summaries_cores_as_cells_and_provisional_marked(
 
 def test_bad_parameters_are_named(indexed):
     api = APIClient()
-    for params, name in (({"min_sigma": "lots"}, "min_sigma"), ({"bbox": "1,2,3"}, "bbox"),
-                         ({"near": "1,2"}, "near"), ({"sort": "size"}, "sort"),
-                         ({"after": "nope"}, "after"), ({"min_energy": -1}, "min_energy"),
-                         ({"page_size": 0}, "page_size")):  # fmt: skip
+    for params, name in (
+        ({"min_sigma": "lots"}, "min_sigma"),
+        ({"bbox": "1,2,3"}, "bbox"),
+        ({"near": "1,2"}, "near"),
+        ({"sort": "size"}, "sort"),
+        ({"after": "nope"}, "after"),
+        ({"min_energy": -1}, "min_energy"),
+        ({"page_size": 0}, "page_size"),
+    ):
         reply = api.get("/api/v1/showers/search", params)
         assert reply.status_code == 400 and name in reply.json()["errors"], (params, reply.content)

@@ -9,9 +9,9 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from ingest.counters import Counters
+from follow.counters import Counters
+from follow.tail import catch_up
 from ingest.models import Hit
-from ingest.tail import catch_up
 from tests.factories import block, hit, hits, make_device, make_shower
 
 # On PostgreSQL the follower sees only committed rows, so these tests commit.
@@ -124,8 +124,11 @@ def test_counters_add_up_across_many_phones(client_for):
     now = time.time_ns()
     clients = [client_for() for _ in range(6)]  # six phones, all counted
     for client in clients:
-        client.post("/api/v1/hits", {"hits": [hit(t_ns=now - 2 * MIN), hit(t_ns=now - 2 * MIN)]},
-                    format="json")  # fmt: skip
+        client.post(
+            "/api/v1/hits",
+            {"hits": [hit(t_ns=now - 2 * MIN), hit(t_ns=now - 2 * MIN)]},
+            format="json",
+        )
         client.post("/api/v1/exposures", {"blocks": [block()]}, format="json")
     body = status()
     assert body["hits_last_hour"] == 12
@@ -137,7 +140,7 @@ def test_counters_add_up_across_many_phones(client_for):
 
 
 def test_a_flood_of_one_hit_cells_cannot_push_a_busy_cell_off_the_map(client_for, monkeypatch):
-    from dashboard import queries
+    from follow import status as queries
 
     monkeypatch.setattr(queries, "MAX_CELLS", 3)
     volunteer, flooder = client_for(), client_for()

@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from credo.models import Phone, Team, Volunteer
-from ingest.counters import Counters
-from ingest.tail import catch_up
+from follow.counters import Counters
+from follow.tail import catch_up
 from tests.factories import block, hit, make_device
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -21,8 +21,9 @@ DAY = 86400 * 10**9
 def volunteer(username: str, team: str, display_name: str = "") -> str:
     """A CREDO volunteer in a team with one phone; returns the phone's device token."""
     user = get_user_model().objects.create_user(username, f"{username}@example.org", "pw-123456")
-    person = Volunteer.objects.create(user=user, display_name=display_name,
-                                      team=Team.objects.get_or_create(name=team)[0])  # fmt: skip
+    person = Volunteer.objects.create(
+        user=user, display_name=display_name, team=Team.objects.get_or_create(name=team)[0]
+    )
     device, token = make_device()
     Phone.objects.create(volunteer=person, credo_device_id=username, device=device)
     return token
@@ -43,8 +44,12 @@ def test_teams_sum_their_phones_week_and_name_only_who_chose_a_name(client_for):
     ada = volunteer("ada", "Geneva", display_name="Ada")
     anon = volunteer("anon", "Geneva")
     bob = volunteer("bob", "Kraków", display_name="Bob")
-    upload(client_for, ada, [hit(seq=1, t_ns=now - 10**9), hit(seq=2, t_ns=now - 2 * 10**9)],
-           [block(start_ns=now - 3600 * 10**9, end_ns=now - 10**9)])  # fmt: skip
+    upload(
+        client_for,
+        ada,
+        [hit(seq=1, t_ns=now - 10**9), hit(seq=2, t_ns=now - 2 * 10**9)],
+        [block(start_ns=now - 3600 * 10**9, end_ns=now - 10**9)],
+    )
     upload(client_for, anon, [hit(seq=1, t_ns=now - 10**9)], [])
     upload(client_for, bob, [hit(seq=1, t_ns=now - 10**9)], [])
     catch_up(Counters())

@@ -101,5 +101,9 @@ def test_it_rejects_a_block_longer_than_the_limit_and_says_how_to_fix_it(device_
     )
     reply = device_client.post(URL, {"blocks": [ok, too_long]}, format="json").json()
     assert reply["accepted"] == 1
-    assert reply["rejected"] == [{"index": 1, "errors": {
-        "end_ns": "block lasts 2505600 s, over the limit of 3600 s: split it"}}]  # fmt: skip
+    assert reply["rejected"] == [
+        {
+            "index": 1,
+            "errors": {"end_ns": "block lasts 2505600 s, over the limit of 3600 s: split it"},
+        }
+    ]

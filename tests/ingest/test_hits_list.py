@@ -12,10 +12,10 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
-from ingest.indexer import Indexer
+from follow.indexer import Indexer
+from follow.tail import catch_up
 from ingest.models import Hit
 from ingest.store import insert_hits
-from ingest.tail import catch_up
 from tests.factories import make_device
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

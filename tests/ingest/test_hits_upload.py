@@ -216,9 +216,10 @@ def test_a_float_field_written_as_an_integer_is_stored_as_a_float(device_client)
 
 def test_a_huge_integer_in_a_float_field_is_rejected_not_a_server_error(device_client):
     reply = device_client.post(
-        URL, f'{{"hits": [{{"seq": 1, "t_ns": {time.time_ns()}, "lat": 1{"0" * 400}, "lon": 6}}]}}',
+        URL,
+        f'{{"hits": [{{"seq": 1, "t_ns": {time.time_ns()}, "lat": 1{"0" * 400}, "lon": 6}}]}}',
         content_type="application/json",
-    )  # fmt: skip
+    )
     assert reply.status_code == 422
     assert reply.json()["rejected"] == [
         {"index": 0, "errors": {"lat": "must be between -90 and 90"}}
@@ -233,8 +234,9 @@ def test_json_nested_too_deeply_is_a_400_that_says_so(device_client):
 
 
 def post_gzip(client, body: bytes, encoding: str = "gzip"):
-    return client.generic("POST", URL, data=body, content_type="application/json",
-                          HTTP_CONTENT_ENCODING=encoding)  # fmt: skip
+    return client.generic(
+        "POST", URL, data=body, content_type="application/json", HTTP_CONTENT_ENCODING=encoding
+    )
 
 
 def test_a_gzip_body_is_stored_like_a_plain_one(device_client):
@@ -271,18 +273,24 @@ def test_unknown_fields_are_warned_about_per_item_and_the_hit_is_stored(device_c
     assert reply.status_code == 201 and reply.json()["accepted"] == 3
     assert reply.json()["warnings"] == [
         {"index": 1, "warnings": {"lattitude": "unknown field, not stored"}},
-        {"index": 2, "warnings": {"alt": "unknown field, not stored",
-                                  "color": "unknown field, not stored"}},
-    ]  # fmt: skip
+        {
+            "index": 2,
+            "warnings": {"alt": "unknown field, not stored", "color": "unknown field, not stored"},
+        },
+    ]
 
 
 @pytest.mark.parametrize(
     ("scale", "unit", "factor"),
-    [(10**6, "milliseconds", "1,000,000"), (10**9, "seconds", "1,000,000,000"),
-     (10**3, "microseconds", "1,000")],
-)  # fmt: skip
-def test_a_time_in_a_coarser_unit_gets_a_message_naming_the_unit(device_client, scale, unit,
-                                                                  factor):  # fmt: skip
+    [
+        (10**6, "milliseconds", "1,000,000"),
+        (10**9, "seconds", "1,000,000,000"),
+        (10**3, "microseconds", "1,000"),
+    ],
+)
+def test_a_time_in_a_coarser_unit_gets_a_message_naming_the_unit(
+    device_client, scale, unit, factor
+):
     reply = device_client.post(URL, {"hits": [hit(t_ns=time.time_ns() // scale)]}, format="json")
     message = reply.json()["rejected"][0]["errors"]["t_ns"]
     assert f"it looks like {unit}" in message and f"multiply by {factor}" in message

@@ -25,8 +25,17 @@ def reference(raw: bytes) -> Any:
 
 
 def usual_batch() -> bytes:
-    hits = [{"seq": i, "t_ns": 1_790_000_000_000_000_000 + i, "lat": 46.2 + i * 1e-5,
-             "lon": -179.99999, "alt_m": 410.0, "value": 200} for i in range(100)]  # fmt: skip
+    hits = [
+        {
+            "seq": i,
+            "t_ns": 1_790_000_000_000_000_000 + i,
+            "lat": 46.2 + i * 1e-5,
+            "lon": -179.99999,
+            "alt_m": 410.0,
+            "value": 200,
+        }
+        for i in range(100)
+    ]
     return json.dumps({"hits": hits}).encode()
 
 

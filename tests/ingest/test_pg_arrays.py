@@ -25,8 +25,10 @@ def read_back(values: list[Any], sql_type: str) -> list[Any]:
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cur:
         register(cur)
-        cur.execute(f"SELECT u FROM unnest(%b::{sql_type}[]) WITH ORDINALITY AS t(u, i) ORDER BY i",
-                    [binary_array(values, sql_type)])  # fmt: skip
+        cur.execute(
+            f"SELECT u FROM unnest(%b::{sql_type}[]) WITH ORDINALITY AS t(u, i) ORDER BY i",
+            [binary_array(values, sql_type)],
+        )
         return [row[0] for row in cur.fetchall()]
 
 
@@ -79,9 +81,13 @@ RECEIVED = datetime(2026, 11, 23, 21, 30, 5, 123456, tzinfo=UTC)
 
 def test_copy_rows_arrive_as_sent_at_each_types_edges():
     columns: dict[str, list[Any]] = {
-        "seq": [*INT8], "t_ns": [0, -1], "lat": [-90.0, 90.0], "lon": [-0.0, 180.0],
-        "x": [*INT4], "value": [0, 255],
-    }  # fmt: skip
+        "seq": [*INT8],
+        "t_ns": [0, -1],
+        "lat": [-90.0, 90.0],
+        "lon": [-0.0, 180.0],
+        "x": [*INT4],
+        "value": [0, 255],
+    }
     back = copied_back(columns)
     assert back == [(DEVICE, RECEIVED, *row) for row in zip(*columns.values(), strict=True)]
     assert math.copysign(1, back[0][5]) == -1  # -0.0 stays negative

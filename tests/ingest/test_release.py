@@ -26,22 +26,40 @@ def network(client_for):
     now = time.time_ns()
     phones = [client_for(), client_for()]
     for k, phone in enumerate(phones):
-        sent = [hit(seq=s, t_ns=now - (10 + s) * MIN, lat=46.2043 + k / 1000, lon=6.1431,
-                    alt_m=375.4) for s in range(3)]  # fmt: skip
+        sent = [
+            hit(seq=s, t_ns=now - (10 + s) * MIN, lat=46.2043 + k / 1000, lon=6.1431, alt_m=375.4)
+            for s in range(3)
+        ]
         sent.append(hit(seq=99, t_ns=now - 600 * MIN))  # before the range
         assert phone.post("/api/v1/hits", {"hits": sent}, format="json").status_code == 201
         blocks = [block(start_ns=now - 30 * MIN, end_ns=now - 5 * MIN)]
         assert phone.post("/api/v1/exposures", {"blocks": blocks}, format="json").status_code == 201
     members = list(Hit.objects.filter(t_ns__gt=now - 60 * MIN).order_by("id")[:3])
-    make_shower(shower_id="S7", t_ns=now - 11 * MIN, hits_of=members, lat=46.2043, lon=6.1431,
-                core_lat=46.20431, core_lon=6.14312)  # fmt: skip
+    make_shower(
+        shower_id="S7",
+        t_ns=now - 11 * MIN,
+        hits_of=members,
+        lat=46.2043,
+        lon=6.1431,
+        core_lat=46.20431,
+        core_lon=6.14312,
+    )
     return now
 
 
 def release(tmp_path, now, *extra: str) -> str:
     out = StringIO()
-    call_command("release", "--since", str(now - 60 * MIN), "--until", str(now),
-                 "--out", str(tmp_path / "r"), *extra, stdout=out)  # fmt: skip
+    call_command(
+        "release",
+        "--since",
+        str(now - 60 * MIN),
+        "--until",
+        str(now),
+        "--out",
+        str(tmp_path / "r"),
+        *extra,
+        stdout=out,
+    )
     return out.getvalue()
 
 
@@ -95,8 +113,9 @@ def test_the_package_describes_every_column_and_its_checksums_hold(tmp_path, net
     r = tmp_path / "r"
     package = json.loads((r / "datapackage.json").read_text())
     assert package["version"] == "2" and package["title"] == "Geneva test"
-    for resource, schema in zip(package["resources"], (HIT_SCHEMA, EXPOSURE_SCHEMA,
-                                                        SHOWER_SCHEMA), strict=True):  # fmt: skip
+    for resource, schema in zip(
+        package["resources"], (HIT_SCHEMA, EXPOSURE_SCHEMA, SHOWER_SCHEMA), strict=True
+    ):
         assert [f["name"] for f in resource["schema"]["fields"]] == schema.names
         assert all(f["description"] for f in resource["schema"]["fields"])
     units = {f["name"]: f.get("unit") for f in package["resources"][0]["schema"]["fields"]}
@@ -119,5 +138,13 @@ def test_refusals_name_the_problem(tmp_path, network):
     with pytest.raises(CommandError, match="finer than the public"):
         release(tmp_path / "fine", network, "--grid-km", "0.1")
     with pytest.raises(CommandError, match="--since/--until"):
-        call_command("release", "--since", "yesterday", "--until", "now", "--out",
-                     str(tmp_path / "x"), stdout=StringIO())  # fmt: skip
+        call_command(
+            "release",
+            "--since",
+            "yesterday",
+            "--until",
+            "now",
+            "--out",
+            str(tmp_path / "x"),
+            stdout=StringIO(),
+        )

@@ -15,14 +15,22 @@ from ingest.models import Hit
 from ingest.store import insert_hits
 from tests.factories import make_device
 
-pytestmark = [pytest.mark.postgres, pytest.mark.postgres_only,
-              pytest.mark.django_db(transaction=True)]  # fmt: skip
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.postgres_only,
+    pytest.mark.django_db(transaction=True),
+]
 
 
 def columns(seqs: list[int], **more: list[Any]) -> dict[str, list[Any]]:
     now = time.time_ns()
-    return {"seq": seqs, "t_ns": [now + s for s in seqs], "lat": [46.2] * len(seqs),
-            "lon": [6.14] * len(seqs), **more}  # fmt: skip
+    return {
+        "seq": seqs,
+        "t_ns": [now + s for s in seqs],
+        "lat": [46.2] * len(seqs),
+        "lon": [6.14] * len(seqs),
+        **more,
+    }
 
 
 def stored(device: Any) -> list[int]:
@@ -46,5 +54,6 @@ def test_a_key_twice_in_one_batch_is_stored_once():
 def test_a_batch_with_a_null_is_stored_with_it():
     device, _ = make_device()
     assert insert_hits(device.id, columns([1, 2], alt_m=[None, 410.0])) == 2
-    assert list(Hit.objects.filter(device=device).order_by("seq").values_list("alt_m", flat=True)) \
-        == [None, 410.0]  # fmt: skip
+    assert list(
+        Hit.objects.filter(device=device).order_by("seq").values_list("alt_m", flat=True)
+    ) == [None, 410.0]

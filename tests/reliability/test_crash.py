@@ -28,8 +28,11 @@ class Phones:
     def __init__(self, url: str, tokens: list[str]) -> None:
         self.url, self.tokens = url, tokens
         self.acked: set[tuple[int, int]] = set()
-        self.replies: dict[str, Counter[str]] = {"before": Counter(), "down": Counter(),
-                                                 "after": Counter()}  # fmt: skip
+        self.replies: dict[str, Counter[str]] = {
+            "before": Counter(),
+            "down": Counter(),
+            "after": Counter(),
+        }
         self.phase, self.stop, self.lock = "before", threading.Event(), threading.Lock()
 
     def run(self, k: int) -> None:
@@ -40,8 +43,9 @@ class Phones:
             while True:  # a phone sends the same batch until it is stored
                 phase = self.phase  # when the request was sent
                 try:
-                    reply = session.post(f"{self.url}/api/v1/hits", json=batch, headers=headers,
-                                         timeout=30)  # fmt: skip
+                    reply = session.post(
+                        f"{self.url}/api/v1/hits", json=batch, headers=headers, timeout=30
+                    )
                     outcome = f"{reply.status_code} {reply.headers.get('Content-Type')}"
                 except requests.RequestException as exc:
                     reply, outcome = None, type(exc).__name__
@@ -57,12 +61,13 @@ class Phones:
 
 def test_a_crashed_database_loses_no_acknowledged_hit_and_clients_see_only_503s(tmp_path):
     with ThrowawayPostgres(durable=True) as pg:
-        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY,
-                          CROWDRAY_REGISTER_RATE="1000/minute")  # fmt: skip
+        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY, CROWDRAY_REGISTER_RATE="1000/minute")
         crowdray("migrate", "--verbosity", "0", env=env)
         with serving(env, workers=2) as url:
-            tokens = [requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
-                      for _ in range(PHONES)]  # fmt: skip
+            tokens = [
+                requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
+                for _ in range(PHONES)
+            ]
             phones = Phones(url, tokens)
             threads = [threading.Thread(target=phones.run, args=(k,)) for k in range(PHONES)]
             for t in threads:
@@ -98,8 +103,13 @@ def gunicorn_workers(url: str) -> list[int]:
     for status in Path("/proc").glob("[0-9]*/status"):
         try:
             cmdline = (status.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            ppid = int(next(line.split()[1] for line in status.read_text().splitlines()
-                            if line.startswith("PPid:")))  # fmt: skip
+            ppid = int(
+                next(
+                    line.split()[1]
+                    for line in status.read_text().splitlines()
+                    if line.startswith("PPid:")
+                )
+            )
         except (OSError, StopIteration, ValueError):
             continue
         if "gunicorn" in cmdline and f":{port}" in cmdline:
@@ -109,12 +119,13 @@ def gunicorn_workers(url: str) -> list[int]:
 
 def test_a_worker_killed_under_load_loses_no_acknowledged_hit(tmp_path):
     with ThrowawayPostgres(durable=True) as pg:
-        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY,
-                          CROWDRAY_REGISTER_RATE="1000/minute")  # fmt: skip
+        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY, CROWDRAY_REGISTER_RATE="1000/minute")
         crowdray("migrate", "--verbosity", "0", env=env)
         with serving(env, workers=2) as url:
-            tokens = [requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
-                      for _ in range(PHONES)]  # fmt: skip
+            tokens = [
+                requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
+                for _ in range(PHONES)
+            ]
             phones = Phones(url, tokens)
             threads = [threading.Thread(target=phones.run, args=(k,)) for k in range(PHONES)]
             for t in threads:

@@ -18,13 +18,19 @@ from rest_framework.test import APIClient
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 
 pytestmark = pytest.mark.postgres
-EXAMPLES = settings(max_examples=120, deadline=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+EXAMPLES = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 leaves = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(10**30), max_value=10**30),
-    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
-    st.just(10**400), st.just("NaN"), st.just(-1),
-)  # fmt: skip
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.just(10**400),
+    st.just("NaN"),
+    st.just(-1),
+)
 values = st.recursive(
     leaves,
     lambda inner: (
@@ -42,8 +48,9 @@ def items(fields: tuple[Any, ...]) -> st.SearchStrategy[Any]:
 @EXAMPLES
 @given(batch=st.lists(items(HIT_FIELDS), max_size=8))
 def test_any_hits_batch_is_answered_without_a_server_error(device_client, batch):
-    reply = device_client.post("/api/v1/hits", json.dumps({"hits": batch}),
-                               content_type="application/json")  # fmt: skip
+    reply = device_client.post(
+        "/api/v1/hits", json.dumps({"hits": batch}), content_type="application/json"
+    )
     assert reply.status_code in (201, 400, 413, 422), reply.content
     if reply.status_code >= 400:
         assert reply.json()["detail"]
@@ -52,8 +59,9 @@ def test_any_hits_batch_is_answered_without_a_server_error(device_client, batch)
 @EXAMPLES
 @given(batch=st.lists(items(EXPOSURE_FIELDS), max_size=8))
 def test_any_exposure_batch_is_answered_without_a_server_error(device_client, batch):
-    reply = device_client.post("/api/v1/exposures", json.dumps({"blocks": batch}),
-                               content_type="application/json")  # fmt: skip
+    reply = device_client.post(
+        "/api/v1/exposures", json.dumps({"blocks": batch}), content_type="application/json"
+    )
     assert reply.status_code in (201, 400, 413, 422), reply.content
 
 

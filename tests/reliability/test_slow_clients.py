@@ -24,8 +24,9 @@ class Dribblers:
 
     def __init__(self, host: str, port: int) -> None:
         head = f"POST /api/v1/hits HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        self.pending = [(head + "Content-Length: 4000\r\n\r\n").encode() + b" " * 4000
-                        for _ in range(SLOW)]  # fmt: skip
+        self.pending = [
+            (head + "Content-Length: 4000\r\n\r\n").encode() + b" " * 4000 for _ in range(SLOW)
+        ]
         self.socks = [socket.create_connection((host, port)) for _ in range(SLOW)]
         for k, sock in enumerate(self.socks[SLOW // 2 :], start=SLOW // 2):
             # the body half: headers sent whole, then the body byte by byte
@@ -65,9 +66,13 @@ class Dribblers:
 
 def test_sixteen_clients_sending_a_byte_a_second_leave_uploads_fast_and_are_cut_off(tmp_path):
     with ThrowawayPostgres() as pg:
-        env = service_env(DATABASE_URL=pg.url, SECRET_KEY=KEY, CROWDRAY_DATA_DIR=str(tmp_path),
-                          CROWDRAY_BODY_TIMEOUT_S=str(TIMEOUT_S),
-                          CROWDRAY_HEADER_TIMEOUT_S=str(TIMEOUT_S))  # fmt: skip
+        env = service_env(
+            DATABASE_URL=pg.url,
+            SECRET_KEY=KEY,
+            CROWDRAY_DATA_DIR=str(tmp_path),
+            CROWDRAY_BODY_TIMEOUT_S=str(TIMEOUT_S),
+            CROWDRAY_HEADER_TIMEOUT_S=str(TIMEOUT_S),
+        )
         crowdray("migrate", "--verbosity", "0", env=env)
         with serving(env, workers=2, follow=False) as url:
             host, port = url.removeprefix("http://").split(":")

@@ -23,11 +23,33 @@ def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
     crowdray("migrate", "--verbosity", "0", env=env)
     with serving(env) as url:
         result = subprocess.run(
-            [sys.executable, "-m", "crowdray.cli", "simulate", "--post-to", url,
-             "--devices", "30", "--duration", "600", "--speedup", "600", "--seed", "3",
-             "--rate-per-min", "6", "--connections", "4", "--out", str(tmp_path / "fleet")],
-            capture_output=True, text=True, timeout=300, env=env,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "crowdray.cli",
+                "simulate",
+                "--post-to",
+                url,
+                "--devices",
+                "30",
+                "--duration",
+                "600",
+                "--speedup",
+                "600",
+                "--seed",
+                "3",
+                "--rate-per-min",
+                "6",
+                "--connections",
+                "4",
+                "--out",
+                str(tmp_path / "fleet"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+        )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads(result.stderr.strip().splitlines()[-1])
     sent = pq.read_table(tmp_path / "fleet" / "sent.parquet").to_pandas()

@@ -26,9 +26,21 @@ def test_the_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path):
     args = ["--devices", "80", "--hours", "1", "--inject-per-hour", "5"]
     for name, seed in (("a", "7"), ("b", "7"), ("c", "8")):
         result = subprocess.run(
-            [sys.executable, "-m", "crowdray.cli", "simulate", "--out", str(tmp_path / name),
-             "--seed", seed, *args], capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "crowdray.cli",
+                "simulate",
+                "--out",
+                str(tmp_path / name),
+                "--seed",
+                seed,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         assert "hits/s" in result.stderr
     for file in FILES:
@@ -60,9 +72,16 @@ def test_large_runs_stream_into_a_dataset_of_several_files(tmp_path):
 def test_injected_showers_on_a_dense_town_are_found_by_the_search(tmp_path):
     town = (Place("campus", 46.2, 6.14, 1, 150),)
     config = SimConfig(
-        seed=6, devices=300, hours=1, places=town, always_on=True, inject_per_hour=20,
-        energy_min_ev=1e19, energy_max_ev=1e21, sensor_area_m2=1e-3,
-    )  # fmt: skip
+        seed=6,
+        devices=300,
+        hours=1,
+        places=town,
+        always_on=True,
+        inject_per_hour=20,
+        energy_min_ev=1e19,
+        energy_max_ev=1e21,
+        sensor_area_m2=1e-3,
+    )
     simulate_to_dir(config, tmp_path)
     truth = pq.read_table(tmp_path / "truth.parquet").to_pandas()
     hits = pq.read_table(tmp_path / "hits.parquet").to_pandas()
@@ -89,9 +108,20 @@ def test_hot_pixel_phones_repeat_one_pixel(tmp_path):
 def test_the_default_simulation_has_showers_that_fire_phones(tmp_path):
     """No options but --out (and a shorter run): the town preset, where showers are visible."""
     result = subprocess.run(
-        [sys.executable, "-m", "crowdray.cli", "simulate", "--out", str(tmp_path),
-         "--hours", "0.25"], capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "crowdray.cli",
+            "simulate",
+            "--out",
+            str(tmp_path),
+            "--hours",
+            "0.25",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     truth = pq.read_table(tmp_path / "truth.parquet").to_pandas()
     assert len(truth) >= 5
@@ -107,6 +137,7 @@ def test_presets_set_the_scenario_and_options_override_them(tmp_path):
     assert [p.name for p in demo["places"]] == ["Geneva", "Krakow", "Suva"]
     world = chosen(build_parser().parse_args(["--out", "x", "--preset", "world"]))
     assert world["devices"] == 500 and "inject_per_hour" not in world  # the physical flux
-    boxed = chosen(build_parser().parse_args(["--out", "x", "--preset", "demo",
-                                              "--box", "6,46,6.1,46.1"]))  # fmt: skip
+    boxed = chosen(
+        build_parser().parse_args(["--out", "x", "--preset", "demo", "--box", "6,46,6.1,46.1"])
+    )
     assert "places" not in boxed and boxed["box"] == (6.0, 46.0, 6.1, 46.1)

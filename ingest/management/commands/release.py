@@ -24,9 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--out", required=True, type=Path, help="a new, empty folder")
         default_km = CELL_DEG * KM_PER_DEG
         parser.add_argument(
-            "--grid-km", type=float, default=default_km,
+            "--grid-km",
+            type=float,
+            default=default_km,
             help=f"position grid (default {default_km:.2f} km, the public cell)",
-        )  # fmt: skip
+        )
         parser.add_argument("--title", default="", help="the dataset's title")
         parser.add_argument("--creator", default="crowdray volunteers", help="who made it")
         parser.add_argument("--release-version", default="1", help="the release's version")
@@ -38,11 +40,20 @@ class Command(BaseCommand):
             raise CommandError(f"--since/--until: {exc}") from None
         if opts["grid_km"] < CELL_DEG * KM_PER_DEG:
             raise CommandError("--grid-km may not be finer than the public ~1.1 km cell")
-        release = Release(since, until, opts["out"], opts["grid_km"], opts["title"],
-                          opts["creator"], opts["release_version"])  # fmt: skip
+        release = Release(
+            since,
+            until,
+            opts["out"],
+            opts["grid_km"],
+            opts["title"],
+            opts["creator"],
+            opts["release_version"],
+        )
         try:
             counts = write(release)
         except (FileExistsError, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"released {counts['hits']} hits, {counts['exposures']} exposure "
-                          f"blocks and {counts['showers']} showers to {opts['out']}")  # fmt: skip
+        self.stdout.write(
+            f"released {counts['hits']} hits, {counts['exposures']} exposure "
+            f"blocks and {counts['showers']} showers to {opts['out']}"
+        )

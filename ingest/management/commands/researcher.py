@@ -29,8 +29,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "list":
             for token in ResearcherToken.objects.select_related("user").order_by("user__email"):
-                self.stdout.write(f"{token.user.email}\t{token.user.get_full_name()}\t"
-                                  f"since {token.created_at:%Y-%m-%d}")  # fmt: skip
+                self.stdout.write(
+                    f"{token.user.email}\t{token.user.get_full_name()}\t"
+                    f"since {token.created_at:%Y-%m-%d}"
+                )
             return
         email = opts["email"].strip().lower()
         try:
@@ -53,5 +55,7 @@ class Command(BaseCommand):
             user.save()
         user.groups.add(Group.objects.get_or_create(name=RESEARCHER_GROUP)[0])
         issued = ResearcherToken.issue(user)
-        self.stdout.write(f"researcher {email}: send 'Authorization: Token {issued}' "
-                          "(shown once; `crowdray researcher revoke` ends it)")  # fmt: skip
+        self.stdout.write(
+            f"researcher {email}: send 'Authorization: Token {issued}' "
+            "(shown once; `crowdray researcher revoke` ends it)"
+        )

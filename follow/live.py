@@ -1,0 +1,285 @@
+"""The live search: showers on the dashboard while they happen, as provisional candidates.
+
+A consumer of the follower (follow.tail). Every CROWDRAY_LIVE_INTERVAL_S seconds
+it takes the hits that became visible since its last pass and searches the
+time around them with the batch search's own definition and code
+(coincidence.reference), reading every hit in that time from the database,
+whichever upload brought it. So a shower whose hits arrive in several
+uploads, some late, is seen whole, and a pass boundary never splits it. Like
+the public counters, it reads only a phone's first CROWDRAY_MAX_HITS_PER_MIN
+hits of each minute (read_hits), so one flooding phone cannot stall it.
+
+Zones. A core lasts at most one window W and its time is a member's, so a new
+hit at t can only change cores whose time lies in [t - W, t + W]. A pass
+reconciles the candidates of its zones, [t - 2W, t + 2W] around each new hit,
+merged, and searches MARGIN_WINDOWS windows (at least a second) beyond them, so
+every cylinder and seed link that touches a zone is seen whole.
+
+Background. The device rates (coincidence.background) are measured over the
+trailing CROWDRAY_LIVE_RATE_WINDOW_S seconds ending where the searched stretch
+ends: each device's hits in that period over its exposure blocks in it (a
+device without blocks counts as live throughout). expected_background is then
+the number of chance cores at least as significant expected in the
+neighbourhood over that period: a batch search over a longer span counts more
+time trials and gives the same core a lower significance.
+
+Reconciling. A candidate at or above CROWDRAY_LIVE_MIN_SIGMA that shares a
+hit with a provisional shower updates it in place (same id); one sharing a hit
+with a batch shower is left to the batch result; any other is added as
+provisional, named like a batch candidate (S<smallest hit id>). Provisional
+showers of the zones that no candidate matched are removed. A batch search
+loaded over a span (follow.load) replaces the provisional showers in it.
+
+The pass searches outside any transaction (SQLite writers would wait) and
+writes its result in one; a pass redone after a crash writes the same result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.db.models.functions import Cos, Radians, Sin
+
+from coincidence.background import expected_for_sigma
+from coincidence.params import Params
+from coincidence.reference import device_table, find_showers, live_seconds, rate_table
+from follow.tail import Chunk, Consumer
+from ingest.models import ExposureBlock, Hit, SearchRun, Shower
+from vocab.contracts import HIT_COLUMNS, SHOWER_SCALARS, SHOWER_SCHEMA
+from vocab.shower import SENSOR_AREA_M2
+from vocab.units import NS_PER_MIN, NS_PER_S
+
+log = logging.getLogger(__name__)
+Ints = npt.NDArray[np.int64]
+Zone = tuple[int, int]  # [lo, hi) in epoch ns
+MARGIN_WINDOWS = 20
+
+
+def merged(t_ns: Iterable[int], half_ns: int) -> list[Zone]:
+    """The intervals [t - half_ns, t + half_ns] around each time, merged, as [lo, hi)."""
+    t = np.sort(np.fromiter(t_ns, np.int64))
+    if not len(t):
+        return []
+    lo, hi = t - half_ns, t + half_ns + 1
+    starts = np.flatnonzero(np.r_[True, lo[1:] > np.maximum.accumulate(hi)[:-1]])
+    ends = np.maximum.reduceat(hi, starts)
+    return [(int(a), int(b)) for a, b in zip(lo[starts], ends, strict=True)]
+
+
+def stretches(zones: list[Zone], margin_ns: int, longest_ns: int) -> list[list[Zone]]:
+    """Consecutive zones grouped so that each group, with its margins, spans <= longest_ns."""
+    groups: list[list[Zone]] = []
+    for zone in zones:
+        if groups and zone[1] - groups[-1][0][0] + 2 * margin_ns <= longest_ns:
+            groups[-1].append(zone)
+        else:
+            groups.append([zone])
+    return groups
+
+
+def inside(t_ns: Ints, zones: list[Zone]) -> npt.NDArray[np.bool_]:
+    """Whether each time lies in one of the sorted, disjoint zones."""
+    lo = np.array([z[0] for z in zones], dtype=np.int64)
+    hi = np.array([z[1] for z in zones], dtype=np.int64)
+    k = np.searchsorted(lo, t_ns, side="right") - 1
+    return (k >= 0) & (t_ns < hi[np.maximum(k, 0)])
+
+
+def read_hits(lo: int, hi: int) -> pd.DataFrame:
+    """Hits with lo <= t_ns < hi as the search's columns (device ids as text, like the lake).
+
+    Only the hits the public counters count: a device's first
+    CROWDRAY_MAX_HITS_PER_MIN of each minute, in id order (follow.counters).
+    A few phones flooding hundreds of hits a second would otherwise make one
+    pass take minutes, and the follower's other consumers wait for it.
+    """
+    fields = tuple("id" if c == "hit_id" else c for c in HIT_COLUMNS)
+    first, last = lo // NS_PER_MIN * NS_PER_MIN, -(-hi // NS_PER_MIN) * NS_PER_MIN
+    rows = Hit.objects.filter(t_ns__gte=first, t_ns__lt=last).values_list(*fields)
+    df = pd.DataFrame(list(rows), columns=list(HIT_COLUMNS))
+    df["device_id"] = df["device_id"].astype(str)
+    df = df.astype({"hit_id": np.int64, "t_ns": np.int64, "lat": float, "lon": float})
+    df = df.sort_values("hit_id", kind="stable")
+    counted = df.groupby([df["device_id"], df["t_ns"] // NS_PER_MIN]).cumcount()
+    keep = (counted < settings.CROWDRAY_MAX_HITS_PER_MIN) & df["t_ns"].between(lo, hi - 1)
+    return df[keep].reset_index(drop=True)
+
+
+def read_blocks(lo: int, hi: int) -> pd.DataFrame:
+    """Exposure blocks overlapping [lo, hi)."""
+    columns = ["device_id", "start_ns", "end_ns", "lat", "lon"]
+    rows = ExposureBlock.objects.filter(start_ns__lt=hi, end_ns__gt=lo).values_list(*columns)
+    df = pd.DataFrame(list(rows), columns=columns)
+    df["device_id"] = df["device_id"].astype(str)
+    return df.astype({"start_ns": np.int64, "end_ns": np.int64, "lat": float, "lon": float})
+
+
+def read_rates(lo: int, hi: int, blocks: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The device table (reference.rate_table) of [lo, hi): summed in the database."""
+    lat, lon = Radians("lat"), Radians("lon")
+    rows = (
+        Hit.objects.filter(t_ns__gte=lo, t_ns__lt=hi)
+        .values("device_id")
+        .annotate(
+            n=Count("id"), x=Sum(Cos(lat) * Cos(lon)), y=Sum(Cos(lat) * Sin(lon)), z=Sum(Sin(lat))
+        )
+        .values_list("device_id", "n", "x", "y", "z")
+    )
+    sums = pd.DataFrame(list(rows), columns=["device_id", "n", "x", "y", "z"])
+    sums = sums.assign(device_id=sums["device_id"].astype(str)).set_index("device_id")
+    live = live_seconds(blocks, dataclasses.replace(params, since_ns=lo, until_ns=hi))
+    return rate_table(sums, (hi - lo) / NS_PER_S, live)
+
+
+class LiveSearch(Consumer):
+    """The follower's consumer that keeps the provisional showers."""
+
+    name = "live"
+    own_thread = True
+    streams = {"hits": ("t_ns",)}
+    chunk_rows = 50_000
+    transactional = False  # it searches first, then writes its result in one transaction
+
+    def __init__(
+        self,
+        interval_s: float = 15.0,
+        rate_window_s: float = 3600.0,
+        min_sigma: float = 5.0,
+        sensor_area_m2: float | None = None,
+    ) -> None:
+        self.interval_s = interval_s
+        self.rate_window_ns = round(rate_window_s * NS_PER_S)
+        self.params = Params(
+            max_expected=expected_for_sigma(min_sigma),
+            sensor_area_m2=SENSOR_AREA_M2 if sensor_area_m2 is None else sensor_area_m2,
+        )
+        self.margin_ns = max(NS_PER_S, MARGIN_WINDOWS * self.params.window_ns)
+        self.described = {
+            **self.params.as_dict(),
+            "live": True,
+            "min_sigma": min_sigma,
+            "rate_window_s": rate_window_s,
+        }
+
+    def fold(self, chunk: Chunk) -> None:
+        started = time.perf_counter()
+        zones = merged(chunk.columns["t_ns"], 2 * self.params.window_ns)
+        longest = self.rate_window_ns
+        counts = {"searched": 0, "found": 0, "added": 0, "updated": 0, "removed": 0}
+        for group in stretches(zones, self.margin_ns, longest):
+            found, searched = self.search(group)
+            counts["searched"] += searched
+            counts["found"] += len(found)
+            for key, n in reconcile(found, group, self.described).items():
+                counts[key] += n
+        log.info("live: %d new hits, %s in %.2f s", chunk.n, counts, time.perf_counter() - started)
+
+    def search(self, zones: list[Zone]) -> tuple[pd.DataFrame, int]:
+        """The candidates around the zones, and how many hits were searched."""
+        lo, hi = zones[0][0] - self.margin_ns, zones[-1][1] + self.margin_ns
+        hits = read_hits(lo, hi)
+        blocks = read_blocks(hi - self.rate_window_ns, hi)
+        rates = read_rates(hi - self.rate_window_ns, hi, blocks, self.params)
+        missing = hits[~hits["device_id"].isin(rates.index)]  # committed between the reads
+        if len(missing):
+            rates = pd.concat([rates, device_table(missing, self.rate_window_ns / NS_PER_S)])
+        if hits.empty:
+            return pd.DataFrame(), 0
+        return find_showers(hits, self.params, blocks, rates), len(hits)
+
+
+def _owners(hit_ids: list[int]) -> dict[int, str]:
+    """The shower each of these hits belongs to (a hit is in at most one, per search)."""
+    through = Shower.hits.through
+    out: dict[int, str] = {}
+    for start in range(0, len(hit_ids), 5000):
+        piece = hit_ids[start : start + 5000]
+        out.update(through.objects.filter(hit_id__in=piece).values_list("hit_id", "shower_id"))
+    return out
+
+
+def _provisional_in(zones: list[Zone]) -> set[str]:
+    rows = Shower.objects.filter(provisional=True, t_ns__gte=zones[0][0], t_ns__lt=zones[-1][1])
+    pairs = list(rows.values_list("shower_id", "t_ns"))
+    keep = inside(np.array([t for _, t in pairs], dtype=np.int64), zones)
+    return {sid for (sid, _), k in zip(pairs, keep, strict=True) if k}
+
+
+def _kinds(rows: list[dict[str, Any]]) -> tuple[dict[int, str], dict[str, bool]]:
+    """Which shower holds each member hit, and whether each such shower is provisional."""
+    owner = _owners(sorted({h for r in rows for h in r["hit_ids"]}))
+    named = set(owner.values()) | {r["shower_id"] for r in rows}
+    kinds = Shower.objects.filter(shower_id__in=named).values_list("shower_id", "provisional")
+    return owner, dict(kinds)
+
+
+def reconcile(found: pd.DataFrame, zones: list[Zone], described: dict[str, Any]) -> dict[str, int]:
+    """Make the provisional showers of the zones those found (see the module docstring)."""
+    counts = {"added": 0, "updated": 0, "removed": 0}
+    if len(found):
+        found = found[inside(found["t_ns"].to_numpy(np.int64), zones)]
+    rows = pa.Table.from_pandas(found, schema=SHOWER_SCHEMA).to_pylist() if len(found) else []
+    rows.sort(key=lambda r: (r["t_ns"], r["shower_id"]))
+    with transaction.atomic():
+        stale = _provisional_in(zones)
+        owner, kinds = _kinds(rows)
+        kept: set[str] = set()
+        run = _run(described)
+        for row in rows:
+            sids = {owner[h] for h in row["hit_ids"] if h in owner} - kept
+            if any(not kinds[s] for s in sids) or kinds.get(row["shower_id"]) is False:
+                continue  # the batch search's result is the record
+            target = min(sids) if sids else row["shower_id"]
+            merged_away = sids - {target}
+            Shower.objects.filter(shower_id__in=merged_away).delete()
+            stale -= merged_away
+            counts["removed"] += len(merged_away)
+            counts["updated" if target in kinds else "added"] += 1
+            _save(target, row, run)
+            kept.add(target)
+        gone = stale - kept
+        Shower.objects.filter(shower_id__in=gone, provisional=True).delete()
+        counts["removed"] += len(gone)
+    return counts
+
+
+def _run(described: dict[str, Any]) -> SearchRun:
+    """The search run the live search's showers belong to (one per set of parameters)."""
+    for run in SearchRun.objects.filter(params__live=True).order_by("-pk")[:20]:
+        if run.params == described:
+            return run
+    return SearchRun.objects.create(params=described)
+
+
+def _save(shower_id: str, row: dict[str, Any], run: SearchRun) -> None:
+    fields = {f: row[f] for f in SHOWER_SCALARS}
+    Shower.objects.update_or_create(
+        shower_id=shower_id, defaults={**fields, "search": run, "provisional": True}
+    )
+    through = Shower.hits.through
+    through.objects.filter(shower_id=shower_id).delete()
+    through.objects.bulk_create(
+        [through(shower_id=shower_id, hit_id=h) for h in row["hit_ids"]], batch_size=5000
+    )
+
+
+def from_settings() -> LiveSearch:
+    from django.conf import settings
+
+    return LiveSearch(
+        settings.CROWDRAY_LIVE_INTERVAL_S,
+        settings.CROWDRAY_LIVE_RATE_WINDOW_S,
+        settings.CROWDRAY_LIVE_MIN_SIGMA,
+        settings.CROWDRAY_SENSOR_AREA_M2,
+    )

@@ -1,0 +1,180 @@
+"""The one upload pipeline, for every dialect: parse -> validate -> store.
+
+The v1 views (ingest.views), their short way past Django (ingest.fast) and
+CREDO's API (credo.uploads) all come through here. A dialect maps its body onto
+an UploadKind's fields (HITS or BLOCKS) and nothing else, so the checks, the
+idempotent insert, the log line and the counters are the same for all.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
+from rest_framework import status
+from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
+from rest_framework.request import Request
+
+from api.metrics import UPLOADS
+from ingest import json_body
+from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
+from ingest.store import insert_exposures, insert_hits
+from ingest.validation import (
+    BatchResult,
+    CrossCheck,
+    Field,
+    longest_check,
+    ordered_check,
+    time_window_check,
+    validate_batch,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PayloadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "request too large"
+    default_code = "too_large"
+
+
+# Parse: the body, within the size limits, as a list of items.
+
+
+def request_body(request: Request) -> bytes:
+    """The body, gunzipped when sent with Content-Encoding: gzip; the size limit holds for both."""
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        limit = settings.CROWDRAY_MAX_BODY_BYTES
+        raise PayloadTooLarge(f"body is over the limit of {limit} bytes") from None
+    meta = request.META
+    return decoded_body(raw, meta.get("CONTENT_LENGTH"), meta.get("HTTP_CONTENT_ENCODING"))
+
+
+def decoded_body(raw: bytes, content_length: str | None, encoding: str | None) -> bytes:
+    """A request body within the size limit, gunzipped if its Content-Encoding says gzip."""
+    limit = settings.CROWDRAY_MAX_BODY_BYTES
+    too_big = PayloadTooLarge(f"body is over the limit of {limit} bytes")
+    try:
+        declared = int(content_length or 0)
+    except ValueError:
+        raise ParseError("Content-Length is not a number") from None
+    if declared > limit or len(raw) > limit:
+        raise too_big
+    encoding = (encoding or "identity").strip().lower()
+    if encoding == "gzip":
+        return _gunzip(raw, limit)
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(
+            encoding, f"Content-Encoding {encoding} is not supported: send gzip or identity"
+        )
+    return raw
+
+
+def _gunzip(raw: bytes, limit: int) -> bytes:
+    """Decompress at most limit bytes: a small body that inflates past it (a zip bomb) is a 413."""
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16: the gzip header and trailer
+    try:
+        out = inflate.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        raise ParseError(f"body is not valid gzip: {exc}") from None
+    if len(out) > limit:
+        raise PayloadTooLarge(f"decompressed body is over the limit of {limit} bytes")
+    if not inflate.eof:
+        raise ParseError("body is not valid gzip: it ends early")
+    return out
+
+
+def read_items(raw: bytes, key: str) -> list[Any]:
+    """The list under `key` of a JSON object body, within the batch limit."""
+    try:
+        body = json_body.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ParseError("body is not valid JSON: nested too deeply") from None
+    if not isinstance(body, dict) or not isinstance(body.get(key), list):
+        raise ParseError(f"body must be a JSON object with a '{key}' list")
+    items: list[Any] = body[key]
+    if len(items) > settings.CROWDRAY_MAX_BATCH:
+        raise PayloadTooLarge(
+            f"batch of {len(items)} {key} is over the limit of {settings.CROWDRAY_MAX_BATCH}"
+        )
+    return items
+
+
+# Validate: what one kind of upload takes, checked per batch.
+
+
+@dataclass(frozen=True)
+class UploadKind:
+    """What one kind of upload takes: the body's list, its fields and checks, and its table."""
+
+    key: str
+    fields: Sequence[Field]
+    checks: Callable[[], Sequence[CrossCheck]]  # read per request: they follow the settings
+    insert: Callable[[Any, dict[str, list[Any]]], int]
+
+
+def _time_window(name: str) -> CrossCheck:
+    return time_window_check(name, settings.CROWDRAY_MAX_AGE_S, settings.CROWDRAY_MAX_FUTURE_S)
+
+
+def _block_checks() -> list[CrossCheck]:
+    return [
+        _time_window("start_ns"),
+        _time_window("end_ns"),
+        ordered_check("start_ns", "end_ns"),
+        longest_check("start_ns", "end_ns", settings.CROWDRAY_MAX_BLOCK_S),
+    ]
+
+
+HITS = UploadKind("hits", HIT_FIELDS, lambda: [_time_window("t_ns")], insert_hits)
+BLOCKS = UploadKind("blocks", EXPOSURE_FIELDS, _block_checks, insert_exposures)
+
+
+def validate(kind: UploadKind, items: list[Any], extra: Sequence[CrossCheck] = ()) -> BatchResult:
+    """Every item checked against the kind's fields and checks, plus a dialect's extra checks."""
+    return validate_batch(items, kind.fields, [*kind.checks(), *extra])
+
+
+# Store: the valid items, once, and the reply.
+
+
+class UploadReply(TypedDict):
+    accepted: int
+    duplicates: int
+    rejected: list[dict[str, Any]]
+    warnings: list[dict[str, Any]]
+
+
+def store(
+    device: Any, kind: UploadKind, batch: BatchResult, also: Callable[[], None] | None = None
+) -> UploadReply:
+    """Insert a validated batch's valid items (with a dialect's `also` in the same transaction)."""
+    if also is None:
+        accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
+    else:
+        with transaction.atomic():
+            accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
+            also()
+    duplicates, rejected = batch.n_valid - accepted, len(batch.rejected)
+    log.info(
+        "upload %s device=%s accepted=%d duplicates=%d rejected=%d",
+        *(kind.key, device, accepted, duplicates, rejected),
+    )
+    for outcome, n in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+        UPLOADS.labels(kind.key, outcome).inc(n)
+    return {
+        "accepted": accepted,
+        "duplicates": duplicates,
+        "rejected": batch.rejected,
+        "warnings": batch.warnings,
+    }
