@@ -103,7 +103,12 @@ class UploadListView(MethodsFirst, ListAPIView[Any]):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         check_params(request.query_params, (*ROW_FILTERS, *PAGING), HitCursor().max_page_size)
-        return super().get(request, *args, **kwargs)
+        indexed = self.from_index(request)
+        return indexed if indexed is not None else super().get(request, *args, **kwargs)
+
+    def from_index(self, request: Request) -> Response | None:
+        """The reply from Elasticsearch, where the rows are indexed; None: from the database."""
+        return None
 
     def post(self, request: Request) -> Response:
         return _upload(request, self.kind)
@@ -145,19 +150,16 @@ class HitsView(UploadListView):
     def get_queryset(self) -> Any:
         return filter_hits(Hit.objects.all(), self.request.query_params)
 
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        if es.configured():
-            check_params(request.query_params, (*ROW_FILTERS, *PAGING), HitCursor().max_page_size)
-            try:
-                return self.from_index(request)
-            except (ApiError, TransportError) as exc:
-                log.warning("hits from the database: the index is unavailable (%s)", exc)
-        return super().get(request, *args, **kwargs)
-
-    def from_index(self, request: Request) -> Response:
-        """The same reply from Elasticsearch (ingest.hits_index); the database if it is down."""
+    def from_index(self, request: Request) -> Response | None:
+        """The same reply from Elasticsearch (ingest.hits_index); None while it is down."""
+        if not es.configured():
+            return None
         size = HitCursor().get_page_size(request) or HitCursor.page_size
-        rows, cursor = hits_index.page(request.query_params, size)
+        try:
+            rows, cursor = hits_index.page(request.query_params, size)
+        except (ApiError, TransportError) as exc:
+            log.warning("hits from the database: the index is unavailable (%s)", exc)
+            return None
         following = None
         if cursor is not None:
             query = request.query_params.copy()
