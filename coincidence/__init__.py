@@ -12,13 +12,20 @@ Definition of a candidate (the same in coincidence.job and coincidence.reference
 3. *Cores* are the cylinders of at least min_devices devices, taken most
    significant first, skipping any that touch a core already taken
    (coincidence.cores). A core whose expected_background is at most
-   max_expected is a candidate; its members are its cylinder's hits.
-4. Only hits with since <= t_ns < until take part.
+   max_expected is a candidate.
+4. A candidate is the *whole shower*: its core's hits and the other hits of its
+   seed group that fit in one window with the core and lie within radius_m of
+   the core's centroid, claimed most significant core first, so no hit is in
+   two candidates (coincidence.footprint). n_devices, n_hits, hit_ids and
+   device_ids describe the whole shower; n_core_devices and n_core_hits the
+   core, whose expected_background and significance_sigma are the candidate's.
+5. Only hits with since <= t_ns < until take part.
 
 Nothing depends on row order, on where the data start, or on how the job
 partitions space and time, so the same hits always give the same candidates.
 A candidate is named S<smallest hit_id>; t_ns is the lower median member time,
-lat/lon the unit-vector centroid, radius_m the largest member distance from it.
+lat/lon the unit-vector centroid, radius_m the largest member distance from it
+(all over the whole shower).
 expected_background and significance_sigma: coincidence.background. Core and
 energy: coincidence.reconstruct.
 """

@@ -10,7 +10,7 @@ refused when one of its hits lies within the window and radius_m of a core
 already taken, so one shower is never split into two candidates, while two
 showers far apart in one group give two. A core is a candidate when its
 expected_background is at most max_expected. Its members are its cylinder's
-hits and nothing else.
+hits and the rest of its footprint (coincidence.footprint).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pandas as pd
 
 from coincidence.background import expected_chance, significance_sigma
 from coincidence.candidates import empty_showers, summarize, with_contract_types
+from coincidence.footprint import whole_showers
 from coincidence.geo import haversine_m
 from coincidence.params import Params
 from coincidence.sweep import linked_pairs
@@ -154,13 +155,22 @@ def _summaries(
 ) -> pd.DataFrame:
     if not taken:
         return empty_showers()
-    rows = np.concatenate([m for _, m in taken])
-    label = np.repeat(np.arange(len(taken)), [len(m) for _, m in taken])
-    cores = df.iloc[rows][["hit_id", "device_id", "t_ns", "lat", "lon"]].assign(label=label)
-    out = summarize(cores, params.min_devices)
-    chance = np.array([expected[k] for k, _ in taken])  # summarize keeps label order
+    cores = [m for _, m in taken]
+    whole = whole_showers(df, cores, params)
+    out = summarize(_labelled(df, whole), params.min_devices)
+    core = summarize(_labelled(df, cores), params.min_devices)  # both keep label order
+    out["n_core_devices"] = core["n_devices"].to_numpy()
+    out["n_core_hits"] = core["n_hits"].to_numpy()
+    chance = np.array([expected[k] for k, _ in taken])
     out["expected_background"] = chance
     out["significance_sigma"] = [significance_sigma(float(x)) for x in chance]
     for name in RECONSTRUCTION:
         out[name] = None
     return with_contract_types(out)
+
+
+def _labelled(df: pd.DataFrame, members: list[Ints]) -> pd.DataFrame:
+    """The hits of each candidate, labelled by its place in `members`."""
+    rows = np.concatenate(members)
+    label = np.repeat(np.arange(len(members)), [len(m) for m in members])
+    return df.iloc[rows][["hit_id", "device_id", "t_ns", "lat", "lon"]].assign(label=label)

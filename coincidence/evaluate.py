@@ -88,3 +88,34 @@ def confused(truth: pd.DataFrame, radius_m: float, window_ns: int) -> pd.Series:
         if near.any():
             out[k] = bool((haversine_m(lat[k], lon[k], lat[near], lon[near]) <= radius_m).any())
     return pd.Series(out, index=truth.index)
+
+
+def whole(found: pd.DataFrame, truth: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
+    """Per true shower: is its best candidate the whole shower, and how much chance it holds.
+
+    hits: the simulator's hits (hit_id, device_id). Columns: the truth's, then found
+    (a candidate holds its hits), complete (every phone it fired is in that candidate),
+    core_complete (as many phones in the candidate's core), members (hits in the
+    candidate) and chance (of those, hits of no shower or of another one).
+    """
+    device = dict(zip(hits["hit_id"].to_list(), hits["device_id"].to_list(), strict=True))
+    owner = {
+        int(h): int(s) for s, ids in zip(truth.shower_id, truth.hit_ids, strict=True) for h in ids
+    }
+    by_id: dict[Any, Any] = {c.shower_id: c for c in found.itertuples(index=False)}
+    best = match(found, truth)
+    rows = []
+    shower: Any
+    for shower in best.itertuples(index=False):
+        fired = {device[int(h)] for h in shower.hit_ids}
+        cand = by_id.get(shower.found_id)
+        if cand is None:
+            rows.append((False, False, False, 0, 0))
+            continue
+        chance = sum(owner.get(int(h), -1) != shower.shower_id for h in cand.hit_ids)
+        complete = fired <= set(cand.device_ids)
+        rows.append(
+            (True, complete, int(cand.n_core_devices) >= len(fired), len(cand.hit_ids), chance)
+        )
+    cols = ["found", "complete", "core_complete", "members", "chance"]
+    return best.join(pd.DataFrame(rows, columns=cols, index=best.index))

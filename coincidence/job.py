@@ -35,7 +35,14 @@ from coincidence.spark_fit import (
     to_pandas,
     with_fits,
 )
-from vocab.contracts import EXPOSURES_DIR, HIT_COLUMNS, SHOWER_SCHEMA, lake_partition
+from vocab.contracts import (
+    EXPOSURE_SCHEMA,
+    EXPOSURES_DIR,
+    HIT_COLUMNS,
+    HIT_SCHEMA,
+    SHOWER_SCHEMA,
+    lake_partition,
+)
 from vocab.units import NS_PER_S
 
 log = logging.getLogger(__name__)
@@ -119,6 +126,10 @@ def select_span(hits: DataFrame, params: Params) -> DataFrame:
 def extract(spark: SparkSession, path: str, params: Params) -> DataFrame:
     """Hits from a Parquet file, directory, glob or the date/hour lake, pruned to the span."""
     lake = Path(path)
+    if lake.is_dir() and not any(lake.rglob("*.parquet")):
+        # An export of a span without hits writes no files: a valid, empty search.
+        log.warning("%s holds no Parquet files: searching no hits", path)
+        return spark.createDataFrame([], from_arrow_schema(HIT_SCHEMA)).select(*HIT_COLUMNS)
     if lake.is_dir() and any(lake.glob("date=*")):
         # The lake's hour partitions only: its exposures/ folder is another dataset.
         hits = spark.read.option("basePath", path).parquet(str(lake / "date=*"))
@@ -159,7 +170,11 @@ def read_blocks(spark: SparkSession, path: str) -> DataFrame:
     """Exposure blocks from Parquet (a file, directory, glob, or a lake with its exposures/)."""
     if (Path(path) / EXPOSURES_DIR).is_dir():
         path = str(Path(path) / EXPOSURES_DIR)
-    blocks = spark.read.parquet(path)
+    if Path(path).is_dir() and not any(Path(path).rglob("*.parquet")):
+        log.warning("%s holds no Parquet files: no exposure blocks", path)
+        blocks = spark.createDataFrame([], from_arrow_schema(EXPOSURE_SCHEMA))
+    else:
+        blocks = spark.read.parquet(path)
     missing = set(EXPOSURE_COLUMNS) - set(blocks.columns)
     if missing:
         raise ValueError(f"{path}: exposure blocks need columns {', '.join(sorted(missing))}")

@@ -10,12 +10,13 @@ log-likelihood of the core (x, y) and log10 E is
 
     sum over fired phones of log(p_i)  +  sum over silent phones of log(1 - p_i)
 
-The phones are those live (an exposure block covers the shower's time) within
-fit_radius_m of the members' centroid, and the members. A phone fired when it is
-a member or has a hit within one window W either side of the shower's time: a
-phone of the shower outside its compact core (a wider disc than the scan chose)
-fired all the same, and calling it silent would pull the core towards the
-core's disc. Over that 2W, a phone's chance hits are lambda 2W. The
+The phones are those within fit_radius_m of the members' centroid: the members
+there and the phones live then (an exposure block covers the shower's time).
+Members further out are left out as silent phones there are: counting fired
+phones without the silent ones around them would pull the energy up. A phone
+fired when it is a member or has a hit within one window W either side of the
+shower's time: calling a phone of the shower silent would pull the core
+towards the others. Over that 2W, a phone's chance hits are lambda 2W. The
 fit runs in a local east-north frame in metres around that centroid; its 1
 sigma errors come from the inverse Hessian of the negative log-likelihood.
 """

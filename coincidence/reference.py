@@ -229,6 +229,14 @@ def fit_input(
     """
     members = showers[["shower_id", "hit_ids"]].explode("hit_ids")
     members = members.astype({"hit_ids": np.int64}).merge(df, left_on="hit_ids", right_on="hit_id")
+    centre = showers.set_index("shower_id").loc[members["shower_id"]]
+    reach = haversine_m(
+        members["lat"].to_numpy(),
+        members["lon"].to_numpy(),
+        centre["lat"].to_numpy(np.float64),
+        centre["lon"].to_numpy(np.float64),
+    )
+    members = members[reach <= fit_radius_m(params)]  # where silent phones count too
     fired = members[["shower_id", "device_id", "lat", "lon"]].assign(fired=True)
     start = exposures["start_ns"].to_numpy(np.int64)
     end = exposures["end_ns"].to_numpy(np.int64)

@@ -53,10 +53,15 @@ def fit_input(
     rate = devices.select("device_id", "rate")
     fired = showers.select("shower_id", F.explode("hit_ids").alias("hit_id"))
     fired = fired.join(hits.select("hit_id", "device_id", "lat", "lon"), "hit_id")
-    fired = fired.withColumn("fired", F.lit(True))
     where = showers.select(
         "shower_id", "t_ns", F.col("lat").alias("s_lat"), F.col("lon").alias("s_lon")
     )
+    # Members count where silent phones do: within the fit radius (reconstruct's docstring).
+    fired = fired.join(where, "shower_id").where(
+        haversine_col(F.col("s_lat"), F.col("s_lon"), F.col("lat"), F.col("lon"))
+        <= fit_radius_m(params)
+    )
+    fired = fired.withColumn("fired", F.lit(True))
     reach = showers.select(F.col("shower_id").alias("cid"), "lat", "lon").mapInArrow(
         cell_column(params, reach=True), CELLS
     )

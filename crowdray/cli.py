@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import signal
@@ -12,6 +13,8 @@ import threading
 
 from crowdray.datadir import prepare as prepare_data_dir
 from crowdray.logs import configure as configure_logging
+
+log = logging.getLogger("crowdray.serve")
 
 
 def _serve_argv(bind: str, workers: int) -> list[str]:
@@ -46,8 +49,8 @@ def serve(argv: list[str]) -> None:
         "--follow",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="run the follower in this process (default: on with the embedded SQLite, off with "
-        "DATABASE_URL, where `crowdray follow` runs as its own process)",
+        help="run the follower in this process (default: on with SQLite, which only one process "
+        "should write, off with PostgreSQL, where `crowdray follow` runs as its own process)",
     )
     args = parser.parse_args(argv)
     if args.workers < 1 or args.threads < 1:
@@ -55,11 +58,33 @@ def serve(argv: list[str]) -> None:
     gunicorn = _serve_argv(args.bind, args.workers)
     os.environ["CROWDRAY_THREADS"] = str(args.threads)
     _metrics_dir()
-    follow = args.follow if args.follow is not None else not os.environ.get("DATABASE_URL")
+    configure_logging()
+    follow = follower_here(args.follow)
     if not follow:
         # gunicorn takes over this process so Ctrl-C and signals reach it directly.
         os.execv(sys.executable, gunicorn)  # noqa: S606
     serve_and_follow(gunicorn)
+
+
+def follower_here(asked: bool | None) -> bool:
+    """Whether `serve` runs the follower in-process: as asked, else when the database is SQLite.
+
+    Decided by the engine, not by whether DATABASE_URL is set: sqlite:///... is
+    still the embedded database, with no `crowdray follow` beside it.
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crowdray.settings")
+    from django.conf import settings
+
+    engine = str(settings.DATABASES["default"]["ENGINE"])
+    here = asked if asked is not None else engine.endswith("sqlite3")
+    if here:
+        log.info("the follower runs inside serve (database engine %s)", engine)
+    else:
+        log.info(
+            "the follower does not run inside serve (database engine %s): run `crowdray follow`",
+            engine,
+        )
+    return here
 
 
 def _metrics_dir() -> None:

@@ -250,6 +250,8 @@ CROWDRAY_EXPORT_INTERVAL_S = env_float("CROWDRAY_EXPORT_INTERVAL_S", 60.0, minim
 CROWDRAY_LIVE_INTERVAL_S = env_float("CROWDRAY_LIVE_INTERVAL_S", 15.0, minimum=0.0)
 CROWDRAY_LIVE_RATE_WINDOW_S = env_float("CROWDRAY_LIVE_RATE_WINDOW_S", 3600.0, minimum=60.0)
 CROWDRAY_LIVE_MIN_SIGMA = env_float("CROWDRAY_LIVE_MIN_SIGMA", 5.0, minimum=0.5)
+# The public pages count and list as showers only candidates at least this significant.
+CROWDRAY_PUBLIC_MIN_SIGMA = env_float("CROWDRAY_PUBLIC_MIN_SIGMA", 5.0, minimum=0.0)
 CROWDRAY_SENSOR_AREA_M2 = env_float("CROWDRAY_SENSOR_AREA_M2", SENSOR_AREA_M2, minimum=1e-9)
 # Elasticsearch (optional): the search and aggregation layer. ELASTICSEARCH_COMPAT
 # "plain-json" sends plain JSON media types, for OpenSearch-compatible servers.

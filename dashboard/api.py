@@ -44,8 +44,11 @@ class ShowerOut(serializers.Serializer[Any]):
     shower_id = serializers.CharField()
     t_ns = serializers.IntegerField()
     time = serializers.CharField()
-    n_devices = serializers.IntegerField()
-    n_hits = serializers.IntegerField()
+    n_devices = serializers.IntegerField(help_text="phones in the whole shower")
+    n_hits = serializers.IntegerField(help_text="hits in the whole shower")
+    n_core_devices = serializers.IntegerField(
+        help_text="phones in its compact core, the part whose significance is given"
+    )
     significance_sigma = serializers.FloatField()
     expected_background = serializers.FloatField()
     lat = serializers.FloatField(help_text="core, as the centre of its ~1 km cell")
@@ -56,6 +59,10 @@ class ShowerOut(serializers.Serializer[Any]):
     log10_energy_err = serializers.FloatField(allow_null=True, help_text="1 sigma, in log10 E")
     provisional = serializers.BooleanField(
         help_text="found by the live search while data arrive; a batch search replaces it"
+    )
+    is_shower = serializers.BooleanField(
+        help_text="significance at least CROWDRAY_PUBLIC_MIN_SIGMA (default 5): a shower on "
+        "the public pages; false: a candidate, listed here but not counted there"
     )
     place = serializers.CharField(
         help_text="the nearest town (offline GeoNames gazetteer), e.g. 'near Kraków, Poland'"

@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -91,4 +92,6 @@ def teams(request: HttpRequest) -> HttpResponse:
 
 @throttled
 def about(request: HttpRequest) -> HttpResponse:
-    return render(request, "dashboard/about.html")
+    return render(
+        request, "dashboard/about.html", {"min_sigma": settings.CROWDRAY_PUBLIC_MIN_SIGMA}
+    )

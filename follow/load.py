@@ -38,12 +38,7 @@ def load_result(result: Path) -> dict[str, Any]:
         Shower.objects.filter(shower_id__in=[r["shower_id"] for r in rows]).delete()
         run = SearchRun.objects.create(params=summary["parameters"], since_ns=lo, until_ns=hi)
         Shower.objects.bulk_create(
-            [
-                Shower(
-                    shower_id=r["shower_id"], search=run, **{f: r.get(f) for f in SHOWER_SCALARS}
-                )
-                for r in rows
-            ],
+            [Shower(shower_id=r["shower_id"], search=run, **_scalars(r)) for r in rows],
             batch_size=1000,
         )
         links = _links(rows)
@@ -58,6 +53,14 @@ def load_result(result: Path) -> dict[str, Any]:
     )
     _index(run)
     return {"showers": len(rows), "links": len(links), "replaced": replaced, "search": run.pk}
+
+
+def _scalars(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's one-number columns; a search from before whole showers reported its core."""
+    out = {f: row.get(f) for f in SHOWER_SCALARS}
+    if out["n_core_devices"] is None:
+        out["n_core_devices"], out["n_core_hits"] = out["n_devices"], out["n_hits"]
+    return out
 
 
 def _index(run: SearchRun) -> None:

@@ -19,6 +19,7 @@ from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
+from django.conf import settings
 from scipy.spatial import cKDTree
 
 from coincidence.geo import haversine_m, to_unit
@@ -37,6 +38,7 @@ class ShowerSummary(TypedDict):
     time: str
     n_devices: int
     n_hits: int
+    n_core_devices: int
     significance_sigma: float
     expected_background: float
     lat: float
@@ -44,7 +46,13 @@ class ShowerSummary(TypedDict):
     log10_energy_ev: float | None
     log10_energy_err: float | None
     provisional: bool
+    is_shower: bool  # at least CROWDRAY_PUBLIC_MIN_SIGMA; else a candidate
     place: str
+
+
+def is_shower(significance_sigma: float) -> bool:
+    """A candidate is a shower to the public at CROWDRAY_PUBLIC_MIN_SIGMA or more."""
+    return significance_sigma >= settings.CROWDRAY_PUBLIC_MIN_SIGMA
 
 
 def public_core(shower: Shower) -> tuple[float, float]:
@@ -65,6 +73,7 @@ def shower_summary(shower: Shower) -> ShowerSummary:
         "time": iso_utc(shower.t_ns),
         "n_devices": shower.n_devices,
         "n_hits": shower.n_hits,
+        "n_core_devices": shower.n_core_devices,
         "significance_sigma": round(shower.significance_sigma, 2),
         "expected_background": shower.expected_background,
         "lat": lat,
@@ -72,6 +81,7 @@ def shower_summary(shower: Shower) -> ShowerSummary:
         "log10_energy_ev": _rounded(shower.log10_energy_ev, 2),
         "log10_energy_err": _rounded(shower.log10_energy_err, 2),
         "provisional": shower.provisional,
+        "is_shower": is_shower(shower.significance_sigma),
         "place": place(lat, lon),
     }
 

@@ -132,7 +132,10 @@ def compute(now_ns: int | None = None) -> Status:
     midnight = now_ns // NS_PER_DAY * NS_PER_DAY // NS_PER_MIN
     hits_hour = Minute.objects.filter(minute__gt=this_min - 60, minute__lte=this_min)
     today = Minute.objects.filter(minute__gte=midnight, minute__lte=this_min)
-    showers = Shower.objects.filter(t_ns__lte=now_ns)
+    # The public sees showers, not chance: candidates below the threshold are not counted.
+    showers = Shower.objects.filter(
+        t_ns__lte=now_ns, significance_sigma__gte=settings.CROWDRAY_PUBLIC_MIN_SIGMA
+    )
     return {
         "generated_at": iso_utc(now_ns),
         "devices_active": _active_devices(now_ns - ACTIVE_NS),

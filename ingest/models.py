@@ -143,8 +143,10 @@ class Shower(models.Model):
     lat = models.FloatField()
     lon = models.FloatField()
     radius_m = models.FloatField()
-    n_devices = models.IntegerField()
-    n_hits = models.IntegerField()
+    n_devices = models.IntegerField(help_text="distinct phones in the whole shower")
+    n_hits = models.IntegerField(help_text="hits in the whole shower")
+    n_core_devices = models.IntegerField(help_text="distinct phones in the compact core")
+    n_core_hits = models.IntegerField(help_text="hits in the compact core")
     expected_background = models.FloatField()
     significance_sigma = models.FloatField()
     # Reconstruction (null without exposure blocks or when the fit did not converge).

@@ -57,8 +57,10 @@ COLUMNS: dict[str, tuple[str, str | None]] = {
     "shower_id": ("the candidate's id", None),
     "t_spread_ns": ("last member time minus first", "ns"),
     "radius_m": ("largest member distance from the centroid (exact positions)", "m"),
-    "n_devices": ("distinct phones in the candidate", None),
-    "hit_ids": ("the member hits", None),
+    "n_devices": ("distinct phones in the whole shower", None),
+    "n_core_devices": ("distinct phones in the compact core the significance is of", None),
+    "n_core_hits": ("hits in the compact core", None),
+    "hit_ids": ("the member hits (the whole shower)", None),
     "expected_background": (
         "chance cores at least this significant expected, trials included",
         None,
@@ -137,10 +139,14 @@ def showers_frame(r: Release, names: Pseudonyms) -> tuple[pd.DataFrame, list[Any
         members.setdefault(shower_id, []).append((hit_id, device))
     scalars = [n for n in SHOWER_SCHEMA.names if n not in ("hit_ids", "device_ids")]
     frame = pd.DataFrame(list(showers.values_list(*scalars)), columns=scalars)
-    frame["hit_ids"] = [sorted(h for h, _ in members.get(s, [])) for s in frame.shower_id]
-    frame["device_ids"] = [
-        sorted(set(names(d for _, d in members.get(s, [])))) for s in frame.shower_id
-    ]
+    # object columns, so that no showers is still a list column, not float64
+    frame["hit_ids"] = pd.Series(
+        [sorted(h for h, _ in members.get(s, [])) for s in frame.shower_id], dtype=object
+    )
+    frame["device_ids"] = pd.Series(
+        [sorted(set(names(d for _, d in members.get(s, [])))) for s in frame.shower_id],
+        dtype=object,
+    )
     grid = r.grid_km / KM_PER_DEG
     _coarse(frame, "lat", "lon", grid)
     _coarse(frame, "core_lat", "core_lon", grid)

@@ -74,9 +74,11 @@ def make_shower(hits_of: list[Any] | None = None, **fields: Any) -> Any:
         "n_devices": 5,
         "n_hits": 5,
         "expected_background": 1e-6,
-        "significance_sigma": 4.9,
+        "significance_sigma": 6.2,
     }
     values.update(fields)
+    values.setdefault("n_core_devices", values["n_devices"])
+    values.setdefault("n_core_hits", values["n_hits"])
     shower = Shower.objects.create(search=search, **values)
     if hits_of:
         shower.hits.set(hits_of)
@@ -94,6 +96,8 @@ def shower_row(shower_id: str, hit_ids: list[int], t_ns: int) -> dict[str, Any]:
         "radius_m": 5.0,
         "n_devices": 3,
         "n_hits": len(hit_ids),
+        "n_core_devices": 3,
+        "n_core_hits": len(hit_ids),
         "hit_ids": hit_ids,
         "device_ids": ["a", "b", "c"],
         "expected_background": 0.1,

@@ -35,6 +35,9 @@ SHOWER_SCHEMA = pa.schema(
         pa.field("radius_m", pa.float64(), nullable=False),
         pa.field("n_devices", pa.int64(), nullable=False),
         pa.field("n_hits", pa.int64(), nullable=False),
+        # The compact core the significance is computed on (n_devices, n_hits: the whole shower).
+        pa.field("n_core_devices", pa.int64(), nullable=False),
+        pa.field("n_core_hits", pa.int64(), nullable=False),
         pa.field("hit_ids", pa.list_(pa.int64()), nullable=False),
         pa.field("device_ids", pa.list_(pa.string()), nullable=False),
         pa.field("expected_background", pa.float64(), nullable=False),

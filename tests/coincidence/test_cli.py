@@ -21,7 +21,7 @@ from coincidence.reference import find_showers
 from crowdray.process import free_port
 from simulator.scenarios import simulate_town
 from tests.coincidence.factories import T0, S, background, network, showers, with_ids
-from vocab.contracts import HIT_SCHEMA, SHOWER_SCHEMA, write_lake
+from vocab.contracts import EXPOSURE_SCHEMA, HIT_SCHEMA, SHOWER_SCHEMA, write_lake
 
 
 def sample_hits(seed: int = 1, span_s: int = 3 * 3600) -> pd.DataFrame:
@@ -216,3 +216,17 @@ def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
             proc.wait(timeout=30)
         for log in logs:
             log.close()
+
+
+def test_an_empty_lake_or_file_gives_an_empty_shower_file_in_the_contract(tmp_path):
+    (tmp_path / "lake").mkdir()
+    pq.write_table(HIT_SCHEMA.empty_table(), tmp_path / "none.parquet")
+    pq.write_table(EXPOSURE_SCHEMA.empty_table(), tmp_path / "no-blocks.parquet")
+    files = (tmp_path / "none.parquet", tmp_path / "no-blocks.parquet")
+    for name, (source, blocks) in (("lake", (tmp_path / "lake",) * 2), ("file", files)):
+        out = tmp_path / f"out-{name}"
+        done = run_cli("--input", str(source), "--exposures", str(blocks), "--out", str(out))
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert read_showers(out).empty, name
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["counts"] == {"hits": 0, "showers": 0}, name

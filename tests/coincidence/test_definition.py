@@ -1,8 +1,10 @@
 """The candidate definition at every edge, through the reference and the Spark job alike.
 
-Definition (coincidence/__init__.py): a candidate is a compact core, the most
-significant cylinder (one window after an anchor hit, one disc around it) of a
-seed group of linked hits, with >= min_devices distinct devices.
+Definition (coincidence/__init__.py): a candidate grows from a compact core, the
+most significant cylinder (one window after an anchor hit, one disc around it)
+of a seed group of linked hits with >= min_devices distinct devices, to the
+whole shower: the group's hits that fit in one window with the core and lie
+within radius_m of its centroid.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import math
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from coincidence.geo import CellGrid, haversine_m
 from coincidence.params import Params
@@ -167,13 +170,43 @@ def busy_town(
     ]
 
 
-def test_hits_outside_the_compact_core_are_not_members(find):
-    # Five phones within 60 m, and a sixth 900 m away in the same window: linked, not a member.
+def test_a_phone_of_the_footprint_outside_the_compact_core_is_a_member(find):
+    # Five phones within 60 m, and a sixth 900 m away in the same window: the core is the
+    # five, the shower all six; the significance is the core's.
     rows = [*ring(GENEVA, 5, 60), ("far", T0 + 3 * MS, *offset(*GENEVA, 900, 0)), *busy_town()]
     out = find(hits(rows), P)
     assert len(out) == 1
-    assert out.iloc[0].n_devices == 5
-    assert "far" not in list(out.iloc[0].device_ids)
+    shower = out.iloc[0]
+    assert (shower.n_devices, shower.n_hits, shower.n_core_devices, shower.n_core_hits) == (
+        6,
+        6,
+        5,
+        5,
+    )
+    assert "far" in list(shower.device_ids)
+    alone = find(hits([*ring(GENEVA, 5, 60), *busy_town()]), P).iloc[0]
+    # The far phone adds one hit to its neighbours' rates, nothing to the core.
+    assert shower.significance_sigma == pytest.approx(alone.significance_sigma, rel=0.01)
+
+
+def test_a_hit_beyond_one_window_or_the_radius_from_the_core_is_not_a_member(find):
+    # Core phones at 0-30 ms: a hit at 40 ms still fits one 50 ms window with them, hits at
+    # -21 and 85 ms do not; a hit 1.1 km from the core's centroid is beyond radius_m.
+    # Each is linked to a member, so all are in the seed group.
+    spread = [(f"c{k}", T0 + 10 * k * MS, *offset(*GENEVA, 40 * k, 0)) for k in range(4)]
+    rows = [
+        *spread,
+        ("late_ok", T0 + 40 * MS, *offset(*GENEVA, 300, 0)),
+        ("late", T0 + 85 * MS, *offset(*GENEVA, 300, 0)),
+        ("early", T0 - 21 * MS, *offset(*GENEVA, -700, 0)),
+        ("far", T0 + 20 * MS, *offset(*GENEVA, 1250, 0)),
+        *busy_town(),
+    ]
+    out = find(hits(rows), P)
+    assert len(out) == 1
+    members = set(out.iloc[0].device_ids)
+    assert {"c0", "c1", "c2", "c3", "late_ok"} <= members
+    assert not members & {"late", "early", "far"}
 
 
 def test_a_seed_group_with_two_separate_cores_gives_two_candidates(find):
@@ -184,7 +217,12 @@ def test_a_seed_group_with_two_separate_cores_gives_two_candidates(find):
     rows = [(f"{r[0]}-{i // 5}" if i < 10 else r[0], *r[1:]) for i, r in enumerate(rows)]
     town = [*busy_town(), *busy_town(east, name="bg-east")]
     out = find(hits([*rows, *town]), replace(P, min_devices=4))
-    assert sorted(out.n_devices) == [5, 5]
+    assert sorted(out.n_core_devices) == [5, 5]
+    # The phones 600 m from either core are in its footprint; those 1.2 km from both in none.
+    assert sorted(out.n_devices) == [6, 6]
+    members = [d for devices in out.device_ids for d in devices]
+    assert members.count("link1") == 1
+    assert not {"link2", "link3"} & set(members)
 
 
 def test_one_wide_shower_is_never_split(find):
@@ -196,5 +234,5 @@ def test_one_wide_shower_is_never_split(find):
         rows.append((f"d{k}", T0 + int(rng.integers(0, 30)) * MS, *offset(*GENEVA, north, east)))
     out = find(hits(rows), P)
     assert len(out) == 1
-    assert out.iloc[0].n_devices >= 30
-    assert out.iloc[0].t_spread_ns <= P.window_ns  # a core never spans more than one window
+    assert out.iloc[0].n_devices == 40  # the whole shower, whatever its core
+    assert out.iloc[0].t_spread_ns <= P.window_ns  # a shower never spans more than one window

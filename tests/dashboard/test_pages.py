@@ -91,3 +91,12 @@ def test_provisional_showers_are_marked_in_the_list_and_on_their_page(db):
     assert "provisional" in page and "full search will confirm" in page
     final = Client().get("/showers/S8/").content.decode()
     assert 'class="badge"' not in final
+
+
+def test_candidates_are_labelled_in_the_list_and_the_about_page_explains_the_threshold(db):
+    make_shower(shower_id="S1", significance_sigma=3.15)
+    make_shower(shower_id="S2", significance_sigma=7.0)
+    rows = Client().get("/showers/").content.decode()
+    assert rows.count('class="badge candidate"') == 1
+    about = Client().get("/about/").content.decode()
+    assert "Showers and candidates" in about and "5.0σ or more count as showers" in about

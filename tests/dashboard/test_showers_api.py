@@ -132,3 +132,12 @@ def test_the_detail_shows_silent_phones_and_the_time_profile_as_cells_and_ms(cli
     assert (detail["silent_cells"][0]["lat"], detail["silent_cells"][0]["lon"]) == (lat, lon)
     expected = sorted(round((h.t_ns - t0) / 1e6, 1) for h in members)
     assert detail["time_profile_ms"] == expected
+
+
+def test_candidates_below_the_public_threshold_are_listed_labelled_and_can_be_filtered(db):
+    make_shower(shower_id="S1", significance_sigma=3.15)
+    make_shower(shower_id="S2", significance_sigma=7.0)
+    listed = APIClient().get("/api/v1/showers").json()["results"]
+    assert {s["shower_id"]: s["is_shower"] for s in listed} == {"S1": False, "S2": True}
+    only = APIClient().get("/api/v1/showers", {"min_sigma": 5}).json()["results"]
+    assert [s["shower_id"] for s in only] == ["S2"]

@@ -150,3 +150,18 @@ def test_a_flood_of_one_hit_cells_cannot_push_a_busy_cell_off_the_map(client_for
     cells = status()["cells"]
     assert len(cells) == 3
     assert cells[0]["hits"] == 5 and abs(cells[0]["lat"] - 46.2) < 0.01
+
+
+def test_the_public_counts_and_lists_showers_at_the_threshold_not_chance(db, settings):
+    settings.CROWDRAY_PUBLIC_MIN_SIGMA = 5.0
+    now = time.time_ns()
+    make_shower(shower_id="S1", significance_sigma=3.15, t_ns=now - 10 * MIN)
+    make_shower(shower_id="S2", significance_sigma=5.0, t_ns=now - 20 * MIN)
+    make_shower(shower_id="S3", significance_sigma=20.4, t_ns=now - 30 * MIN)
+    reply = status()
+    assert (reply["showers_24h"], reply["showers_7d"]) == (2, 2)
+    # The list the map's markers are drawn from: showers only, each marked as one.
+    assert [s["shower_id"] for s in reply["latest_showers"]] == ["S2", "S3"]
+    assert all(s["is_shower"] for s in reply["latest_showers"])
+    settings.CROWDRAY_PUBLIC_MIN_SIGMA = 3.0
+    assert status()["showers_24h"] == 3

@@ -164,3 +164,19 @@ def test_a_time_range_export_takes_only_that_range(tmp_path):
     assert result["hits"] == 1
     assert result["exposures"] == 1  # the block that ends in the range
     assert exporter.export(tmp_path)["hits"] == 3  # the incremental export is untouched by it
+
+
+def test_a_span_without_hits_writes_no_files_and_the_search_reads_it_as_no_hits(tmp_path, spark):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from coincidence import job
+    from coincidence.params import Params
+
+    out = StringIO()
+    call_command("export", "--out", str(tmp_path), "--since", "2020-01-01", stdout=out)
+    assert "exported 0 hits and 0 exposure blocks in 0 files" in out.getvalue()
+    assert "nothing in that span" in out.getvalue()
+    assert job.extract(spark, str(tmp_path), Params()).count() == 0
+    assert job.read_blocks(spark, str(tmp_path)).count() == 0

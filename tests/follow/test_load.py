@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.core.management import call_command
 
 from follow.load import load_result
 from ingest.models import Hit, Shower
@@ -76,3 +78,25 @@ def test_the_core_and_energy_fit_is_stored_and_a_result_without_it_loads_with_nu
     )
     load_result(tmp_path)
     assert Shower.objects.get().log10_energy_ev is None
+
+
+def test_a_result_from_before_whole_showers_loads_its_cores_as_the_core_counts(db, tmp_path):
+    write_result(tmp_path, [])
+    old = pa.schema([f for f in SHOWER_SCHEMA if not f.name.startswith("n_core_")])
+    row = {k: v for k, v in shower("S7", [1, 2, 3, 4]).items() if not k.startswith("n_core_")}
+    pq.write_table(pa.Table.from_pylist([row], old), tmp_path / "showers" / "part-0.parquet")
+    load_result(tmp_path)
+    stored = Shower.objects.get()
+    assert (stored.n_devices, stored.n_hits) == (3, 4)
+    assert (stored.n_core_devices, stored.n_core_hits) == (3, 4)
+
+
+def test_a_search_that_found_nothing_loads_and_clears_its_span(db, tmp_path):
+    write_result(tmp_path, [shower("S1", [])])
+    load_result(tmp_path)
+    empty = tmp_path / "empty"
+    write_result(empty, [])
+    out = StringIO()
+    call_command("load_showers", str(empty), stdout=out)
+    assert "loaded 0 showers" in out.getvalue()
+    assert Shower.objects.count() == 0  # the span was searched again and holds none

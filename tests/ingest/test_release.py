@@ -148,3 +148,17 @@ def test_refusals_name_the_problem(tmp_path, network):
             str(tmp_path / "x"),
             stdout=StringIO(),
         )
+
+
+@pytest.mark.django_db
+def test_a_span_with_nothing_releases_valid_empty_files_and_says_so(tmp_path):
+    said = release(tmp_path, time.time_ns())
+    assert "released 0 hits, 0 exposure blocks and 0 showers" in said
+    assert "nothing in that span" in said
+    for name, schema in (
+        ("hits", HIT_SCHEMA),
+        ("exposures", EXPOSURE_SCHEMA),
+        ("showers", SHOWER_SCHEMA),
+    ):
+        table = pq.read_table(tmp_path / "r" / f"{name}.parquet")
+        assert table.num_rows == 0 and table.schema.equals(schema, check_metadata=False), name

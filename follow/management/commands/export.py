@@ -36,3 +36,8 @@ class Command(BaseCommand):
             f"exported {result['hits']} hits and {result['exposures']} exposure blocks "
             f"in {result['files']} files to {opts['out']}"
         )
+        if not result["files"]:
+            self.stdout.write(
+                "nothing in that span: no files written; `crowdray coincidence` reads such "
+                "a lake as no hits"
+            )

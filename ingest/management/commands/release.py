@@ -57,3 +57,5 @@ class Command(BaseCommand):
             f"released {counts['hits']} hits, {counts['exposures']} exposure "
             f"blocks and {counts['showers']} showers to {opts['out']}"
         )
+        if not any(counts.values()):
+            self.stdout.write("nothing in that span: every file is valid, in its contract, empty")
