@@ -147,16 +147,24 @@ def score(sent_dir: Path) -> dict[str, int]:
     }
     visible = sent[sent.shower >= 0].groupby("shower").device_id.nunique()
     injected = set(visible[visible >= 3].index)
-    found, chance = set(), 0
+    held: dict[int, int] = {}  # injected shower -> most of its phones in one candidate
+    chance = 0
     for shower in Shower.objects.prefetch_related("hits"):
-        members = [shower_of.get((h.device_id.hex, h.seq), -1) for h in shower.hits.all()]
-        real = {m for m in members if m >= 0}
-        found |= real
+        phones: dict[int, set[Any]] = {}
+        for h in shower.hits.all():
+            phones.setdefault(shower_of.get((h.device_id.hex, h.seq), -1), set()).add(h.device_id)
+        real = {m: len(d) for m, d in phones.items() if m >= 0}
+        for m, n in real.items():
+            held[m] = max(held.get(m, 0), n)
         chance += not real
+    found = injected & set(held)
     return {
         "injected": len(injected),
-        "found": len(injected & found),
+        "found": len(found),
         "missed": len(injected - found),
+        "whole": sum(int(held[m] >= visible[m]) for m in found),
+        "phones_fired": int(sum(visible[m] for m in found)),
+        "phones_found": sum(min(held[m], int(visible[m])) for m in found),
         "chance": chance,
     }
 
@@ -191,6 +199,11 @@ def main(argv: list[str]) -> None:
             f"showers injected (>= 3 phones fired) {summary['injected']}, "
             f"found {summary['found']}, missed {summary['missed']}; "
             f"chance candidates {summary['chance']}"
+        )
+        print(
+            f"whole showers: {summary['whole']} of {summary['found']} found carry every phone "
+            f"they fired; {summary['phones_found']} of {summary['phones_fired']} fired phones "
+            "are in their shower's candidate"
         )
         if args.no_serve:
             return

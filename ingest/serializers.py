@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import models
 from rest_framework import serializers
 
 from ingest.models import Device, ExposureBlock, Hit
@@ -89,7 +90,21 @@ class UploadResult(serializers.Serializer[Any]):
     warnings = ItemWarning(many=True, help_text="items stored without some of their fields")
 
 
+class Text(serializers.CharField):
+    """A string and only a string: DRF's CharField would store 0 as "0"."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class DeviceIn(serializers.ModelSerializer[Device]):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: Text,
+    }
+
     class Meta:
         model = Device
         fields = ["model", "os", "app_version"]

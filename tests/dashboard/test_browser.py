@@ -141,6 +141,41 @@ def test_the_shower_pages_show_the_list_the_core_and_member_cells(
     assert page.errors == []
 
 
+WIDEST_TABLE = """Math.max(0, ...[...document.querySelectorAll("table")].map(
+  (t) => t.getBoundingClientRect().right))"""
+# The framed view, and each cell's longitude moved by whole turns to its nearest copy in it.
+FRAMED = """async () => {
+  const status = await (await fetch("/api/v1/status")).json();
+  const b = crowdray.view.map.getBounds();
+  const mid = (b.getWest() + b.getEast()) / 2;
+  const near = (lon) => lon + 360 * Math.round((mid - lon) / 360);
+  return {west: b.getWest(), east: b.getEast(), south: b.getSouth(), north: b.getNorth(),
+          cells: status.cells.map((c) => [c.lat, near(c.lon)])};
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_map_frames_europe_and_fiji_the_short_way_round(
+    live_server, transactional_db, chromium, width
+):
+    seed_network()
+    device, _ = make_device()
+    insert_hits(device.id, {name: [value] for name, value in hit(lat=-16.8, lon=-179.97).items()})
+    catch_up(Counters())
+    page = chromium.new_page(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page.goto(f"{live_server.url}/")
+    page.wait_for_function("crowdray.view.points.length >= 4 && crowdray.view.land !== null")
+    framed = page.evaluate(FRAMED)
+    shoot(page, f"network-fiji-{width}")
+    page.close()
+    assert len(framed["cells"]) >= 4
+    for lat, lon in framed["cells"]:
+        assert framed["south"] <= lat <= framed["north"], (lat, framed)
+        assert framed["west"] <= lon <= framed["east"], (lon, framed)
+    # Geneva to Suva eastwards is ~172 degrees, westwards ~188: the short way, not the world.
+    assert framed["east"] - framed["west"] < 300, framed
+
+
 def test_the_pages_fit_a_phone_screen(live_server, transactional_db, chromium):
     seed_network()
     make_shower(shower_id="S7", n_devices=4)
@@ -155,6 +190,7 @@ def test_the_pages_fit_a_phone_screen(live_server, transactional_db, chromium):
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        assert page.evaluate(WIDEST_TABLE) <= 390, path  # no column is cut off behind a scroll
         assert page.get_by_role("heading", level=1).count() == 1
         shoot(page, name)
     page.close()
@@ -210,6 +246,7 @@ def test_every_page_works_on_an_empty_database_at_both_widths(
         page.goto(live_server.url + path)
         page.wait_for_load_state("networkidle")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        assert page.evaluate(WIDEST_TABLE) <= width, path
         shoot(page, f"empty-{name}-{width}")
     page.goto(live_server.url + "/showers/?min_sigma=lots&since=yesterday")
     alerts = page.locator(".error li").all_inner_texts()

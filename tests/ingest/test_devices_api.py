@@ -46,6 +46,14 @@ def test_it_refuses_an_overlong_field(db):
     assert "model" in reply.json()["errors"]
 
 
+def test_it_refuses_a_number_where_the_schema_says_string(db):
+    for body in ({"app_version": 0}, {"model": 3.5}, {"os": True}):
+        reply = APIClient().post(URL, body, format="json")
+        assert reply.status_code == 400, body
+        assert set(reply.json()["errors"]) == set(body), reply.json()
+    assert Device.objects.count() == 0
+
+
 @override_settings(CROWDRAY_REGISTER_RATE="3/hour")
 def test_it_throttles_registrations_per_client_address(db):
     client = APIClient(REMOTE_ADDR="192.0.2.1")

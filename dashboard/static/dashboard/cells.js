@@ -8,7 +8,9 @@ window.crowdrayCells = {
       .then((reply) => reply.json())
       .then((topo) => {
         const land = crowdrayCells.unwrap(topojson.feature(topo, topo.objects.land));
-        view.land = L.geoJSON(land, { interactive: false, style: { color: "#9aa7b8", weight: 1, fillColor: "#f4f1ea", fillOpacity: 1 } })
+        // A copy either side, so that a view across ±180° (Europe to Fiji the short way) has land.
+        const copies = [-360, 0, 360].flatMap((d) => crowdrayCells.shifted(land, d).features);
+        view.land = L.geoJSON({ type: "FeatureCollection", features: copies }, { interactive: false, style: { color: "#9aa7b8", weight: 1, fillColor: "#f4f1ea", fillOpacity: 1 } })
           .addTo(map).bringToBack();
       })
       .catch((err) => console.warn("world outline unavailable", err));
@@ -35,6 +37,27 @@ window.crowdrayCells = {
     }
     return out;
   },
+  // A copy of a FeatureCollection moved by d degrees of longitude.
+  shifted(geo, d) {
+    const move = (c) => (typeof c[0] === "number" ? [c[0] + d, c[1]] : c.map(move));
+    return {
+      type: "FeatureCollection",
+      features: geo.features.map((f) => ({ ...f, geometry: { ...f.geometry, coordinates: move(f.geometry.coordinates) } })),
+    };
+  },
+  // [lat, lon] points with longitudes moved by whole turns onto the shortest arc that holds
+  // them all: the arc starts after the widest empty gap of longitude round the globe.
+  shortestArc(points) {
+    const wrap = (lon) => ((((lon + 180) % 360) + 360) % 360) - 180;
+    const lons = points.map((p) => wrap(p[1])).sort((a, b) => a - b);
+    if (!lons.length) return [];
+    let gap = 360 - (lons[lons.length - 1] - lons[0]);
+    let start = lons[0];
+    for (let i = 1; i < lons.length; i++) {
+      if (lons[i] - lons[i - 1] > gap) { gap = lons[i] - lons[i - 1]; start = lons[i]; }
+    }
+    return points.map(([lat, lon]) => [lat, wrap(lon) < start ? wrap(lon) + 360 : wrap(lon)]);
+  },
   unwrap(geo) {
     for (const feature of geo.features || [geo]) {
       const g = feature.geometry || feature;
@@ -56,12 +79,11 @@ window.crowdrayCells = {
   draw(view, cells, colour) {
     view.map.invalidateSize();  // the container may have been laid out after the map was made
     view.layer.clearLayers();
-    const points = [];
-    for (const c of cells) {
+    const points = crowdrayCells.shortestArc(cells.map((c) => [c.lat, c.lon]));
+    for (const [k, c] of cells.entries()) {
       const r = 3 + Math.min(8, Math.log10(1 + (c.hits || 1)) * 3);
-      L.circleMarker([c.lat, c.lon], { radius: r, color: colour, weight: 1, fillOpacity: 0.7 })
+      L.circleMarker(points[k], { radius: r, color: colour, weight: 1, fillOpacity: 0.7 })
         .bindTooltip(`${c.hits || 0} hits`).addTo(view.layer);
-      points.push([c.lat, c.lon]);
     }
     view.points = points;
     if (points.length) view.map.fitBounds(points, { maxZoom: 11, padding: [20, 20], animate: false });

@@ -55,8 +55,9 @@
       badge.textContent = "provisional";
       first.push(" ", badge);
     }
-    for (const value of [first, s.place, s.n_devices, s.n_hits, s.significance_sigma]) {
+    for (const [k, value] of [first, s.place, s.n_devices, s.n_hits, s.significance_sigma].entries()) {
       const td = document.createElement("td");
+      if (k === 3) td.className = "n-hits";  // hidden on a phone screen (style.css)
       td.append(...[value].flat());
       tr.append(td);
     }
