@@ -1,15 +1,18 @@
-"""GET /api/v1/showers/search: showers by time, significance, size, energy, place (Elasticsearch).
+"""GET /api/v1/showers/search: showers by time, significance, size, energy and place.
 
 Served from the crowdray-showers index (ingest.es) when ELASTICSEARCH_URL is
-set. Replies carry the same public shower summaries as /api/v1/showers (the
-core only as its ~1 km cell) and a `next` link that continues after the last
-result (search_after), so paging never skips or repeats a shower. Times are
-filtered and sorted on the date_nanos field: exact to the nanosecond on
+set, else (or while the index is down) from the database (dashboard.search_db),
+with the same reply; the X-Search-Backend header says which answered. Replies
+carry the public shower summaries of /api/v1/showers (the core only as its
+~1 km cell) and a `next` link that continues after the last result
+(search_after), so paging never skips or repeats a shower. On the index, times
+are filtered and sorted on the date_nanos field: exact to the nanosecond on
 Elasticsearch and on OpenSearch-compatible servers alike.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -19,9 +22,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.problems import Unavailable
 from api.query import QueryError, parse_bbox
-from dashboard import queries
+from dashboard import queries, search_db
 from dashboard.api import SHOWER_FILTERS, PublicView, ShowerOut
 from follow import public
 from ingest import es
@@ -33,6 +35,7 @@ SORTS = {
     "significance": [{"significance_sigma": "desc"}, {"shower_id": "asc"}],
 }
 PAGE, MAX_PAGE = 50, 500
+log = logging.getLogger(__name__)
 
 
 def _number(params: Any, name: str) -> float | None:
@@ -112,7 +115,7 @@ class SearchPage(serializers.Serializer[Any]):
 
 class ShowerSearchView(PublicView):
     @extend_schema(
-        responses={200: SearchPage, **problems(400, 405, 429, 503)},
+        responses={200: SearchPage, **problems(400, 405, 429)},
         summary="Search showers by time, significance, size, energy and place (public)",
         parameters=[
             *SHOWER_FILTERS,
@@ -128,24 +131,45 @@ class ShowerSearchView(PublicView):
             OpenApiParameter("sort", str, enum=list(SORTS), description="default time"),
             OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE}, default {PAGE}"),
             OpenApiParameter("after", str, description="the cursor of the previous page's next"),
+            OpenApiParameter(
+                "X-Search-Backend",
+                str,
+                OpenApiParameter.HEADER,
+                enum=["elasticsearch", "database"],
+                description="which backend answered: the index, or the database without it",
+                response=[200],
+            ),
         ],
     )
     def get(self, request: Request) -> Response:
         body = search_request(request.query_params)
-        if not es.configured():
-            raise Unavailable(
-                "showers search needs Elasticsearch (ELASTICSEARCH_URL), which "
-                "this server does not have; use /api/v1/showers",
-                3600,
-            )
-        try:
-            reply = es.client().search(index=es.SHOWERS, ignore_unavailable=True, **body)
-        except (ApiError, TransportError) as exc:
-            raise Unavailable(f"the search index is unavailable: {exc}") from None
-        hits = reply["hits"]["hits"]
-        following = None
-        if len(hits) == body["size"]:
-            query = request.query_params.copy()
-            query["after"] = es.encode_cursor(hits[-1]["sort"])
-            following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
-        return Response({"results": [_summary(h["_source"]) for h in hits], "next": following})
+        if es.configured():
+            try:
+                reply = es.client().search(index=es.SHOWERS, ignore_unavailable=True, **body)
+            except (ApiError, TransportError) as exc:
+                log.warning(
+                    "showers search: the index is unavailable (%s); using the database", exc
+                )
+            else:
+                return self._index_page(request, body, reply["hits"]["hits"])
+        sort = request.query_params.get("sort", "time")
+        showers, cursor = search_db.search(request.query_params, body["size"], sort)
+        results = [public.shower_summary(s) for s in showers]
+        return _page(request, results, cursor, "database")
+
+    def _index_page(self, request: Request, body: dict[str, Any], hits: list[Any]) -> Response:
+        cursor = es.encode_cursor(hits[-1]["sort"]) if len(hits) == body["size"] else None
+        results = [_summary(h["_source"]) for h in hits]
+        return _page(request, results, cursor, "elasticsearch")
+
+
+def _page(request: Request, results: list[Any], cursor: str | None, backend: str) -> Response:
+    """The reply either backend gives; X-Search-Backend says which answered."""
+    following = None
+    if cursor is not None:
+        query = request.query_params.copy()
+        query["after"] = cursor
+        following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    reply = Response({"results": results, "next": following})
+    reply["X-Search-Backend"] = backend
+    return reply

@@ -1,4 +1,9 @@
-"""GET /api/v1/showers/search from Elasticsearch: filters, places across the antimeridian, pages."""
+"""GET /api/v1/showers/search: filters, places across the antimeridian, pages.
+
+Every test runs on both backends, with the same expectations: the index
+(Elasticsearch or osmem-server) and the database (no ELASTICSEARCH_URL, or an
+index that is down).
+"""
 
 from __future__ import annotations
 
@@ -25,8 +30,13 @@ SHOWERS = {
 }
 
 
-@pytest.fixture
-def indexed(search_index: str) -> None:
+@pytest.fixture(params=["elasticsearch", "database"])
+def indexed(request: pytest.FixtureRequest, settings: Any) -> str:
+    """The showers, on the backend the search answers from; returns its name."""
+    if request.param == "elasticsearch":
+        request.getfixturevalue("search_index")
+    else:
+        settings.ELASTICSEARCH_URL = ""
     for name, (lat, lon, dt, sigma, devices, energy) in SHOWERS.items():
         make_shower(
             shower_id=name,
@@ -38,14 +48,29 @@ def indexed(search_index: str) -> None:
             log10_energy_ev=energy,
             provisional=name == "S-krakow",
         )
-    indexer = Indexer()
-    indexer.prepare()  # syncs the showers
+    if request.param == "elasticsearch":
+        Indexer().prepare()  # syncs the showers
+    return str(request.param)
 
 
 def found(**params: Any) -> list[str]:
     reply = APIClient().get("/api/v1/showers/search", params)
     assert reply.status_code == 200, reply.content
     return [s["shower_id"] for s in reply.json()["results"]]
+
+
+def test_the_reply_says_which_backend_answered(indexed):
+    reply = APIClient().get("/api/v1/showers/search")
+    assert reply.status_code == 200 and reply["X-Search-Backend"] == indexed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_index_that_is_down_degrades_to_the_database(settings):
+    make_shower(shower_id="S-db", significance_sigma=7.0)
+    settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"  # nothing listens there
+    reply = APIClient().get("/api/v1/showers/search")
+    assert reply.status_code == 200 and reply["X-Search-Backend"] == "database"
+    assert [s["shower_id"] for s in reply.json()["results"]] == ["S-db"]
 
 
 def test_filters_by_time_significance_devices_and_energy(indexed):

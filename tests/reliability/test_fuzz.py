@@ -95,3 +95,12 @@ def test_any_search_values_are_answered_without_a_server_error(db, search_index,
     params = data.draw(st.dictionaries(st.sampled_from(SEARCH), text, max_size=len(SEARCH)))
     reply = APIClient().get("/api/v1/showers/search", params)
     assert reply.status_code < 500, (params, reply.content[:300])
+
+
+@EXAMPLES
+@given(data=st.data())
+def test_any_search_values_on_the_database_are_answered_without_a_server_error(db, settings, data):
+    settings.ELASTICSEARCH_URL = ""
+    params = data.draw(st.dictionaries(st.sampled_from(SEARCH), text, max_size=len(SEARCH)))
+    reply = APIClient().get("/api/v1/showers/search", params)
+    assert reply.status_code < 500, (params, reply.content[:300])
