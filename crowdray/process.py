@@ -74,7 +74,7 @@ def serving(
             try:
                 requests.get(f"{url}/api/schema/", timeout=5, allow_redirects=False)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still busy
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(
                         f"crowdray serve did not start (exit {proc.poll()})"

@@ -143,7 +143,7 @@ class StatusView(PublicView):
 SHOWER_FILTERS = [
     OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
     OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
-    OpenApiParameter("min_devices", int),
+    OpenApiParameter("min_devices", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),
     OpenApiParameter("min_sigma", float),
 ]
 

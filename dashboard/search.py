@@ -129,7 +129,11 @@ class ShowerSearchView(PublicView):
             OpenApiParameter("near", str, description="lat,lon (with within_km)"),
             OpenApiParameter("within_km", float),
             OpenApiParameter("sort", str, enum=list(SORTS), description="default time"),
-            OpenApiParameter("page_size", int, description=f"1 to {MAX_PAGE}, default {PAGE}"),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                description=f"1 to {MAX_PAGE}, default {PAGE}",
+            ),
             OpenApiParameter("after", str, description="the cursor of the previous page's next"),
             OpenApiParameter(
                 "X-Search-Backend",

@@ -10,7 +10,15 @@ from vocab.limits import INT32_MAX, INT64_MAX
 
 HIT_FIELDS: tuple[Field, ...] = (
     Field("seq", "int", lo=0, hi=INT64_MAX, help="per-device sequence number; idempotency key"),
-    Field("t_ns", "int", lo=0, hi=INT64_MAX, help="UTC epoch nanoseconds of the frame"),
+    Field(
+        "t_ns",
+        "int",
+        lo=0,
+        hi=INT64_MAX,
+        help="UTC epoch nanoseconds of the frame, e.g. 1764700000000000000; accepted within "
+        "the last CROWDRAY_MAX_AGE_S (default 30 days) and at most CROWDRAY_MAX_FUTURE_S "
+        "(default 300 s) ahead of the server's clock: a window that moves with time",
+    ),
     Field("t_err_ns", "int", False, lo=0, hi=INT64_MAX, help="1 sigma clock error, ns"),
     Field("lat", "float", lo=-90, hi=90, help="WGS84 latitude, degrees"),
     Field("lon", "float", lo=-180, hi=180, help="WGS84 longitude, degrees"),
@@ -24,7 +32,15 @@ HIT_FIELDS: tuple[Field, ...] = (
 
 EXPOSURE_FIELDS: tuple[Field, ...] = (
     Field("block_id", "uuid", help="client-made UUID; idempotency key"),
-    Field("start_ns", "int", lo=0, hi=INT64_MAX, help="UTC epoch ns when data taking began"),
+    Field(
+        "start_ns",
+        "int",
+        lo=0,
+        hi=INT64_MAX,
+        help="UTC epoch ns when data taking began; like end_ns accepted within the last "
+        "CROWDRAY_MAX_AGE_S (default 30 days) and at most CROWDRAY_MAX_FUTURE_S (300 s) "
+        "ahead of the server's clock: a window that moves with time",
+    ),
     Field("end_ns", "int", lo=0, hi=INT64_MAX, help="UTC epoch ns when it ended"),
     Field("lat", "float", lo=-90, hi=90, help="WGS84 latitude, degrees"),
     Field("lon", "float", lo=-180, hi=180, help="WGS84 longitude, degrees"),

@@ -185,7 +185,8 @@ def time_window_check(name: str, max_age_s: int, max_future_s: int) -> CrossChec
         for i, value in enumerate(columns[name]):
             if type(value) is int and not lo <= value <= hi and name not in errors.get(i, {}):
                 errors.setdefault(i, {})[name] = (
-                    f"must be within the last {max_age_s} s and at most {max_future_s} s ahead"
+                    f"must be within the last {max_age_s} s and at most {max_future_s} s ahead "
+                    f"of the server's clock (now {now}): a window that moves with time"
                     + _unit_hint(value, now)
                 )
 

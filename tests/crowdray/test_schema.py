@@ -67,3 +67,22 @@ def test_every_problem_type_is_documented():
         reply = APIClient().get(f"/api/problems/{code}")
         assert reply.status_code == 200 and reply.json()["description"]
     assert APIClient().get("/api/problems/nope").status_code == 404
+
+
+def test_the_shower_filters_carry_the_bounds_the_server_enforces(schema):
+    def parameter(path: str, name: str) -> dict[str, Any]:
+        found = [p for p in schema["paths"][path]["get"]["parameters"] if p["name"] == name]
+        assert len(found) == 1, (path, name)
+        return found[0]
+
+    for path in ("/api/v1/showers", "/api/v1/showers/search"):
+        bounds = parameter(path, "min_devices")["schema"]
+        assert (bounds["minimum"], bounds["maximum"]) == (0, 2**31 - 1), path
+    page = parameter("/api/v1/showers/search", "page_size")["schema"]
+    assert (page["minimum"], page["maximum"]) == (1, 500)
+    reply = schema["paths"]["/api/v1/showers/search"]["get"]["responses"]["200"]
+    assert set(reply["headers"]["X-Search-Backend"]["schema"]["enum"]) == {
+        "elasticsearch",
+        "database",
+    }
+    assert "503" not in schema["paths"]["/api/v1/showers/search"]["get"]["responses"]
