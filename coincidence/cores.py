@@ -157,10 +157,10 @@ def _summaries(
         return empty_showers()
     cores = [m for _, m in taken]
     whole = whole_showers(df, cores, params)
-    out = summarize(_labelled(df, whole), params.min_devices)
-    core = summarize(_labelled(df, cores), params.min_devices)  # both keep label order
-    out["n_core_devices"] = core["n_devices"].to_numpy()
-    out["n_core_hits"] = core["n_hits"].to_numpy()
+    out = summarize(_labelled(df, whole), params.min_devices)  # keeps label order
+    devices = df["device_id"].to_numpy()
+    out["n_core_devices"] = [len(set(devices[m])) for m in cores]
+    out["n_core_hits"] = [len(m) for m in cores]
     chance = np.array([expected[k] for k, _ in taken])
     out["expected_background"] = chance
     out["significance_sigma"] = [significance_sigma(float(x)) for x in chance]
