@@ -19,6 +19,20 @@ class QueryError(ValueError):
         self.errors = errors
 
 
+class CursorError(QueryError):
+    """A page cursor this API did not give: no such page (404, as DRF's cursors answer)."""
+
+
+def refuse_empty(params: Any) -> None:
+    """In the API a parameter given is a parameter checked: `since=` is an error, not no bound.
+
+    (The pages' forms send empty fields for "any"; they do not call this.)
+    """
+    errors = {name: "is empty; leave it out for no filter" for name in params if not params[name]}
+    if errors:
+        raise QueryError(errors)
+
+
 def query_time_ns(value: str, name: str) -> int:
     """The query parameter `name`: an ISO 8601 time or integer UTC epoch nanoseconds."""
     try:
@@ -47,7 +61,8 @@ PAGING = ("cursor", "page_size")
 
 
 def check_params(params: Any, allowed: tuple[str, ...], max_page: int) -> None:
-    """Refuse unknown parameters, an empty time range and a bad page size, all at once."""
+    """Refuse unknown and empty parameters, an empty time range and a bad page size, at once."""
+    refuse_empty(params)
     errors = {
         name: f"unknown parameter; expected one of {', '.join(allowed)}"
         for name in params
@@ -59,9 +74,19 @@ def check_params(params: Any, allowed: tuple[str, ...], max_page: int) -> None:
                 errors["until"] = "must be after since"
         except QueryError as exc:
             errors |= exc.errors
-    if "page_size" in params:
-        size = params["page_size"]
-        if not (size.isdigit() and 1 <= int(size) <= max_page):
-            errors["page_size"] = f"must be a whole number from 1 to {max_page}"
+    try:
+        page_size(params, max_page, 1)
+    except QueryError as exc:
+        errors |= exc.errors
     if errors:
         raise QueryError(errors)
+
+
+def page_size(params: Any, most: int, default: int) -> int:
+    """The page_size parameter, 1 to `most`; `default` when it is not given."""
+    if "page_size" not in params:
+        return default
+    size = str(params["page_size"])
+    if not (size.isdigit() and 1 <= int(size) <= most):
+        raise QueryError({"page_size": f"must be a whole number from 1 to {most}"})
+    return int(size)

@@ -17,7 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import openapi
 from api.problems import MethodsFirst
+from api.query import page_size, refuse_empty
 from coincidence.geo import haversine_m
 from coincidence.params import Params
 from dashboard import queries
@@ -141,8 +143,10 @@ class StatusView(PublicView):
 
 
 SHOWER_FILTERS = [
-    OpenApiParameter("since", str, description="ISO 8601 or epoch ns"),
-    OpenApiParameter("until", str, description="ISO 8601 or epoch ns (exclusive)"),
+    OpenApiParameter("since", openapi.TIME, description=f"inclusive: {openapi.TIME_HELP}"),
+    OpenApiParameter(
+        "until", openapi.TIME, description=f"exclusive, after since: {openapi.TIME_HELP}"
+    ),
     OpenApiParameter("min_devices", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}),
     OpenApiParameter("min_sigma", float),
 ]
@@ -158,12 +162,24 @@ class ShowerCursor(CursorPagination):
 @cached
 class ShowerListView(PublicView):
     @extend_schema(
-        responses={200: ShowerPage, **problems(400, 405, 429)},
+        responses={200: ShowerPage, **problems(400, 404, 405, 429)},
         operation_id="v1_showers_list",
         summary="Shower candidates, newest first (public)",
-        parameters=SHOWER_FILTERS,
+        parameters=[
+            *SHOWER_FILTERS,
+            OpenApiParameter(
+                "cursor", openapi.TOKEN, description="the cursor of the previous page's next"
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": ShowerCursor.max_page_size},
+                description=f"1 to {ShowerCursor.max_page_size}, default {ShowerCursor.page_size}",
+            ),
+        ],
     )
     def get(self, request: Request) -> Response:
+        refuse_empty(request.query_params)
+        page_size(request.query_params, ShowerCursor.max_page_size, ShowerCursor.page_size)
         paginator = ShowerCursor()
         page = (
             paginator.paginate_queryset(queries.filter_showers(request.query_params), request, self)

@@ -22,7 +22,8 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from api.query import QueryError, parse_bbox
+from api import openapi
+from api.query import QueryError, page_size, parse_bbox, refuse_empty
 from dashboard import queries, search_db
 from dashboard.api import SHOWER_FILTERS, PublicView, ShowerOut
 from follow import public
@@ -86,13 +87,11 @@ def _places(params: Any) -> list[dict[str, Any]]:
 
 def search_request(params: Any) -> dict[str, Any]:
     """The Elasticsearch search of the query parameters (raises QueryError on a bad one)."""
+    refuse_empty(params)
     sort = params.get("sort", "time")
     if sort not in SORTS:
         raise QueryError({"sort": "must be time or significance"})
-    size = _number(params, "page_size")
-    size = PAGE if size is None else size
-    if not (1 <= size <= MAX_PAGE and size == int(size)):
-        raise QueryError({"page_size": f"must be an integer from 1 to {MAX_PAGE}"})
+    size = page_size(params, MAX_PAGE, PAGE)
     body: dict[str, Any] = {
         "query": {"bool": {"filter": _ranges(params) + _places(params)}},
         "sort": SORTS[sort],
@@ -115,26 +114,29 @@ class SearchPage(serializers.Serializer[Any]):
 
 class ShowerSearchView(PublicView):
     @extend_schema(
-        responses={200: SearchPage, **problems(400, 405, 429)},
+        responses={200: SearchPage, **problems(400, 404, 405, 429)},
         summary="Search showers by time, significance, size, energy and place (public)",
         parameters=[
             *SHOWER_FILTERS,
-            OpenApiParameter("min_energy", float, description="eV, e.g. 1e19"),
             OpenApiParameter(
-                "bbox",
-                str,
-                description="min_lon,min_lat,max_lon,max_lat; "
-                "min_lon > max_lon crosses the antimeridian",
+                "min_energy", openapi.positive_number(), description="eV above 0, e.g. 1e19"
             ),
-            OpenApiParameter("near", str, description="lat,lon (with within_km)"),
-            OpenApiParameter("within_km", float),
+            OpenApiParameter("bbox", openapi.BBOX, description=openapi.BBOX_HELP),
+            OpenApiParameter("near", openapi.NEAR, description="lat,lon; needs within_km"),
+            OpenApiParameter(
+                "within_km",
+                {**openapi.positive_number(), "maximum": 20_000},
+                description="km from near, above 0 and at most 20000; needs near",
+            ),
             OpenApiParameter("sort", str, enum=list(SORTS), description="default time"),
             OpenApiParameter(
                 "page_size",
                 {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
                 description=f"1 to {MAX_PAGE}, default {PAGE}",
             ),
-            OpenApiParameter("after", str, description="the cursor of the previous page's next"),
+            OpenApiParameter(
+                "after", openapi.TOKEN, description="the cursor of the previous page's next"
+            ),
             OpenApiParameter(
                 "X-Search-Backend",
                 str,

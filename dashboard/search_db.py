@@ -15,7 +15,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
-from api.query import QueryError, parse_bbox
+from api.query import CursorError, parse_bbox
 from coincidence.geo import haversine_m
 from dashboard import queries
 from ingest import es
@@ -32,7 +32,7 @@ def search(params: Any, size: int, sort: str) -> tuple[list[Shower], str | None]
     if params.get("after"):
         value, last_id = es.decode_cursor(str(params["after"]), "after", 2)
         if not isinstance(value, int | float) or not isinstance(last_id, str):
-            raise QueryError({"after": "is not a cursor this API gave"})
+            raise CursorError({"after": "is not a cursor this API gave"})
         key = KEY[sort]
         qs = qs.filter(Q(**{f"{key}__lt": value}) | Q(**{key: value, "shower_id__gt": last_id}))
     near = _near(params)

@@ -30,7 +30,7 @@ from elastic_transport._models import DEFAULT, DefaultType
 from elastic_transport._node import NodeApiResponse
 from elasticsearch import Elasticsearch
 
-from api.query import QueryError, query_time_ns
+from api.query import CursorError, query_time_ns
 from vocab.cells import cell_of
 from vocab.contracts import SHOWER_SCALARS, UPLOAD_HIT_FIELDS
 from vocab.units import NS_PER_S
@@ -222,11 +222,11 @@ def encode_cursor(values: list[Any]) -> str:
 
 
 def decode_cursor(text: str, name: str, n_values: int) -> list[Any]:
-    """The sort values of a cursor from encode_cursor (QueryError naming `name` if not one)."""
+    """The sort values of a cursor from encode_cursor (CursorError naming `name` if not one)."""
     try:
         values = json.loads(base64.urlsafe_b64decode(text.encode()))
     except (ValueError, binascii.Error):
-        raise QueryError({name: "is not a cursor this API gave"}) from None
+        raise CursorError({name: "is not a cursor this API gave"}) from None
     if not isinstance(values, list) or len(values) != n_values:
-        raise QueryError({name: "is not a cursor this API gave"})
+        raise CursorError({name: "is not a cursor this API gave"})
     return values

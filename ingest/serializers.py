@@ -18,16 +18,18 @@ from vocab.contracts import EXPOSURE_SCHEMA, UPLOAD_HIT_FIELDS
 
 
 def _field(f: Field) -> serializers.Field[Any, Any, Any, Any]:
+    # An optional field may be null: the same as leaving it out (ingest.validation).
+    common: dict[str, Any] = {
+        "required": f.required,
+        "allow_null": not f.required,
+        "help_text": f.help if f.required else f"{f.help}; null or absent: unknown",
+    }
     if f.kind == "uuid":
-        return serializers.UUIDField(required=f.required, help_text=f.help)
+        return serializers.UUIDField(**common)
     if f.kind == "int":
         lo, hi = (None if v is None else int(v) for v in (f.lo, f.hi))
-        return serializers.IntegerField(
-            required=f.required, min_value=lo, max_value=hi, help_text=f.help
-        )
-    return serializers.FloatField(
-        required=f.required, min_value=f.lo, max_value=f.hi, help_text=f.help
-    )
+        return serializers.IntegerField(min_value=lo, max_value=hi, **common)
+    return serializers.FloatField(min_value=f.lo, max_value=f.hi, **common)
 
 
 def _documented(name: str, fields: tuple[Field, ...]) -> type[serializers.Serializer[Any]]:

@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from elasticsearch import ApiError, TransportError
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import JSONParser
@@ -23,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import openapi
 from api.problems import PROBLEM_JSON, MethodsFirst, problem
 from api.query import PAGING, ROW_FILTERS, check_params
 from ingest import es, hits_index
@@ -61,7 +63,9 @@ class DeviceRegisterView(MethodsFirst, APIView):
         summary="Register a device",
     )
     def post(self, request: Request) -> Response:
-        serializer = s.DeviceIn(data=request.data or {})
+        if not isinstance(request.data, dict):  # JSON null, a list, a number: not an object
+            raise ValidationError({"body": 'must be a JSON object, e.g. {"model": "Pixel 8"}'})
+        serializer = s.DeviceIn(data=request.data)
         serializer.is_valid(raise_exception=True)
         device, token = Device.register(**serializer.validated_data)
         return Response({"device_id": str(device.id), "token": token}, status=201)
@@ -76,18 +80,38 @@ class HitCursor(CursorPagination):
     def max_page_size(self) -> int:  # type: ignore[override]  # a setting, read per request
         return settings.CROWDRAY_HITS_PAGE_MAX
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """The cursor and page size as api.query.check_params accepts them."""
+        most = self.max_page_size
+        return [
+            {
+                "name": "cursor",
+                "in": "query",
+                "required": False,
+                "description": "the cursor of the previous page's next",
+                "schema": openapi.TOKEN,
+            },
+            {
+                "name": "page_size",
+                "in": "query",
+                "required": False,
+                "description": f"1 to {most} (CROWDRAY_HITS_PAGE_MAX), default {self.page_size}",
+                "schema": {"type": "integer", "minimum": 1, "maximum": most},
+            },
+        ]
+
 
 # Researchers' endpoints take a researcher's token or a staff session (no Basic auth:
 # checking a password costs ~250 ms of CPU, an open door to floods).
 RESEARCHER_AUTH: Any = [{TOKEN: []}, {"cookieAuth": []}]
 
 _HIT_FILTERS = [
-    OpenApiParameter("since", str, description="ISO 8601 time or UTC epoch ns (inclusive)"),
-    OpenApiParameter("until", str, description="ISO 8601 time or UTC epoch ns (exclusive)"),
+    OpenApiParameter("since", openapi.TIME, description=f"inclusive: {openapi.TIME_HELP}"),
     OpenApiParameter(
-        "bbox", str, description="min_lon,min_lat,max_lon,max_lat; min_lon > max_lon crosses 180°"
+        "until", openapi.TIME, description=f"exclusive, after since: {openapi.TIME_HELP}"
     ),
-    OpenApiParameter("device", str, description="device id"),
+    OpenApiParameter("bbox", openapi.BBOX, description=openapi.BBOX_HELP),
+    OpenApiParameter("device", {"type": "string", "format": "uuid"}, description="device id"),
 ]
 
 
@@ -129,7 +153,7 @@ def _list_schema(out: Any, summary: str) -> Any:
         parameters=_HIT_FILTERS,
         summary=summary,
         auth=RESEARCHER_AUTH,
-        responses={200: out(many=True), **problems(400, 401, 403, 429)},
+        responses={200: out(many=True), **problems(400, 401, 403, 404, 429)},
     )
 
 

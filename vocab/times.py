@@ -11,18 +11,27 @@ class TimeFormatError(ValueError):
     """A text that is neither an ISO 8601 time nor an integer of epoch nanoseconds."""
 
 
+# Every time is int64 epoch ns in the contracts; 9e18 ns (the year 2255) keeps a bound
+# that a pattern can state (api.openapi) well inside int64.
+MAX_ABS_NS = 9 * 10**18
+
+
 def parse_time_ns(text: str) -> int:
     """An ISO 8601 time (naive means UTC, 'Z' allowed) or integer UTC epoch ns -> epoch ns."""
     value = text.strip()
     if value.lstrip("-").isdecimal() and value.isascii():
-        return int(value)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise TimeFormatError(f"{text!r} is not an ISO 8601 time or UTC epoch ns") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp()) * NS_PER_S + moment.microsecond * 1000
+        t_ns = int(value)
+    else:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise TimeFormatError(f"{text!r} is not an ISO 8601 time or UTC epoch ns") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        t_ns = int(moment.timestamp()) * NS_PER_S + moment.microsecond * 1000
+    if abs(t_ns) >= MAX_ABS_NS:
+        raise TimeFormatError(f"{text!r} is outside the years 1684 to 2255")
+    return t_ns
 
 
 def iso_utc(t_ns: int) -> str:

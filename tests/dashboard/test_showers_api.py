@@ -31,6 +31,15 @@ def test_filters_by_time_multiplicity_and_significance(db):
     assert bad.status_code == 400 and "min_sigma" in bad.json()["errors"]
 
 
+def test_bad_and_empty_parameters_are_named_not_ignored(db):
+    api = APIClient()
+    for params in ({"since": ""}, {"since": "then"}, {"page_size": 0}, {"page_size": 501}):
+        reply = api.get("/api/v1/showers", params)
+        assert reply.status_code == 400, params
+        assert set(reply.json()["errors"]) == set(params), reply.json()
+    assert api.get("/api/v1/showers", {"cursor": "nope"}).status_code == 404
+
+
 def test_cursor_pages_give_every_shower_once_newest_first(db):
     for k in range(12):
         make_shower(t_ns=T0 + (k % 4) * 10**9)

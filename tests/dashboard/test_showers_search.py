@@ -120,9 +120,18 @@ def test_bad_parameters_are_named(indexed):
         ({"bbox": "1,2,3"}, "bbox"),
         ({"near": "1,2"}, "near"),
         ({"sort": "size"}, "sort"),
-        ({"after": "nope"}, "after"),
         ({"min_energy": -1}, "min_energy"),
+        ({"min_energy": 0}, "min_energy"),
         ({"page_size": 0}, "page_size"),
+        ({"since": "then"}, "since"),
+        ({"until": "9999-01-01"}, "until"),
+        ({"since": ""}, "since"),  # in the API an empty value is an error, not "any"
     ):
         reply = api.get("/api/v1/showers/search", params)
         assert reply.status_code == 400 and name in reply.json()["errors"], (params, reply.content)
+
+
+def test_a_cursor_it_did_not_give_is_no_page(indexed):
+    reply = APIClient().get("/api/v1/showers/search", {"after": "nope"})
+    assert reply.status_code == 404
+    assert "after" in reply.json()["errors"]

@@ -54,6 +54,14 @@ def test_it_refuses_a_number_where_the_schema_says_string(db):
     assert Device.objects.count() == 0
 
 
+def test_it_refuses_a_body_that_is_not_an_object(db):
+    for body in (b"null", b"[]", b"7"):
+        reply = APIClient().post(URL, body, content_type="application/json")
+        assert reply.status_code == 400, body
+        assert "JSON object" in reply.json()["errors"]["body"]
+    assert Device.objects.count() == 0
+
+
 @override_settings(CROWDRAY_REGISTER_RATE="3/hour")
 def test_it_throttles_registrations_per_client_address(db):
     client = APIClient(REMOTE_ADDR="192.0.2.1")
