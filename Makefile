@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench notebooks clean
+.PHONY: demo test lint format bench notebooks proto clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# The CRAYFIS app's messages: vocab/crayfis.proto -> vocab/crayfis_pb2.py and .pyi (committed).
+proto: $(STAMP)
+	$(PY) -m grpc_tools.protoc -Ivocab --python_out=vocab --pyi_out=vocab vocab/crayfis.proto
 
 # JupyterLab on the analysis notebooks, with the project's environment (installed on first use).
 notebooks: $(STAMP)

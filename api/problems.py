@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from api.metrics import DATABASE_ERRORS
-from api.query import QueryError
+from api.query import CursorError, QueryError
 from vocab.limits import DB_DOWN_RETRY_AFTER_S
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,8 @@ KINDS = {
     "expected list, or not valid gzip.",
     "invalid_query": "A query parameter is malformed; `errors` names each one.",
     "invalid": "A field of the body is malformed; `errors` names each one.",
+    "invalid_hash": "The CRAYFIS upload's Hash-code is not the base64 SHA-256 of the salt "
+    "(CROWDRAY_CRAYFIS_SALT) followed by the body.",
     "rejected": "Every item of the batch was rejected, so nothing was stored; `rejected` "
     "gives each item's index and its errors per field. Fix them and send the batch again.",
     "not_authenticated": "No credentials were sent. Uploads need 'Authorization: Token "
@@ -107,6 +109,9 @@ class MethodsFirst:
 
 def handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's exception handler, answering with problems."""
+    if isinstance(exc, CursorError):
+        body = problem("not_found", 404, _listed(exc.errors), errors=exc.errors)
+        return Response(body, status=404, content_type=PROBLEM_JSON)
     if isinstance(exc, QueryError):
         body = problem("invalid_query", 400, _listed(exc.errors), errors=exc.errors)
         return Response(body, status=400, content_type=PROBLEM_JSON)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "ingest",
     "credo",
+    "crayfis",
     "follow",
     "dashboard",
     "axes",
@@ -226,6 +227,9 @@ CROWDRAY_FAST_UPLOADS = env_bool("CROWDRAY_FAST_UPLOADS", True)
 CROWDRAY_MAX_AGE_S = env_int("CROWDRAY_MAX_AGE_S", limits.MAX_AGE_S, minimum=1)
 CROWDRAY_MAX_FUTURE_S = env_int("CROWDRAY_MAX_FUTURE_S", limits.MAX_FUTURE_S)
 CROWDRAY_REGISTER_RATE = env_str("CROWDRAY_REGISTER_RATE", "60/hour")
+# The CRAYFIS app's upload (POST /submit) checks each body's Hash-code with this salt,
+# the SECRET_SALT its build was made with; empty turns the endpoint off (404).
+CROWDRAY_CRAYFIS_SALT = env_str("CROWDRAY_CRAYFIS_SALT", "")
 CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 # Requests per client address to the public status API.
 CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")

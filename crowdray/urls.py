@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/v1/", include("follow.urls")),
     path("api/v1/", include(api_urlpatterns)),
     path("api/v2/", include("credo.urls")),
+    path("", include("crayfis.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/problems/<slug:code>", problem_page, name="problem"),
     path(f"{settings.CROWDRAY_METRICS_PATH}/", metrics, name="metrics"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output directory (required without --post-to)")
     p.add_argument(
         "--post-to", metavar="URL", help="run a fleet of virtual phones against this API"
+    )
+    p.add_argument(
+        "--dialect",
+        choices=("crowdray", "crayfis"),
+        default="crowdray",
+        help="fleet: upload as crowdray's JSON API (default) or as the CRAYFIS app "
+        "(protobuf DataChunks on /submit; needs the server's salt)",
+    )
+    p.add_argument(
+        "--crayfis-salt",
+        default=os.environ.get("CROWDRAY_CRAYFIS_SALT", ""),
+        help="fleet, crayfis: the server's CROWDRAY_CRAYFIS_SALT (default: that variable)",
     )
     p.add_argument("--duration", type=float, help="fleet: simulated seconds (default 600)")
     p.add_argument("--speedup", type=float, default=60.0, help="fleet: clock compression (60)")
@@ -120,12 +133,20 @@ def _fleet(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[st
     duration = args.duration or 600.0
     if args.speedup <= 0 or args.connections < 1 or duration <= 0:
         parser.error("--speedup, --connections and --duration must be positive")
+    if args.dialect == "crayfis" and not args.crayfis_salt:
+        parser.error("--dialect crayfis needs --crayfis-salt (or CROWDRAY_CRAYFIS_SALT)")
     # The phones' data end now, so every hit is inside the server's time window.
     start = time.time_ns() - s_to_ns(duration)
     fields = chosen(args) | {"hours": duration / 3600, "always_on": True}
     config = SimConfig(seed=args.seed, start_ns=start, **fields)
-    fleet = FleetConfig(args.post_to.rstrip("/"), args.speedup, connections=args.connections)
-    summary = run_fleet(config, fleet, args.out)
+    fleet = FleetConfig(
+        args.post_to.rstrip("/"),
+        args.speedup,
+        connections=args.connections,
+        dialect=args.dialect,
+        salt=args.crayfis_salt,
+    )
+    summary = run_fleet(config, fleet, args.out, report=True)
     print(json.dumps(summary), file=sys.stderr)
     return summary
 

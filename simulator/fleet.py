@@ -25,8 +25,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
+from simulator import crayfis_dialect
 from simulator.generate import SimConfig, iter_chunks
 from vocab.contracts import UPLOAD_HIT_FIELDS, UPLOAD_HIT_INTS
+from vocab.crayfis import PATH
 from vocab.limits import MAX_BATCH
 from vocab.units import s_to_ns
 
@@ -42,6 +44,8 @@ class FleetConfig:
     upload_every_s: float = 60.0
     connections: int = 8
     timeout_s: float = 30.0
+    dialect: str = "crowdray"  # or "crayfis": the CRAYFIS app's DataChunks on /submit
+    salt: str = ""  # crayfis: the server's CROWDRAY_CRAYFIS_SALT
 
 
 class Uploader:
@@ -64,17 +68,21 @@ class Uploader:
     ) -> dict[str, Any] | None:
         """The reply's JSON, or None after the retries ran out or on a 4xx refusal."""
         headers = {"Authorization": f"Token {token}"} if token else {}
+        return self.send(path, headers, json=body)
+
+    def send(self, path: str, headers: dict[str, Any], **body: Any) -> dict[str, Any] | None:
+        """POST body (json= or data=) with retries: the reply's JSON, or None."""
         delay = 0.25
         for _ in range(RETRIES):
             try:
                 reply = self._session().post(
-                    self.fleet.url + path, json=body, headers=headers, timeout=self.fleet.timeout_s
+                    self.fleet.url + path, headers=headers, timeout=self.fleet.timeout_s, **body
                 )
             except requests.RequestException:
                 self._count("network_errors")
             else:
                 # 422: every item was rejected; the reply still counts them.
-                if reply.status_code in (200, 201, 422):
+                if reply.status_code in (200, 201, 202, 422):
                     answer: dict[str, Any] = reply.json()
                     return answer
                 if reply.status_code != 429 and reply.status_code < 500:
@@ -158,6 +166,45 @@ def _send_blocks(up: Uploader, phone: tuple[str, str], group: pd.DataFrame) -> N
         up._count("blocks", len(body))
 
 
+def _send_chunk(
+    up: Uploader,
+    phone: tuple[str, str],
+    batch: pd.DataFrame,
+    span: tuple[int, int, int],
+    place: tuple[float, float, float],
+    sent: list[pd.DataFrame],
+) -> None:
+    """One phone's round as the CRAYFIS app uploads it (simulator.crayfis_dialect)."""
+    body = crayfis_dialect.chunk(batch, *span, place)
+    headers = crayfis_dialect.headers(phone[0], body, up.fleet.salt)
+    reply = up.send(PATH, headers, data=body)
+    stored = reply is not None and "status" not in reply  # a problem has a status
+    if stored:
+        up._count("accepted", len(batch))
+        up._count("blocks")
+    up._count("sent", len(batch))
+    sent.append(batch.assign(stored=stored, device_id=phone[0]))
+
+
+def _crayfis_round(
+    up: Uploader,
+    pool: ThreadPoolExecutor,
+    hits: pd.DataFrame,
+    span: tuple[int, int, int],
+    phones: list[tuple[str, str]],
+    places: list[tuple[float, float, float]],
+    sent: list[pd.DataFrame],
+) -> None:
+    by_device = dict(list(hits.groupby("device", sort=True)))
+    empty = hits.iloc[:0]
+    futures = [
+        pool.submit(_send_chunk, up, phone, by_device.get(d, empty), span, places[d], sent)
+        for d, phone in enumerate(phones)
+    ]
+    for f in futures:
+        f.result()
+
+
 def _upload_round(
     up: Uploader,
     pool: ThreadPoolExecutor,
@@ -184,7 +231,12 @@ def run_fleet(
     """Simulate config's phones posting to fleet.url; returns the counts and rates."""
     up = Uploader(fleet)
     net, _, chunks = iter_chunks(config)
-    phones = _register(up, len(net.devices))
+    if fleet.dialect == "crayfis":  # the server makes a device of each on its first upload
+        phones = [(crayfis_dialect.phone_name(config.seed, d), "") for d in range(len(net.devices))]
+    else:
+        phones = _register(up, len(net.devices))
+    d = net.devices
+    places = list(zip(d.lat.tolist(), d.lon.tolist(), d.loc_err_m.tolist(), strict=True))
     hits = pd.concat([c.hits for c in chunks], ignore_index=True)
     hits = hits.sort_values(["device", "t_ns"], kind="stable")
     hits["seq"] = hits.groupby("device").cumcount()  # seq in time order per phone
@@ -196,6 +248,8 @@ def run_fleet(
     started = time.monotonic()
     last = [frame["round"].max() for frame in (hits, blocks) if len(frame)]
     n_rounds = int(max(last, default=0)) + 1
+    if fleet.dialect == "crayfis":  # a chunk per interval that has begun: none in the future
+        n_rounds = -(-(config.end_ns - config.start_ns) // step)
     with ThreadPoolExecutor(fleet.connections) as pool:
         for r in range(n_rounds):
             # Phones upload at the end of each interval, on the compressed clock.
@@ -203,9 +257,13 @@ def run_fleet(
             if wait > 0:
                 time.sleep(wait)
             in_round = hits[hits["round"] == r].drop(columns="round")
-            _upload_round(
-                up, pool, in_round, blocks[blocks["round"] == r].drop(columns="round"), phones, sent
-            )
+            if fleet.dialect == "crayfis":
+                start = config.start_ns + r * step
+                span = (start, min(start + step, config.end_ns), r)
+                _crayfis_round(up, pool, in_round, span, phones, places, sent)
+            else:
+                in_blocks = blocks[blocks["round"] == r].drop(columns="round")
+                _upload_round(up, pool, in_round, in_blocks, phones, sent)
             if report and (r % 10 == 9 or r == n_rounds - 1):
                 c = up.counts
                 log.info(

@@ -18,6 +18,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("api",),
     ("ingest",),
     ("credo",),  # a dialect of ingest's upload pipeline
+    ("crayfis",),  # the CRAYFIS app's dialect; links phones to credo's volunteers
     ("follow",),
     ("dashboard",),
     ("crowdray",),

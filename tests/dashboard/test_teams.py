@@ -9,6 +9,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from crayfis.models import Phone as CrayfisPhone
 from credo.models import Phone, Team, Volunteer
 from follow.counters import Counters
 from follow.tail import catch_up
@@ -18,14 +19,19 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 DAY = 86400 * 10**9
 
 
-def volunteer(username: str, team: str, display_name: str = "") -> str:
-    """A CREDO volunteer in a team with one phone; returns the phone's device token."""
+def volunteer(username: str, team: str, display_name: str = "", app: str = "credo") -> str:
+    """A volunteer in a team with one phone of this app (credo or crayfis); its device token."""
     user = get_user_model().objects.create_user(username, f"{username}@example.org", "pw-123456")
     person = Volunteer.objects.create(
         user=user, display_name=display_name, team=Team.objects.get_or_create(name=team)[0]
     )
     device, token = make_device()
-    Phone.objects.create(volunteer=person, credo_device_id=username, device=device)
+    if app == "credo":
+        Phone.objects.create(volunteer=person, credo_device_id=username, device=device)
+    else:  # as an upload with the volunteer's App-code links it
+        CrayfisPhone.objects.create(
+            volunteer=person, android_id=username, camera_id="0", device=device
+        )
     return token
 
 
@@ -62,6 +68,23 @@ def test_teams_sum_their_phones_week_and_name_only_who_chose_a_name(client_for):
     assert geneva["named"] == ["Ada"]
     text = page.content.decode()
     assert "Ada" in text and "Bob" in text and "anon" not in text
+
+
+def test_a_crayfis_phone_counts_for_the_team_of_the_volunteer_its_app_code_named(client_for):
+    now = time.time_ns()
+    ada = volunteer("ada", "Geneva", display_name="Ada")
+    cam = volunteer("cam", "Geneva", app="crayfis")
+    upload(client_for, ada, [hit(seq=1, t_ns=now - 10**9)], [])
+    upload(
+        client_for,
+        cam,
+        [hit(seq=1, t_ns=now - 10**9), hit(seq=2, t_ns=now - 2 * 10**9)],
+        [block(start_ns=now - 1800 * 10**9, end_ns=now - 10**9)],
+    )
+    catch_up(Counters())
+    (row,) = Client().get("/teams/").context["rows"]
+    assert (row["phones"], row["hits"], row["volunteers"]) == (2, 3, 2)
+    assert row["live_hours"] == pytest.approx(0.5, abs=0.01)
 
 
 def test_a_week_means_the_last_7_utc_days(client_for):

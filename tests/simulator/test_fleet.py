@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -17,42 +18,42 @@ from crowdray.process import crowdray, service_env, serving
 from simulator.fleet import FleetConfig, Uploader
 
 
+def simulate(url: str, env: dict[str, str], out: Path, *options: str) -> tuple[dict[str, Any], Any]:
+    """`crowdray simulate --post-to url` with these options: its summary and sent.parquet."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crowdray.cli",
+            "simulate",
+            "--post-to",
+            url,
+            "--out",
+            str(out),
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(result.stderr.strip().splitlines()[-1])
+    return summary, pq.read_table(out / "sent.parquet").to_pandas()
+
+
 def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
     env = service_env(CROWDRAY_DATA_DIR=str(tmp_path / "var"), CROWDRAY_REGISTER_RATE="10000/hour")
     env.pop("DATABASE_URL", None)
     crowdray("migrate", "--verbosity", "0", env=env)
     with serving(env) as url:
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "crowdray.cli",
-                "simulate",
-                "--post-to",
-                url,
-                "--devices",
-                "30",
-                "--duration",
-                "600",
-                "--speedup",
-                "600",
-                "--seed",
-                "3",
-                "--rate-per-min",
-                "6",
-                "--connections",
-                "4",
-                "--out",
-                str(tmp_path / "fleet"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            env=env,
+        summary, sent = simulate(
+            url,
+            env,
+            tmp_path / "fleet",
+            *("--devices", "30", "--duration", "600", "--speedup", "600", "--seed", "3"),
+            *("--rate-per-min", "6", "--connections", "4"),
         )
-    assert result.returncode == 0, result.stderr[-3000:]
-    summary = json.loads(result.stderr.strip().splitlines()[-1])
-    sent = pq.read_table(tmp_path / "fleet" / "sent.parquet").to_pandas()
     assert summary["phones"] == 30 and summary["sent"] == len(sent) > 500
     assert summary["accepted"] + summary.get("duplicates", 0) == sent.stored.sum()
     assert summary.get("errors", 0) == 0
@@ -63,6 +64,40 @@ def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
     expected = {(d.replace("-", ""), int(s)) for d, s in zip(kept.device_id, kept.seq, strict=True)}
     assert stored == expected
     assert blocks == summary["blocks"] > 0
+
+
+def test_a_fleet_speaking_as_the_crayfis_app_is_stored_as_its_chunks_said(tmp_path):
+    env = service_env(
+        CROWDRAY_DATA_DIR=str(tmp_path / "var"),
+        CROWDRAY_REGISTER_RATE="10000/hour",
+        CROWDRAY_CRAYFIS_SALT="fleet-salt",
+    )
+    env.pop("DATABASE_URL", None)
+    crowdray("migrate", "--verbosity", "0", env=env)
+    with serving(env) as url:
+        summary, sent = simulate(
+            url,
+            env,
+            tmp_path / "fleet",
+            *("--dialect", "crayfis", "--crayfis-salt", "fleet-salt", "--devices", "12"),
+            *("--duration", "300", "--speedup", "600", "--seed", "4"),
+            # so that some phone has a minute with no hit: its block still counts
+            *("--rate-per-min", "2"),
+        )
+    assert summary["phones"] == 12 and summary["sent"] == len(sent) > 60
+    assert sent.stored.all() and summary.get("errors", 0) == 0
+    with sqlite3.connect(tmp_path / "var" / "crowdray.sqlite3") as db:
+        hits = db.execute("SELECT count(*), count(DISTINCT device_id) FROM ingest_hit").fetchone()
+        phones = db.execute("SELECT count(*) FROM crayfis_phone").fetchone()[0]
+        blocks = db.execute("SELECT count(*) FROM ingest_exposureblock").fetchone()[0]
+        quiet = db.execute(
+            "SELECT count(*) FROM ingest_exposureblock b WHERE NOT EXISTS (SELECT 1 FROM"
+            " ingest_hit h WHERE h.device_id = b.device_id AND h.t_ns >= b.start_ns"
+            " AND h.t_ns < b.end_ns)"
+        ).fetchone()[0]
+    assert hits == (len(sent), 12) and phones == 12
+    assert blocks == summary["blocks"] == 12 * 5  # a block per phone per minute's upload
+    assert quiet > 0  # minutes without a hit are live time too
 
 
 def scripted(*answers: tuple[int, dict[str, str]]) -> type[BaseHTTPRequestHandler]:

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CrayfisConfig(AppConfig):
+    name = "crayfis"
+    verbose_name = "CRAYFIS app uploads"
