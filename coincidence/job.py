@@ -205,7 +205,11 @@ class Counts(TypedDict):
 
 
 class Timings(TypedDict):
+    """Seconds: search = rates (per-phone rates and chance terms) + candidates."""
+
     read: float
+    rates: float
+    candidates: float
     search: float
     fit: float
     total: float
@@ -280,6 +284,8 @@ def main(
         "chance": chance,
         "timings_s": {
             "read": read_s,
+            "rates": laps["rates"],
+            "candidates": laps["candidates"],
             "search": search_s,
             "fit": fit_s,
             "total": round(clock[-1] - clock[0] + lap(), 3),

@@ -134,7 +134,9 @@ def test_exposures_give_fitted_showers_and_scrambles_a_chance_report(tmp_path):
     assert rows[(125.0, 3)]["model"] > 0 and rows[(125.0, 3)]["scrambled"] is not None
     # Showers make the data richer in big cylinders than chance, scrambled or modelled.
     assert rows[(250.0, 8)]["data"] > rows[(250.0, 8)]["scrambled"] + 5
-    assert set(summary["timings_s"]) == {"read", "search", "fit", "total"}
+    timings = summary["timings_s"]
+    assert set(timings) == {"read", "rates", "candidates", "search", "fit", "total"}
+    assert timings["search"] == pytest.approx(timings["rates"] + timings["candidates"], abs=0.002)
 
 
 def test_the_same_job_runs_unchanged_on_a_standalone_cluster(tmp_path):
