@@ -1,6 +1,6 @@
 """A CRAYFIS DataChunk as crowdray's upload items: exposure blocks and hits (no Django).
 
-The README ("The CRAYFIS app") gives the mapping field by field. In short:
+docs/api.md ("The CRAYFIS app") gives the mapping field by field. In short:
 - a block in the DATA state is an exposure block; a block in another state
   (INIT, CALIBRATION, PRECALIBRATION) is counted for the record, but it is not
   live time and its events are not hits;
@@ -74,6 +74,11 @@ def _seq(run: str, block: ExposureBlock, index: int) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") >> 1
 
 
+def _opt(message: Any, name: str) -> Any:
+    """A proto2 optional field's value, None when the app did not set it."""
+    return getattr(message, name) if message.HasField(name) else None
+
+
 def _block(phone: str, run: str, block: ExposureBlock) -> dict[str, Any]:
     start_ns, _ = _ns(block.start_time_ntp, block.start_time)
     end_ns, _ = _ns(block.end_time_ntp, block.end_time)
@@ -81,12 +86,12 @@ def _block(phone: str, run: str, block: ExposureBlock) -> dict[str, Any]:
         "block_id": str(uuid.uuid5(_KEYS, f"{phone}:{run}:{block.xbn}:{block.start_time}")),
         "start_ns": start_ns,
         "end_ns": end_ns,
-        "lat": block.gps_lat if block.HasField("gps_lat") else None,
-        "lon": block.gps_lon if block.HasField("gps_lon") else None,
-        "loc_err_m": block.gps_accuracy if block.HasField("gps_accuracy") else None,
-        "frames": block.L1_processed if block.HasField("L1_processed") else None,
-        "l1_threshold": block.L1_thresh if block.HasField("L1_thresh") else None,
-        "l2_threshold": block.L2_thresh if block.HasField("L2_thresh") else None,
+        "lat": _opt(block, "gps_lat"),
+        "lon": _opt(block, "gps_lon"),
+        "loc_err_m": _opt(block, "gps_accuracy"),
+        "frames": _opt(block, "L1_processed"),
+        "l1_threshold": _opt(block, "L1_thresh"),
+        "l2_threshold": _opt(block, "L2_thresh"),
         "n_hits": len(block.events),
     }
 
@@ -100,10 +105,10 @@ def _hit(run: str, block: ExposureBlock, index: int, event: Event) -> dict[str, 
         "seq": _seq(run, block, index),
         "t_ns": t_ns,
         "t_err_ns": t_err_ns,
-        "lat": where.gps_lat if where.HasField("gps_lat") else None,
-        "lon": where.gps_lon if where.HasField("gps_lon") else None,
-        "alt_m": where.gps_altitude if where.HasField("gps_altitude") else None,
-        "loc_err_m": where.gps_accuracy if where.HasField("gps_accuracy") else None,
+        "lat": _opt(where, "gps_lat"),
+        "lon": _opt(where, "gps_lon"),
+        "alt_m": _opt(where, "gps_altitude"),
+        "loc_err_m": _opt(where, "gps_accuracy"),
         "x": None if brightest is None else brightest.x,
         "y": None if brightest is None else brightest.y,
         "value": None if brightest is None else brightest.val,

@@ -235,7 +235,7 @@ def run_fleet(
         phones = [(crayfis_dialect.phone_name(config.seed, d), "") for d in range(len(net.devices))]
     else:
         phones = _register(up, len(net.devices))
-    d = net.devices
+    d = net.devices  # where each phone is: a CRAYFIS block carries its GPS fix
     places = list(zip(d.lat.tolist(), d.lon.tolist(), d.loc_err_m.tolist(), strict=True))
     hits = pd.concat([c.hits for c in chunks], ignore_index=True)
     hits = hits.sort_values(["device", "t_ns"], kind="stable")

@@ -6,9 +6,8 @@ import base64
 import hashlib
 
 PATH = "/submit"
-# The headers every upload carries, and the optional ones crowdray reads.
+# The headers every upload carries (crowdray also reads App-code and Crayfis-version).
 REQUIRED_HEADERS = ("Device-id", "Camera-id", "Run-id", "Hash-code")
-OPTIONAL_HEADERS = ("App-code", "Crayfis-version", "Crayfis-version-code")
 
 
 def hash_code(salt: str, body: bytes) -> str:

@@ -42,10 +42,18 @@ def simulate(url: str, env: dict[str, str], out: Path, *options: str) -> tuple[d
     return summary, pq.read_table(out / "sent.parquet").to_pandas()
 
 
-def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
-    env = service_env(CROWDRAY_DATA_DIR=str(tmp_path / "var"), CROWDRAY_REGISTER_RATE="10000/hour")
+def embedded(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a migrated embedded SQLite server in tmp_path/var."""
+    env = service_env(
+        CROWDRAY_DATA_DIR=str(tmp_path / "var"), CROWDRAY_REGISTER_RATE="10000/hour", **settings
+    )
     env.pop("DATABASE_URL", None)
     crowdray("migrate", "--verbosity", "0", env=env)
+    return env
+
+
+def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
+    env = embedded(tmp_path)
     with serving(env) as url:
         summary, sent = simulate(
             url,
@@ -67,13 +75,7 @@ def test_the_database_holds_exactly_what_the_fleet_says_it_stored(tmp_path):
 
 
 def test_a_fleet_speaking_as_the_crayfis_app_is_stored_as_its_chunks_said(tmp_path):
-    env = service_env(
-        CROWDRAY_DATA_DIR=str(tmp_path / "var"),
-        CROWDRAY_REGISTER_RATE="10000/hour",
-        CROWDRAY_CRAYFIS_SALT="fleet-salt",
-    )
-    env.pop("DATABASE_URL", None)
-    crowdray("migrate", "--verbosity", "0", env=env)
+    env = embedded(tmp_path, CROWDRAY_CRAYFIS_SALT="fleet-salt")
     with serving(env) as url:
         summary, sent = simulate(
             url,
