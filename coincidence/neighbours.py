@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from coincidence.background import fire_probability
 from coincidence.cores import hood_columns, lam_columns
+from coincidence.density import neighbourhoods, reach_m
 from coincidence.geo import EARTH_RADIUS_M, CellGrid
 from coincidence.params import Params
 
@@ -70,41 +74,63 @@ def haversine_col(lat1: Column, lon1: Column, lat2: Column, lon2: Column) -> Col
     return 2 * EARTH_RADIUS_M * F.asin(F.sqrt(F.least(F.greatest(a, F.lit(0.0)), F.lit(1.0))))
 
 
+def tile_column(params: Params) -> ArrowBatches:
+    """MapInArrow over (cid, lat, lon): every tile a device can count in, and whether it is home.
+
+    Tiles are the partitioning cells (cell_m); a device counts in the discs of the
+    devices within density.reach_m(radius_m) of it.
+    """
+    grid = CellGrid(params.cell_m)
+
+    def tiles(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            lat, lon = batch.column("lat").to_numpy(), batch.column("lon").to_numpy()
+            point, cell = grid.reach(lat, lon, reach_m(params.radius_m))
+            home = cell == grid.home(lat, lon)[point]
+            cid = batch.column("cid").take(pa.array(point))
+            yield pa.RecordBatch.from_arrays(
+                [cid, pa.array(cell), pa.array(home)], ["cid", "cell", "home"]
+            )
+
+    return tiles
+
+
+def tile_sums(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    """ApplyInPandas per tile: Lambda_d(r) and H_d(r) of the tile's home devices."""
+    window_s = params.window_ms / 1000.0
+
+    def run(tile: pd.DataFrame) -> pd.DataFrame:
+        n = tile["n"].to_numpy(np.float64)
+        p = fire_probability(n / tile["live_s"].to_numpy(np.float64), window_s)
+        at = np.flatnonzero(tile["home"].to_numpy(bool))
+        lat, lon = tile["lat"].to_numpy(np.float64), tile["lon"].to_numpy(np.float64)
+        lam, hood = neighbourhoods(lat, lon, n, p, at, params.radii_m)
+        out = pd.DataFrame({"device_id": tile["device_id"].to_numpy()[at]})
+        for q, (lam_name, hood_name) in enumerate(
+            zip(lam_columns(params), hood_columns(params), strict=True)
+        ):
+            out[lam_name], out[hood_name] = lam[:, q], hood[:, q]
+        return out
+
+    return run
+
+
 def device_neighbourhoods(devices: DataFrame, params: Params) -> DataFrame:
     """(device_id, lam_q..., hood_q...): coincidence.background's Lambda_d(r) and H_d(r).
 
     devices: device_id, lat, lon (mean position), n (hits in the span), live_s.
-    Pairs of devices meet through the same cells as everything else.
+    Each partitioning tile sums, on coincidence.density's grid, the devices that
+    can count in its own devices' discs; the sums are the reference's to the bit.
     """
-    window_s = params.window_ms / 1000.0
-    d = devices.select(
-        "device_id",
-        "lat",
-        "lon",
-        "n",
-        (-F.expm1(-F.col("n") / F.col("live_s") * window_s)).alias("p"),
+    d = devices.select("device_id", "lat", "lon", "n", "live_s")
+    tiles = d.select(F.col("device_id").alias("cid"), "lat", "lon").mapInArrow(
+        tile_column(params), "cid string, cell long, home boolean"
     )
-    reach = d.select(F.col("device_id").alias("cid"), "lat", "lon").mapInArrow(
-        cell_column(params, reach=True), CELLS
-    )
-    home = d.select(F.col("device_id").alias("cid"), "lat", "lon").mapInArrow(
-        cell_column(params, reach=False), CELLS
-    )
-    a = d.select(*(F.col(c).alias(f"a_{c}") for c in ("device_id", "lat", "lon")))
-    a = a.join(reach.withColumnRenamed("cid", "a_device_id"), "a_device_id")
-    b = d.select(*(F.col(c).alias(f"b_{c}") for c in ("device_id", "lat", "lon", "n", "p")))
-    b = b.join(home.withColumnRenamed("cid", "b_device_id"), "b_device_id")
-    pairs = a.join(b, "cell").withColumn(
-        "dist", haversine_col(F.col("a_lat"), F.col("a_lon"), F.col("b_lat"), F.col("b_lon"))
-    )
-    pairs = pairs.where(F.col("dist") <= params.radius_m)
-    other = F.col("b_device_id") != F.col("a_device_id")
-    sums = []
-    names = zip(lam_columns(params), hood_columns(params), params.radii_m, strict=True)
-    for lam_name, hood_name, radius in names:
-        inside = F.col("dist") <= radius
-        sums.append(F.sum(F.when(other & inside, F.col("b_p")).otherwise(0.0)).alias(lam_name))
-        hood = F.sum(F.when(inside, F.col("b_n")).otherwise(0)).cast("double")
-        sums.append(hood.alias(hood_name))
-    totals = pairs.groupBy("a_device_id").agg(*sums)
-    return totals.withColumnRenamed("a_device_id", "device_id")
+    rows = d.join(tiles.withColumnRenamed("cid", "device_id"), "device_id")
+    fields = [
+        f"{name} double"
+        for pair in zip(lam_columns(params), hood_columns(params), strict=True)
+        for name in pair
+    ]
+    schema = ", ".join(["device_id string", *fields])
+    return rows.groupBy("cell").applyInPandas(tile_sums(params), schema)

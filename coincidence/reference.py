@@ -1,8 +1,8 @@
 """The single-process NumPy implementation of the search: the oracle for the Spark job.
 
 Same definition (coincidence/__init__.py), simplest algorithm: one global sort by
-time, one sweep, connected components with scipy, device neighbourhoods with a
-k-d tree, and the cores (coincidence.cores) of all seed groups at once.
+time, one sweep, connected components with scipy, device neighbourhoods from one
+grid (coincidence.density), and the cores (coincidence.cores) of all seed groups at once.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
-from scipy.spatial import cKDTree
 
 from coincidence.background import fire_probability
 from coincidence.candidates import empty_showers, with_contract_types
 from coincidence.cores import core_input, find_cores, hood_columns, lam_columns
-from coincidence.geo import EARTH_RADIUS_M, from_unit, haversine_m, to_unit
+from coincidence.density import neighbourhoods
+from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
 from coincidence.reconstruct import (
     FIT_INPUT,
@@ -80,46 +80,21 @@ def device_neighbourhoods(
 
     devices: n (hits in the span), live_s, lat, lon (mean position), indexed by device_id.
     of: the devices whose neighbourhoods are wanted (the others' are NaN); default all.
+    The sums come from coincidence.density's grid, like the Spark job's.
     """
     lat, lon = devices["lat"].to_numpy(np.float64), devices["lon"].to_numpy(np.float64)
     n = devices["n"].to_numpy(np.float64)
     p = fire_probability(n / devices["live_s"].to_numpy(np.float64), params.window_ms / 1000.0)
-    rows = None if of is None else devices.index.get_indexer(of).astype(np.int64)
-    a, b, dist = _near_pairs(lat, lon, params.radius_m, rows)
-    wanted = np.ones(len(n), bool)
-    if rows is not None:
-        wanted[:] = False
-        wanted[rows] = True
+    rows = np.arange(len(n)) if of is None else devices.index.get_indexer(of).astype(np.int64)
+    lam, hood = neighbourhoods(lat, lon, n, p, rows, params.radii_m)
     out = devices.copy()
-    names = zip(lam_columns(params), hood_columns(params), params.radii_m, strict=True)
-    for lam_name, hood_name, radius in names:
-        x, y = a[dist <= radius], b[dist <= radius]
-        lam, hood = np.bincount(x, p[y], len(n)), n + np.bincount(x, n[y], len(n))
-        if of is None:  # each pair once: add the other direction
-            lam, hood = lam + np.bincount(y, p[x], len(n)), hood + np.bincount(y, n[x], len(n))
-        out[lam_name] = np.where(wanted, lam, np.nan)
-        out[hood_name] = np.where(wanted, hood, np.nan)
+    names = zip(lam_columns(params), hood_columns(params), strict=True)
+    for q, (lam_name, hood_name) in enumerate(names):
+        for name, values in ((lam_name, lam[:, q]), (hood_name, hood[:, q])):
+            column = np.full(len(n), np.nan)
+            column[rows] = values
+            out[name] = column
     return out
-
-
-def _near_pairs(
-    lat: Floats, lon: Floats, radius_m: float, rows: Ints | None
-) -> tuple[Ints, Ints, Floats]:
-    """Pairs of points within radius_m: each unordered pair once, or (rows, any other) pairs."""
-    # Candidate pairs by chord length on the unit sphere (a little generous), then the haversine.
-    chord = 2 * np.sin(radius_m / (2 * EARTH_RADIUS_M)) * (1 + 1e-9)
-    xyz = np.column_stack(to_unit(lat, lon))
-    tree = cKDTree(xyz)
-    if rows is None:
-        pairs = tree.query_pairs(chord, output_type="ndarray")
-        a, b = pairs[:, 0], pairs[:, 1]
-    else:
-        m = cKDTree(xyz[rows]).sparse_distance_matrix(tree, chord, output_type="ndarray")
-        a, b = rows[m["i"]].astype(np.int64), m["j"].astype(np.int64)
-        a, b = a[a != b], b[a != b]
-    dist = haversine_m(lat[a], lon[a], lat[b], lon[b])
-    near = dist <= radius_m
-    return a[near], b[near], dist[near]
 
 
 def find_showers(

@@ -1,8 +1,8 @@
 """The Spark job's core and energy fit and its scrambled copies, around the shared Python.
 
 - with_fits: each candidate's member hits and the devices live at its time
-  (exposure blocks within the fit radius, met through the same cells as the
-  background) go to coincidence.reconstruct.fit_rows, one candidate per group.
+  (exposure blocks within the fit radius, met through cells of the fit radius)
+  go to coincidence.reconstruct.fit_rows, one candidate per group.
 - scrambled: every device's hit times shifted by coincidence.calibration.scramble_device.
 - counts: the chance report's counts (coincidence.calibration) from Spark frames.
 """
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -62,12 +63,15 @@ def fit_input(
         <= fit_radius_m(params)
     )
     fired = fired.withColumn("fired", F.lit(True))
+    # Blocks meet candidates through cells as small as the fit radius: at 1,000 phones
+    # per km^2 a partitioning cell holds ~10^5 blocks, a cell of the fit radius ~250.
+    grid = replace(params, cell_m=fit_radius_m(params), radius_m=fit_radius_m(params))
     reach = showers.select(F.col("shower_id").alias("cid"), "lat", "lon").mapInArrow(
-        cell_column(params, reach=True), CELLS
+        cell_column(grid, reach=True), CELLS
     )
     where = where.join(reach.withColumnRenamed("cid", "shower_id"), "shower_id")
     keyed = blocks.withColumn("cid", F.concat_ws(":", "device_id", "start_ns", "end_ns"))
-    home = keyed.select("cid", "lat", "lon").mapInArrow(cell_column(params, reach=False), CELLS)
+    home = keyed.select("cid", "lat", "lon").mapInArrow(cell_column(grid, reach=False), CELLS)
     live = where.join(keyed.join(home.dropDuplicates(["cid"]), "cid"), "cell").where(
         (F.col("start_ns") <= F.col("t_ns"))
         & (F.col("t_ns") < F.col("end_ns"))

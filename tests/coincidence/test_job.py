@@ -8,8 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from coincidence.cores import hood_columns, lam_columns
 from coincidence.links import connected_components, seed_members
+from coincidence.neighbours import device_neighbourhoods
 from coincidence.params import Params
+from coincidence.reference import device_neighbourhoods as reference_neighbourhoods
+from coincidence.reference import device_table, span_seconds
 from tests.coincidence.factories import MS, T0, background, hits, network, offset, showers, with_ids
 from vocab.contracts import HIT_COLUMNS
 
@@ -28,6 +32,12 @@ def simulated(seed: int, centres, rate_hz=0.02, span_s=1800, n_showers=20) -> pd
     shower_hits, _ = showers(rng, net, n_showers, span_s)
     df = pd.concat([background(rng, net, rate_hz, span_s), shower_hits.drop(columns="shower")])
     return with_ids(df, rng)
+
+
+def reference_devices(data: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The reference's device table (n, lat, lon, live_s) of a hit table."""
+    span = span_seconds(int(data.t_ns.min()), int(data.t_ns.max()), params)
+    return device_table(data, span)
 
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,6 +85,20 @@ def test_seed_groups_that_cross_partitions_are_merged(spark, spark_job, referenc
     assert_same(cores, reference(chain, params))
     data = simulated(seed=9, centres=PLACES["geneva"], rate_hz=0.05)
     assert_same(spark_job(data, params), reference(data, params))
+
+
+def test_neighbourhood_sums_are_the_references_to_the_bit_across_tiles(spark):
+    # Tiles of 1.2 km under towns 1.4 km across: most discs reach into other tiles.
+    params = Params(cell_m=1200)
+    centres = PLACES["geneva"] + PLACES["antimeridian"] + PLACES["south pole"]
+    data = simulated(seed=4, centres=centres)
+    frame = reference_devices(data, params)
+    spark_devices = spark.createDataFrame(frame.reset_index(names="device_id"))
+    got = device_neighbourhoods(spark_devices, params).toPandas().set_index("device_id")
+    want = reference_neighbourhoods(frame, params)
+    columns = [*lam_columns(params), *hood_columns(params)]
+    assert len(got) == len(want)
+    assert (got.loc[want.index, columns].to_numpy() == want[columns].to_numpy()).all()
 
 
 def test_connected_components_label_every_vertex_with_its_smallest_member(spark):
