@@ -59,7 +59,8 @@ def exact(devices: pd.DataFrame, radius_m: float) -> tuple[np.ndarray, np.ndarra
 )
 def test_the_grid_is_within_its_stated_tolerance_of_the_pair_sums(place):
     # 1,000 phones per km^2, the density the grid is for.
-    devices = town(1, 9000, *place, side_km=3.0)
+    lat0, lon0 = place
+    devices = town(1, 9000, lat0, lon0, side_km=3.0)
     grid = device_neighbourhoods(devices, Params())
     for q, radius in enumerate(RADII):
         lam, hood = exact(devices, radius)
