@@ -29,8 +29,12 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
+from coincidence.background import fire_probability
+from coincidence.cores import hood_columns, lam_columns
 from coincidence.geo import EARTH_RADIUS_M, M_PER_DEG, wrap_lon
+from coincidence.params import Params
 
 Floats = npt.NDArray[np.float64]
 Ints = npt.NDArray[np.int64]
@@ -183,6 +187,22 @@ def neighbourhoods(
         lam[:, q] = from_fixed(np.maximum(sums[:, 0] - fixed[at], 0))
         hood[:, q] = sums[:, 1]
     return lam, hood
+
+
+def device_sums(devices: pd.DataFrame, at: Ints, params: Params) -> pd.DataFrame:
+    """The lam_q and hood_q columns (coincidence.cores) of the devices at rows `at`.
+
+    devices: n (hits in the span), live_s, lat, lon of every device within reach.
+    The Spark job's tiles and the reference both come here.
+    """
+    n = devices["n"].to_numpy(np.float64)
+    p = fire_probability(n / devices["live_s"].to_numpy(np.float64), params.window_ms / 1000.0)
+    lat, lon = devices["lat"].to_numpy(np.float64), devices["lon"].to_numpy(np.float64)
+    lam, hood = neighbourhoods(lat, lon, n, p, at, params.radii_m)
+    out = {}
+    for q, names in enumerate(zip(lam_columns(params), hood_columns(params), strict=True)):
+        out[names[0]], out[names[1]] = lam[:, q], hood[:, q]
+    return pd.DataFrame(out)
 
 
 def reach_m(radius_m: float) -> float:

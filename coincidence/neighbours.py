@@ -14,9 +14,8 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from coincidence.background import fire_probability
 from coincidence.cores import hood_columns, lam_columns
-from coincidence.density import neighbourhoods, reach_m
+from coincidence.density import device_sums, reach_m
 from coincidence.geo import EARTH_RADIUS_M, CellGrid
 from coincidence.params import Params
 
@@ -97,20 +96,12 @@ def tile_column(params: Params) -> ArrowBatches:
 
 def tile_sums(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """ApplyInPandas per tile: Lambda_d(r) and H_d(r) of the tile's home devices."""
-    window_s = params.window_ms / 1000.0
 
     def run(tile: pd.DataFrame) -> pd.DataFrame:
-        n = tile["n"].to_numpy(np.float64)
-        p = fire_probability(n / tile["live_s"].to_numpy(np.float64), window_s)
         at = np.flatnonzero(tile["home"].to_numpy(bool))
-        lat, lon = tile["lat"].to_numpy(np.float64), tile["lon"].to_numpy(np.float64)
-        lam, hood = neighbourhoods(lat, lon, n, p, at, params.radii_m)
-        out = pd.DataFrame({"device_id": tile["device_id"].to_numpy()[at]})
-        for q, (lam_name, hood_name) in enumerate(
-            zip(lam_columns(params), hood_columns(params), strict=True)
-        ):
-            out[lam_name], out[hood_name] = lam[:, q], hood[:, q]
-        return out
+        sums = device_sums(tile, at, params)
+        sums.insert(0, "device_id", tile["device_id"].to_numpy()[at])
+        return sums
 
     return run
 

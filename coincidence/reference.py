@@ -15,10 +15,9 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 
-from coincidence.background import fire_probability
 from coincidence.candidates import empty_showers, with_contract_types
 from coincidence.cores import core_input, find_cores, hood_columns, lam_columns
-from coincidence.density import neighbourhoods
+from coincidence.density import device_sums
 from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
 from coincidence.reconstruct import (
@@ -82,18 +81,13 @@ def device_neighbourhoods(
     of: the devices whose neighbourhoods are wanted (the others' are NaN); default all.
     The sums come from coincidence.density's grid, like the Spark job's.
     """
-    lat, lon = devices["lat"].to_numpy(np.float64), devices["lon"].to_numpy(np.float64)
-    n = devices["n"].to_numpy(np.float64)
-    p = fire_probability(n / devices["live_s"].to_numpy(np.float64), params.window_ms / 1000.0)
-    rows = np.arange(len(n)) if of is None else devices.index.get_indexer(of).astype(np.int64)
-    lam, hood = neighbourhoods(lat, lon, n, p, rows, params.radii_m)
+    rows = np.arange(len(devices)) if of is None else devices.index.get_indexer(of)
+    sums = device_sums(devices, rows.astype(np.int64), params)
     out = devices.copy()
-    names = zip(lam_columns(params), hood_columns(params), strict=True)
-    for q, (lam_name, hood_name) in enumerate(names):
-        for name, values in ((lam_name, lam[:, q]), (hood_name, hood[:, q])):
-            column = np.full(len(n), np.nan)
-            column[rows] = values
-            out[name] = column
+    for name in sums.columns:
+        column = np.full(len(devices), np.nan)
+        column[rows] = sums[name].to_numpy()
+        out[name] = column
     return out
 
 
