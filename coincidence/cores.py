@@ -58,15 +58,23 @@ def core_input(params: Params) -> list[str]:
 
 
 def _cylinder_sizes(dev: Ints, i: Ints, j: Ints, dist: Floats, radii: tuple[float, ...]) -> Ints:
-    """Distinct devices in each hit's cylinder at each radius, shape (hits, radii)."""
-    n, n_dev = len(dev), int(dev.max(initial=0)) + 1
-    sizes = np.zeros((n, len(radii)), dtype=np.int64)
+    """Distinct devices in each hit's cylinder at each radius, shape (hits, radii).
+
+    The anchor's own device, plus each other device linked after it, counted at
+    the distance of its nearest such hit.
+    """
+    n = len(dev)
+    other = dev[j] != dev[i]
+    anchor = i[other]
+    pair = anchor * (int(dev.max(initial=0)) + 1) + dev[j[other]]
+    order = np.argsort(pair, kind="stable")
+    pair, anchor, near = pair[order], anchor[order], dist[other][order]
+    starts = np.flatnonzero(np.diff(pair, prepend=-1))
+    nearest = np.minimum.reduceat(near, starts) if len(starts) else near
+    anchor = anchor[starts]
+    sizes = np.ones((n, len(radii)), dtype=np.int64)
     for q, radius in enumerate(radii):
-        inside = dist <= radius
-        anchor = np.concatenate([np.arange(n), i[inside]])
-        device = np.concatenate([dev, dev[j[inside]]])
-        distinct = np.unique(anchor * n_dev + device)
-        sizes[:, q] = np.bincount(distinct // n_dev, minlength=n)
+        sizes[:, q] += np.bincount(anchor[nearest <= radius], minlength=n)
     return sizes
 
 

@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.optimize import minimize, minimize_scalar
 
-from coincidence.geo import centroid, from_tangent_plane, tangent_plane
+from coincidence.geo import centroid, from_tangent_plane, from_unit, tangent_plane, to_unit
 from coincidence.params import Params
 from vocab.contracts import RECONSTRUCTION
 from vocab.shower import electron_number, nkg_density
@@ -181,11 +181,20 @@ def reconstruct(fired: pd.DataFrame, live: pd.DataFrame, params: Params) -> Fit 
 
 def _per_device(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per device (sorted by id): mean position (unit vectors) and its chance."""
-    out = []
-    for device, group in rows.groupby("device_id", sort=True):
-        lat, lon = centroid(group["lat"].to_numpy(), group["lon"].to_numpy())
-        out.append((device, lat, lon, float(group["chance"].max())))
-    return pd.DataFrame(out, columns=["device_id", "lat", "lon", "chance"])
+    x, y, z = to_unit(rows["lat"].to_numpy(np.float64), rows["lon"].to_numpy(np.float64))
+    chance = rows["chance"].to_numpy(np.float64)
+    frame = pd.DataFrame({"x": x, "y": y, "z": z, "chance": chance}, index=rows["device_id"])
+    per = frame.groupby(level=0, sort=True)
+    mean = per[["x", "y", "z"]].mean()
+    lat, lon = from_unit(mean["x"].to_numpy(), mean["y"].to_numpy(), mean["z"].to_numpy())
+    return pd.DataFrame(
+        {
+            "device_id": mean.index.to_numpy(),
+            "lat": lat,
+            "lon": lon,
+            "chance": per["chance"].max().to_numpy(),
+        }
+    )
 
 
 FIT_INPUT = ["shower_id", "fired", "device_id", "lat", "lon", "chance"]

@@ -2,44 +2,89 @@
 
 Two hits are linked when |t1 - t2| <= window and their great-circle distance is
 <= radius. Hits come sorted by (key, t_ns, hit_id); only hits with the same key
-are compared. The sweep walks forward neighbour by neighbour with a shrinking
-set of still-open windows, so its cost is O(N + pairs inside the window).
+are compared. Each hit is filed in its home cell of a grid of cells 2 x radius
+wide and copied into every other cell within radius of it (about 4 copies), so
+all of a hit's partners stand in its home cell. Each (key, cell) is swept in
+time order, walking forward neighbour by neighbour with a shrinking set of
+still-open windows, from home copies only, so each pair is found once. A hit is
+compared with the hits of one window around its home cell (~16 radius^2), not
+with every hit of its key in that window: at 1,000 phones/km^2 a seed group is
+a whole town.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import numpy.typing as npt
 
-from coincidence.geo import haversine_m
+from coincidence.geo import CellGrid, haversine_m
 
 Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
+
+
+@lru_cache(maxsize=8)
+def _grid(radius_m: float) -> CellGrid:
+    # 2 x radius measured fastest at 1,000/km^2 (2.8 s for 1.3 M hits; 5.8 s at 1 x, 3.1 s at 4 x).
+    return CellGrid(2 * radius_m)
 
 
 def linked_pairs(
     key: Ints,
     t_ns: Ints,
-    lat: npt.NDArray[np.float64],
-    lon: npt.NDArray[np.float64],
+    lat: Floats,
+    lon: Floats,
     window_ns: int,
     radius_m: float,
     from_mask: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[Ints, Ints]:
     """Index pairs (i, j), i before j in the given order, of linked hits with equal keys.
 
-    `from_mask` restricts i to the marked rows (the Spark job's home copies).
+    Sorted by (i, j). `from_mask` restricts i to the marked rows (the Spark
+    job's home copies).
     """
-    n = len(t_ns)
-    open_i = np.arange(n - 1, dtype=np.int64)
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    grid = _grid(float(radius_m))
+    row, cell = grid.reach(lat, lon, radius_m)
+    home = cell == grid.home(lat, lon)[row]
     if from_mask is not None:
-        open_i = open_i[from_mask[:-1]]
+        home &= from_mask[row]
+    # Copies by cell, in the given order inside a cell; the rows of one key are
+    # contiguous, so the copies of one (key, cell) stand together.
+    order = np.lexsort((row, cell))
+    row, cell, home = row[order], cell[order], home[order]
+    k = np.asarray(key)[row]
+    starts = np.ones(len(row), dtype=bool)
+    starts[1:] = (k[1:] != k[:-1]) | (cell[1:] != cell[:-1])
+    group = np.cumsum(starts)
+    a, b = _sweep(group, t_ns[row], lat[row], lon[row], home, window_ns, radius_m)
+    i, j = row[a], row[b]
+    by_pair = np.lexsort((j, i))
+    return i[by_pair], j[by_pair]
+
+
+def _sweep(
+    group: Ints,
+    t_ns: Ints,
+    lat: Floats,
+    lon: Floats,
+    start: npt.NDArray[np.bool_],
+    window_ns: int,
+    radius_m: float,
+) -> tuple[Ints, Ints]:
+    """Pairs (i, j), i < j, i marked in `start`, same group, within window and radius."""
+    n = len(t_ns)
+    open_i = np.nonzero(start[:-1])[0] if n else np.empty(0, np.int64)
     first, second = [], []
     offset = 1
     while len(open_i):
         j = open_i + offset
         in_window = j < n
         open_i, j = open_i[in_window], j[in_window]
-        in_window = (key[j] == key[open_i]) & (t_ns[j] - t_ns[open_i] <= window_ns)
+        in_window = (group[j] == group[open_i]) & (t_ns[j] - t_ns[open_i] <= window_ns)
         open_i, j = open_i[in_window], j[in_window]
         close = haversine_m(lat[open_i], lon[open_i], lat[j], lon[j]) <= radius_m
         first.append(open_i[close])

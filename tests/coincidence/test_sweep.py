@@ -3,32 +3,41 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from coincidence.geo import haversine_m
 from coincidence.sweep import linked_pairs, local_components
 
 
-def test_the_sweep_equals_brute_force_on_random_keyed_data():
+def _brute_force(key, t, lat, lon, window_ns, radius_m):
+    return {
+        (a, b)
+        for a in range(len(t))
+        for b in range(a + 1, len(t))
+        if key[a] == key[b]
+        and abs(t[b] - t[a]) <= window_ns
+        and haversine_m(lat[a], lon[a], lat[b], lon[b]) <= radius_m
+    }
+
+
+@pytest.mark.parametrize(
+    ("lat0", "lon0"), [(46.2, 6.1), (-12.0, 179.99), (89.99, 0.0), (-90.0, 0.0)]
+)
+def test_the_sweep_equals_brute_force_on_random_keyed_data(lat0, lon0):
+    # Points over ~5 km, so they fall in several cells of the sweep's grid.
     rng = np.random.default_rng(3)
-    n = 400
+    n = 600
     key = rng.integers(0, 3, n)
-    t = rng.integers(0, 2_000_000_000, n)
-    lat = 46.2 + rng.normal(0, 0.01, n)
-    lon = 6.1 + rng.normal(0, 0.01, n)
+    t = rng.integers(0, 200_000_000, n)
+    lat = np.clip(lat0 + rng.normal(0, 0.02, n), -90.0, 90.0)
+    lon = (lon0 + rng.normal(0, 0.02, n) + 180.0) % 360.0 - 180.0
     order = np.lexsort((t, key))
     key, t, lat, lon = key[order], t[order], lat[order], lon[order]
     i, j = linked_pairs(key, t, lat, lon, 50_000_000, 1000.0)
-    found = set(zip(i.tolist(), j.tolist(), strict=True))
-    expected = {
-        (a, b)
-        for a in range(n)
-        for b in range(a + 1, n)
-        if key[a] == key[b]
-        and abs(t[b] - t[a]) <= 50_000_000
-        and haversine_m(lat[a], lon[a], lat[b], lon[b]) <= 1000.0
-    }
-    assert found == expected
-    assert len(expected) > 50
+    found = list(zip(i.tolist(), j.tolist(), strict=True))
+    expected = _brute_force(key, t, lat, lon, 50_000_000, 1000.0)
+    assert found == sorted(expected)  # each pair once, sorted by (i, j)
+    assert len(expected) > 100
 
 
 def test_a_mask_keeps_only_pairs_starting_at_marked_rows():
