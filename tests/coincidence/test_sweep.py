@@ -9,7 +9,14 @@ from coincidence.geo import haversine_m
 from coincidence.sweep import linked_pairs, local_components
 
 
-def _brute_force(key, t, lat, lon, window_ns, radius_m):
+def _brute_force(
+    key: np.ndarray,
+    t: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    window_ns: int,
+    radius_m: float,
+) -> set[tuple[int, int]]:
     return {
         (a, b)
         for a in range(len(t))
