@@ -11,6 +11,10 @@ already taken, so one shower is never split into two candidates, while two
 showers far apart in one group give two. A core is a candidate when its
 expected_background is at most max_expected. Its members are its cylinder's
 hits and the rest of its footprint (coincidence.footprint).
+
+The steps (eligible_cylinders, take_cores, claim_footprints, core_summaries) run
+here in one process (find_cores, the reference) and, tile by tile and group by
+group, in coincidence.spark_cores: the same functions on the same rows.
 """
 
 from __future__ import annotations
@@ -23,11 +27,11 @@ import pandas as pd
 
 from coincidence.background import expected_chance, significance_sigma
 from coincidence.candidates import empty_showers, summarize, with_contract_types
-from coincidence.footprint import whole_showers
-from coincidence.geo import haversine_m
+from coincidence.footprint import claim_footprints
+from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
 from coincidence.sweep import linked_pairs
-from vocab.contracts import RECONSTRUCTION
+from vocab.contracts import HIT_COLUMNS, RECONSTRUCTION
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -78,31 +82,6 @@ def _cylinder_sizes(dev: Ints, i: Ints, j: Ints, dist: Floats, radii: tuple[floa
     return sizes
 
 
-def _greedy(
-    order: Ints, anchors: Ints, radius_of: Floats, pairs: tuple[Ints, Ints, Floats], n: int
-) -> list[tuple[int, Ints]]:
-    """Take cylinders in `order` unless they touch hits blocked by a core already taken."""
-    i, j, dist = pairs
-    by_i = np.argsort(i, kind="stable")
-    by_j = np.argsort(j, kind="stable")
-    i_sorted, j_sorted = i[by_i], j[by_j]
-    blocked = np.zeros(n, dtype=bool)
-    taken: list[tuple[int, Ints]] = []
-    for k in order:
-        a = int(anchors[k])
-        lo, hi = np.searchsorted(i_sorted, [a, a + 1])
-        after = by_i[lo:hi]
-        members = np.append(j[after][dist[after] <= radius_of[k]], a)
-        if blocked[members].any():
-            continue
-        lo_j, hi_j = np.searchsorted(j_sorted, [a, a + 1])
-        blocked[members] = True
-        blocked[j[after]] = True
-        blocked[i[by_j[lo_j:hi_j]]] = True
-        taken.append((int(k), members))
-    return taken
-
-
 @dataclass(frozen=True)
 class Cylinders:
     """Every hit's cylinders.
@@ -133,6 +112,118 @@ def cylinders(members: pd.DataFrame, params: Params) -> Cylinders:
     return Cylinders(df, (i, j, dist), _cylinder_sizes(dev, i, j, dist, params.radii_m))
 
 
+ELIGIBLE = (
+    "label long, anchor long, q int, size long, expected double, rank double, "
+    "first_ns long, last_ns long, c_lat double, c_lon double, "
+    "members array<long>, touch array<long>"
+)
+
+
+def eligible_cylinders(
+    cyl: Cylinders, params: Params, only: npt.NDArray[np.bool_] | None = None
+) -> pd.DataFrame:
+    """The cylinders that may become cores (ELIGIBLE), with what the greedy choice needs.
+
+    A cylinder is eligible with at least min_devices devices and an
+    expected_background of at most max_expected. members: its hits' ids (the
+    anchor first); touch: the anchor and every hit linked to it, which a core
+    blocks for later cylinders; first_ns, last_ns, c_lat, c_lon: its time extent
+    and centroid, for the footprint. only: the anchors considered (all by default).
+    """
+    df, sizes, radii = cyl.hits, cyl.sizes, params.radii_m
+    lam = df[lam_columns(params)].to_numpy(np.float64)
+    hood = df[hood_columns(params)].to_numpy(np.float64)
+    expected = expected_chance(hood, lam, sizes, len(radii))
+    ok = (sizes >= params.min_devices) & (expected <= params.max_expected)
+    if only is not None:
+        ok &= only[:, None]
+    anchors, q = np.nonzero(ok)
+    e = expected[anchors, q]
+    ids = df["hit_id"].to_numpy(np.int64)
+    members = _within(anchors, np.asarray(radii)[q], cyl.pairs)
+    lat, lon, t = df["lat"].to_numpy(), df["lon"].to_numpy(), df["t_ns"].to_numpy(np.int64)
+    c_lat, c_lon, last = _extent(members, lat, lon, t)
+    return pd.DataFrame(
+        {
+            "label": df["label"].to_numpy(np.int64)[anchors],
+            "anchor": ids[anchors],
+            "q": q.astype(np.int32),
+            "size": sizes[anchors, q],
+            "expected": e,
+            # Rounded so that last-bit differences between implementations never reorder near-ties.
+            "rank": np.round(np.log10(np.maximum(e, 1e-300)), 9),
+            "first_ns": t[anchors],
+            "last_ns": last,
+            "c_lat": c_lat,
+            "c_lon": c_lon,
+            # Object columns even when empty, which Arrow turns into lists.
+            "members": pd.Series([ids[m] for m in members], dtype=object),
+            "touch": pd.Series(_touch(anchors, cyl.pairs, ids), dtype=object),
+        }
+    )
+
+
+def _within(anchors: Ints, radius: Floats, pairs: tuple[Ints, Ints, Floats]) -> list[Ints]:
+    """Rows of each (anchor, radius) cylinder: the anchor, then its later linked hits within it."""
+    i, j, dist = pairs
+    by_i = np.argsort(i, kind="stable")
+    lo, hi = np.searchsorted(i[by_i], anchors), np.searchsorted(i[by_i], anchors + 1)
+    out = []
+    for a, r, s, e in zip(anchors.tolist(), radius.tolist(), lo.tolist(), hi.tolist(), strict=True):
+        after = by_i[s:e]
+        out.append(np.concatenate([[a], j[after][dist[after] <= r]]).astype(np.int64))
+    return out
+
+
+def _touch(anchors: Ints, pairs: tuple[Ints, Ints, Floats], ids: Ints) -> list[Ints]:
+    """Hit ids of each anchor and of every hit linked to it, before or after."""
+    i, j, _ = pairs
+    ends = np.concatenate([i, j])
+    other = np.concatenate([j, i])
+    order = np.argsort(ends, kind="stable")
+    ends, other = ends[order], other[order]
+    lo, hi = np.searchsorted(ends, anchors), np.searchsorted(ends, anchors + 1)
+    return [
+        ids[np.concatenate([[a], other[s:e]]).astype(np.int64)]
+        for a, s, e in zip(anchors.tolist(), lo.tolist(), hi.tolist(), strict=True)
+    ]
+
+
+def _extent(members: list[Ints], lat: Floats, lon: Floats, t: Ints) -> tuple[Floats, Floats, Ints]:
+    """Each cylinder's centroid (unit-vector sum) and last time."""
+    if not members:
+        return np.zeros(0), np.zeros(0), np.zeros(0, np.int64)
+    rows = np.concatenate(members)
+    starts = np.cumsum([0] + [len(m) for m in members[:-1]])
+    x, y, z = to_unit(lat[rows], lon[rows])
+    c_lat, c_lon = from_unit(*(np.add.reduceat(v, starts) for v in (x, y, z)))
+    return c_lat, c_lon, np.maximum.reduceat(t[rows], starts)
+
+
+CORES = ELIGIBLE + ", priority long"
+
+
+def take_cores(eligible: pd.DataFrame) -> pd.DataFrame:
+    """The cores (CORES), most significant first, each refusing cylinders it touches.
+
+    Order: smallest expected_background (rank), then more devices, smaller radius,
+    smaller anchor hit_id. A cylinder is refused when one of its members is a member
+    or in the touch of a core already taken. priority: the core's place in that order.
+    """
+    order = np.lexsort(
+        (eligible["anchor"], eligible["q"], -eligible["size"].to_numpy(), eligible["rank"])
+    )
+    blocked: set[int] = set()
+    taken = []
+    for k, members, touch in zip(
+        order.tolist(), eligible["members"].iloc[order], eligible["touch"].iloc[order], strict=True
+    ):
+        if blocked.isdisjoint(members.tolist()):
+            blocked.update(members.tolist(), touch.tolist())
+            taken.append(k)
+    return eligible.iloc[taken].assign(priority=np.arange(len(taken), dtype=np.int64))
+
+
 def find_cores(members: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Candidates (the shower contract, reconstruction empty) of whole seed groups.
 
@@ -141,44 +232,43 @@ def find_cores(members: pd.DataFrame, params: Params) -> pd.DataFrame:
     if members.empty:
         return empty_showers()
     cyl = cylinders(members, params)
-    df, sizes, radii = cyl.hits, cyl.sizes, params.radii_m
-    lam = df[lam_columns(params)].to_numpy(np.float64)
-    hood = df[hood_columns(params)].to_numpy(np.float64)
-    expected = expected_chance(hood, lam, sizes, len(radii))
-    anchors, q = np.nonzero((sizes >= params.min_devices) & (expected <= params.max_expected))
-    if len(anchors) == 0:
+    cores = take_cores(eligible_cylinders(cyl, params))
+    if cores.empty:
         return empty_showers()
-    e = expected[anchors, q]
-    # Rounded so that last-bit differences between implementations never reorder near-ties.
-    rank = np.round(np.log10(np.maximum(e, 1e-300)), 9)
-    hit_ids = df["hit_id"].to_numpy(np.int64)
-    order = np.lexsort((hit_ids[anchors], q, -sizes[anchors, q], rank))
-    radius_of = np.asarray(radii, dtype=np.float64)[q]
-    taken = _greedy(order, anchors, radius_of, cyl.pairs, len(df))
-    return _summaries(df, taken, e, params)
+    claims = claim_footprints(cyl.hits, cores, params)
+    rows = candidate_rows(cores, claims).merge(cyl.hits[list(HIT_COLUMNS)], on="hit_id")
+    return core_summaries(rows, params)
 
 
-def _summaries(
-    df: pd.DataFrame, taken: list[tuple[int, Ints]], expected: Floats, params: Params
-) -> pd.DataFrame:
-    if not taken:
+def candidate_rows(cores: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """(label, priority, expected, hit_id, is_core) of each core's hits and footprint claims."""
+    n = cores["members"].map(len).to_numpy()
+    core_rows = pd.DataFrame(
+        {
+            "label": np.repeat(cores["label"].to_numpy(), n),
+            "priority": np.repeat(cores["priority"].to_numpy(), n),
+            "hit_id": np.concatenate(cores["members"].to_list()).astype(np.int64),
+            "is_core": True,
+        }
+    )
+    foot = claims.assign(is_core=False)[["label", "priority", "hit_id", "is_core"]]
+    rows = pd.concat([core_rows, foot], ignore_index=True)
+    return rows.merge(cores[["label", "priority", "expected"]], on=["label", "priority"])
+
+
+def core_summaries(rows: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """One shower row per core (contract types) from candidate_rows joined to the hit columns."""
+    if rows.empty:
         return empty_showers()
-    cores = [m for _, m in taken]
-    whole = whole_showers(df, cores, params)
-    out = summarize(_labelled(df, whole), params.min_devices)  # keeps label order
-    devices = df["device_id"].to_numpy()
-    out["n_core_devices"] = [len(set(devices[m])) for m in cores]
-    out["n_core_hits"] = [len(m) for m in cores]
-    chance = np.array([expected[k] for k, _ in taken])
+    key = rows.groupby(["label", "priority"], sort=True).ngroup().to_numpy()
+    out = summarize(rows.assign(label=key), params.min_devices)  # keeps key order
+    core = rows[rows["is_core"].to_numpy()].assign(key=key[rows["is_core"].to_numpy()])
+    per_core = core.groupby("key", sort=True)
+    out["n_core_devices"] = per_core["device_id"].nunique().to_numpy(np.int64)
+    out["n_core_hits"] = per_core.size().to_numpy(np.int64)
+    chance = per_core["expected"].first().to_numpy(np.float64)
     out["expected_background"] = chance
     out["significance_sigma"] = [significance_sigma(float(x)) for x in chance]
     for name in RECONSTRUCTION:
         out[name] = None
     return with_contract_types(out)
-
-
-def _labelled(df: pd.DataFrame, members: list[Ints]) -> pd.DataFrame:
-    """The hits of each candidate, labelled by its place in `members`."""
-    rows = np.concatenate(members)
-    label = np.repeat(np.arange(len(members)), [len(m) for m in members])
-    return df.iloc[rows][["hit_id", "device_id", "t_ns", "lat", "lon"]].assign(label=label)

@@ -20,35 +20,56 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from coincidence.geo import centroid, haversine_m
+from coincidence.geo import haversine_m
 from coincidence.params import Params
 
 Ints = npt.NDArray[np.int64]
+Floats = npt.NDArray[np.float64]
 
 
-def whole_showers(df: pd.DataFrame, cores: list[Ints], params: Params) -> list[Ints]:
-    """Each core's rows of df plus the rows of its footprint, cores in order of priority.
+def time_reach(first_ns: Ints, last_ns: Ints, params: Params) -> tuple[Ints, Ints]:
+    """The times [lo, hi] a core's footprint may hold: within one window with the core."""
+    return last_ns - params.window_ns, first_ns + params.window_ns
 
-    df: the seed groups' hits sorted by (label, t_ns, hit_id); cores: row indices.
+
+def in_reach(
+    lat: Floats, lon: Floats, c_lat: Floats, c_lon: Floats, params: Params
+) -> npt.NDArray[np.bool_]:
+    """Hits within radius_m of their core's centroid."""
+    reach: npt.NDArray[np.bool_] = haversine_m(lat, lon, c_lat, c_lon) <= params.radius_m
+    return reach
+
+
+def claim_footprints(hits: pd.DataFrame, cores: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """(label, priority, hit_id) of the footprint hits each core claims.
+
+    hits: the seed groups' label, hit_id, t_ns, lat, lon, sorted by (label, t_ns, hit_id);
+    cores: coincidence.cores.CORES. A hit goes to the first core by priority whose
+    reach holds it, unless it is a member of any core.
     """
-    label = df["label"].to_numpy(np.int64)
-    t = df["t_ns"].to_numpy(np.int64)
-    lat, lon = df["lat"].to_numpy(np.float64), df["lon"].to_numpy(np.float64)
-    claimed = np.zeros(len(df), dtype=bool)
-    for rows in cores:
-        claimed[rows] = True
-    out = []
-    for rows in cores:
-        group = label[rows[0]]
+    label = hits["label"].to_numpy(np.int64)
+    t = hits["t_ns"].to_numpy(np.int64)
+    lat, lon = hits["lat"].to_numpy(np.float64), hits["lon"].to_numpy(np.float64)
+    ids = hits["hit_id"].to_numpy(np.int64)
+    claimed = np.isin(ids, np.concatenate(cores["members"].to_list()))
+    cores = cores.sort_values("priority", kind="stable")
+    lo, hi = time_reach(cores["first_ns"].to_numpy(), cores["last_ns"].to_numpy(), params)
+    c_lat, c_lon = cores["c_lat"].to_numpy(), cores["c_lon"].to_numpy()
+    groups = cores["label"].to_numpy(np.int64)
+    rows = []
+    for k, group in enumerate(groups.tolist()):
         g0, g1 = np.searchsorted(label, [group, group + 1])
         times = t[g0:g1]  # one group's times, sorted
-        first, last = int(t[rows].min()), int(t[rows].max())
-        lo = g0 + int(np.searchsorted(times, last - params.window_ns, "left"))
-        hi = g0 + int(np.searchsorted(times, first + params.window_ns, "right"))
-        near = np.arange(lo, hi)
+        near = g0 + np.arange(np.searchsorted(times, lo[k]), np.searchsorted(times, hi[k], "right"))
         near = near[~claimed[near]]
-        c_lat, c_lon = centroid(lat[rows], lon[rows])
-        near = near[haversine_m(lat[near], lon[near], c_lat, c_lon) <= params.radius_m]
+        near = near[in_reach(lat[near], lon[near], c_lat[k], c_lon[k], params)]
         claimed[near] = True
-        out.append(np.concatenate([rows, near]))
-    return out
+        rows.append(near)
+    n = [len(r) for r in rows]
+    return pd.DataFrame(
+        {
+            "label": np.repeat(groups, n),
+            "priority": np.repeat(cores["priority"].to_numpy(np.int64), n),
+            "hit_id": ids[np.concatenate(rows)] if rows else np.zeros(0, np.int64),
+        }
+    )

@@ -2,7 +2,7 @@
 
 1. Seed groups: hits linked in time and space, joined into groups (coincidence.links).
 2. Each device's rate and neighbourhood sums (coincidence.neighbours).
-3. The cores of whole seed groups, per group through Arrow (coincidence.cores).
+3. The cores, tile by tile, then per seed group (coincidence.spark_cores).
 4. With exposure blocks, the core and energy fit per candidate (coincidence.spark_fit).
 Every step uses the same Python as the in-memory reference for the science.
 """
@@ -16,13 +16,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypedDict
 
-import pandas as pd
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from coincidence import spark_cores
 from coincidence.chance import ChanceReport, assemble
-from coincidence.cores import core_input, find_cores
+from coincidence.cores import core_input
 from coincidence.links import seed_members
 from coincidence.neighbours import device_neighbourhoods, device_stats
 from coincidence.params import Params
@@ -40,22 +40,11 @@ from vocab.contracts import (
     EXPOSURES_DIR,
     HIT_COLUMNS,
     HIT_SCHEMA,
-    SHOWER_SCHEMA,
     lake_partition,
 )
 from vocab.units import NS_PER_S
 
 log = logging.getLogger(__name__)
-
-
-def _cores(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
-    def run(members: pd.DataFrame) -> pd.DataFrame:
-        return find_cores(members[core_input(params)], params)
-
-    return run
-
-
-SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
 
 
 def span_seconds(hits: DataFrame, params: Params) -> DataFrame:
@@ -81,9 +70,7 @@ def device_rates(hits: DataFrame, params: Params, blocks: DataFrame | None) -> D
 def find_candidates(hits: DataFrame, devices: DataFrame, params: Params) -> DataFrame:
     """The cores of the seed groups (SHOWER_SCHEMA, reconstruction empty)."""
     members = seed_members(hits, params).join(device_neighbourhoods(devices, params), "device_id")
-    # Whole seed groups go to one Python call, about 64 calls in all.
-    groups = members.withColumn("grp", F.pmod(F.xxhash64("label"), F.lit(64)))
-    return groups.groupBy("grp").applyInPandas(_cores(params), SHOWER_SPARK)
+    return spark_cores.find_candidates(members.select(*core_input(params)), params)
 
 
 def transform(

@@ -27,8 +27,12 @@ _KEYED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat doub
 _LABELS = "hit_id long, label long"
 
 
-def halo_rows(params: Params) -> ArrowBatches:
-    """MapInArrow function: each hit once per (cell, bucket) that needs it."""
+def halo_rows(params: Params, both_ways: bool = False) -> ArrowBatches:
+    """MapInArrow function: each hit once per (cell, bucket) that needs it.
+
+    both_ways: hits within one window of their bucket's end go to the next bucket
+    too, so that a tile also holds every hit linked before its own (the cores' touch).
+    """
     grid = CellGrid(params.cell_m)
     window, bucket_ns = params.window_ns, params.bucket_ns
 
@@ -42,11 +46,11 @@ def halo_rows(params: Params) -> ArrowBatches:
             home_cell = cell == grid.home(lat, lon)[point]
             bucket = t[point] // bucket_ns
             # Hits within one window of their bucket's start also go to the previous bucket.
-            early = (t[point] - bucket * bucket_ns) < window
-            extra = np.nonzero(early)[0]
-            rows = np.concatenate([np.arange(len(point)), extra])
-            buckets = np.concatenate([bucket, bucket[extra] - 1])
-            home = np.concatenate([home_cell, np.zeros(len(extra), dtype=bool)])
+            early = np.nonzero((t[point] - bucket * bucket_ns) < window)[0]
+            late = np.nonzero(both_ways & ((bucket + 1) * bucket_ns - t[point] <= window))[0]
+            rows = np.concatenate([np.arange(len(point)), early, late])
+            buckets = np.concatenate([bucket, bucket[early] - 1, bucket[late] + 1])
+            home = np.concatenate([home_cell, np.zeros(len(early) + len(late), dtype=bool)])
             p = point[rows]
             yield pa.RecordBatch.from_pydict(
                 {

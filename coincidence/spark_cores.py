@@ -1,0 +1,146 @@
+"""The cores in Spark, in steps that never hold a whole seed group (coincidence.cores).
+
+At 1,000 phones per km² nearly every hit is in one seed group that spans the
+whole search, so the cores cannot be found one group at a time. They are found
+in three steps, each giving what coincidence.cores.find_cores gives in one process:
+
+1. Eligible cylinders, per tile (spatial cell x time bucket). Each hit is copied
+   to every cell within radius_m of it, and to the neighbouring bucket when it
+   lies within one window of its bucket's edge (coincidence.links.halo_rows), so
+   a tile holds every hit linked to the hits at home in it. Only those home hits
+   anchor cylinders there: each cylinder is computed once, exactly.
+2. The greedy choice, per seed group, over its eligible cylinders only: a few
+   per 1,000 hits, however long the group.
+3. The footprints: each non-core hit within reach of a core goes to the core of
+   first priority that reaches it. Claims do not change any core's reach, so
+   this minimum is what the reference's claims in priority order give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pandas as pd
+import pyarrow as pa
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.types import from_arrow_schema
+
+from coincidence.cores import (
+    CORES,
+    ELIGIBLE,
+    core_input,
+    core_summaries,
+    cylinders,
+    eligible_cylinders,
+    take_cores,
+)
+from coincidence.footprint import in_reach
+from coincidence.links import halo_rows
+from coincidence.neighbours import ArrowBatches
+from coincidence.params import Params
+from vocab.contracts import SHOWER_SCHEMA
+
+SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
+_TILED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat double, lon double"
+_CLAIM = "hit_id long, label long, priority long"
+# Candidates are summarised in about this many Python calls.
+_SUMMARY_CALLS = 64
+
+
+def _eligible(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def run(tile: pd.DataFrame) -> pd.DataFrame:
+        cyl = cylinders(tile[[*core_input(params), "home"]], params)
+        return eligible_cylinders(cyl, params, only=cyl.hits["home"].to_numpy(bool))
+
+    return run
+
+
+def eligible(members: DataFrame, params: Params) -> DataFrame:
+    """ELIGIBLE cylinders of the members (core_input columns), one tile at a time."""
+    tiled = members.select("hit_id", "t_ns", "lat", "lon").mapInArrow(
+        halo_rows(params, both_ways=True), _TILED
+    )
+    rest = members.drop("t_ns", "lat", "lon")
+    tiles = tiled.join(rest, "hit_id").groupBy("cell", "bucket")
+    return tiles.applyInPandas(_eligible(params), ELIGIBLE)
+
+
+def cores(members: DataFrame, params: Params) -> DataFrame:
+    """CORES: the greedy choice within each seed group, over its eligible cylinders."""
+    return eligible(members, params).groupBy("label").applyInPandas(take_cores, CORES)
+
+
+def _within_reach(params: Params) -> ArrowBatches:
+    def keep(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            df = batch.to_pandas()
+            ok = in_reach(
+                df["lat"].to_numpy(),
+                df["lon"].to_numpy(),
+                df["c_lat"].to_numpy(),
+                df["c_lon"].to_numpy(),
+                params,
+            )
+            yield pa.RecordBatch.from_pandas(
+                df.loc[ok, ["hit_id", "label", "priority"]], preserve_index=False
+            )
+
+    return keep
+
+
+def claims(members: DataFrame, taken: DataFrame, core_hits: DataFrame, params: Params) -> DataFrame:
+    """(hit_id, label, priority): footprint hits and the core that claims each.
+
+    Times as coincidence.footprint.time_reach: [last_ns - W, first_ns + W], met
+    through time slots one window long (a core's reach spans at most four).
+    """
+    w = params.window_ns
+    reach = taken.select(
+        "label",
+        "priority",
+        "first_ns",
+        "last_ns",
+        "c_lat",
+        "c_lon",
+        F.explode(
+            F.sequence(F.expr(f"(last_ns - {w}) div {w}"), F.expr(f"(first_ns + {w}) div {w}"))
+        ).alias("slot"),
+    )
+    slotted = members.select(
+        "label", "hit_id", "t_ns", "lat", "lon", F.expr(f"t_ns div {w}").alias("slot")
+    )
+    near = slotted.join(F.broadcast(reach), ["label", "slot"]).where(
+        (F.col("t_ns") >= F.col("last_ns") - w) & (F.col("t_ns") <= F.col("first_ns") + w)
+    )
+    near = near.join(core_hits.select("hit_id"), "hit_id", "left_anti")
+    kept = near.select("hit_id", "label", "priority", "lat", "lon", "c_lat", "c_lon")
+    kept = kept.mapInArrow(_within_reach(params), _CLAIM)
+    return kept.groupBy("hit_id", "label").agg(F.min("priority").alias("priority"))
+
+
+def _summaries(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def run(rows: pd.DataFrame) -> pd.DataFrame:
+        return core_summaries(rows.drop(columns="grp"), params)
+
+    return run
+
+
+def find_candidates(members: DataFrame, params: Params) -> DataFrame:
+    """The candidates (SHOWER_SCHEMA, reconstruction empty) of the seed members.
+
+    members: the core_input(params) columns of every hit of the seed groups.
+    """
+    members = members.localCheckpoint()
+    taken = cores(members, params).localCheckpoint()
+    core_hits = taken.select("label", "priority", F.explode("members").alias("hit_id"))
+    foot = claims(members, taken, core_hits, params)
+    rows = core_hits.withColumn("is_core", F.lit(True)).unionByName(
+        foot.withColumn("is_core", F.lit(False))
+    )
+    rows = rows.join(taken.select("label", "priority", "expected"), ["label", "priority"])
+    rows = rows.join(members.select("hit_id", "device_id", "t_ns", "lat", "lon"), "hit_id")
+    grp = F.pmod(F.xxhash64("label", "priority"), F.lit(_SUMMARY_CALLS))
+    return (
+        rows.withColumn("grp", grp).groupBy("grp").applyInPandas(_summaries(params), SHOWER_SPARK)
+    )

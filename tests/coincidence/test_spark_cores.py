@@ -1,0 +1,88 @@
+"""The cores in tiles: a split in space and time gives what one piece gives."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from coincidence.cores import core_input, cylinders, eligible_cylinders
+from coincidence.geo import CellGrid, haversine_m
+from coincidence.job import device_rates, select_span
+from coincidence.links import seed_members
+from coincidence.neighbours import device_neighbourhoods
+from coincidence.params import Params
+from coincidence.spark_cores import eligible
+from tests.coincidence.factories import MS, T0, S, background, network, offset, with_ids
+from tests.coincidence.test_job import SCHEMA, assert_same
+from vocab.contracts import HIT_COLUMNS
+
+# Tiles of 2 km and 1 s: every shower below straddles cells and buckets.
+SPLIT = Params(cell_m=2000, bucket_s=1)
+
+
+def _corner(params: Params) -> tuple[float, float]:
+    """A point where cells of the split meet, near Geneva, off the default's borders."""
+    grid = CellGrid(params.cell_m)
+    band = int(np.ceil((46.2 + 90.0) / grid.band_deg))
+    assert band % 10 != 0  # not also a border of the default 20 km cells
+    n = int(grid.n_lon[band])
+    return -90.0 + band * grid.band_deg, -180.0 + 360.0 * round((6.14 + 180.0) / 360.0 * n) / n
+
+
+def town_with_border_showers(seed: int) -> tuple[pd.DataFrame, list[set[int]]]:
+    """Phones around a corner of the split's cells; showers on it at whole seconds."""
+    rng = np.random.default_rng(seed)
+    lat0, lon0 = _corner(SPLIT)
+    net = network(rng, [(lat0, lon0)], per_group=120, spread_m=800)
+    rows = [background(rng, net, 0.05, 60).assign(shower=-1)]
+    for k in range(8):
+        c_lat, c_lon = offset(lat0, lon0, *rng.normal(0, 150, 2))
+        near = np.nonzero(haversine_m(c_lat, c_lon, net.lat, net.lon) <= 400.0)[0]
+        t = T0 + (5 + 7 * k) * S + (rng.normal(0, 3, len(near)) * MS).astype(np.int64)
+        rows.append(
+            pd.DataFrame(
+                {"device_id": net.device_id[near], "t_ns": t, "lat": net.lat[near]}
+            ).assign(lon=net.lon[near], shower=k)
+        )
+    data = with_ids(pd.concat(rows, ignore_index=True), rng)
+    truth = [set(g["hit_id"]) for k, g in data[data.shower >= 0].groupby("shower")]
+    return data.drop(columns="shower"), truth
+
+
+def test_showers_on_cell_and_bucket_borders_are_found_once_with_all_their_hits(
+    spark_job, reference
+):
+    data, truth = town_with_border_showers(seed=5)
+    grid = CellGrid(SPLIT.cell_m)
+    for hit_ids in truth:  # each shower really is split across cells and buckets
+        one = data[data.hit_id.isin(hit_ids)]
+        assert len(set(grid.home(one.lat.to_numpy(), one.lon.to_numpy()).tolist())) >= 2
+        assert one.t_ns.floordiv(SPLIT.bucket_ns).nunique() == 2
+    split, whole = spark_job(data, SPLIT), spark_job(data, Params())
+    assert_same(split, whole)
+    assert_same(split, reference(data, SPLIT))
+    for hit_ids in truth:
+        holding = [set(h) for h in split["hit_ids"] if set(h) & hit_ids]
+        assert len(holding) == 1 and hit_ids <= holding[0]
+
+
+def test_the_tiles_give_every_eligible_cylinder_once_as_one_piece_does(spark):
+    params = Params(cell_m=2000, bucket_s=1, max_expected=math.inf)
+    data, _ = town_with_border_showers(seed=6)
+    hits = select_span(spark.createDataFrame(data[list(HIT_COLUMNS)], SCHEMA), params)
+    members = seed_members(hits, params).join(
+        device_neighbourhoods(device_rates(hits, params, None), params), "device_id"
+    )
+    members = members.select(*core_input(params))
+    tiled = eligible(members, params).toPandas()
+    one = eligible_cylinders(cylinders(members.toPandas(), params), params)
+    assert len(one) > 100  # the showers' anchors, on the borders
+    key = ["anchor", "q"]
+    tiled, one = (df.sort_values(key).reset_index(drop=True) for df in (tiled, one))
+    pd.testing.assert_frame_equal(
+        tiled[[*key, "size", "first_ns", "last_ns"]], one[[*key, "size", "first_ns", "last_ns"]]
+    )
+    for column in ("members", "touch"):
+        assert [sorted(m) for m in tiled[column]] == [sorted(m) for m in one[column]]
