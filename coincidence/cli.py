@@ -89,6 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
         "lat, lon; or a lake from crowdray export, which holds them in exposures/): "
         "live time, and the core and energy fit",
     )
+    p.add_argument(
+        "--cell-m",
+        type=float,
+        default=DEFAULTS.cell_m,
+        help="spatial side of a Spark tile, m; smaller tiles hold fewer hits per task, "
+        "results do not change (default %(default)g)",
+    )
+    p.add_argument(
+        "--bucket-s",
+        type=float,
+        default=DEFAULTS.bucket_s,
+        help="time side of a Spark tile, s; results do not change (default %(default)g)",
+    )
     p.add_argument("--master", default="local[*]", help="Spark master (default local[*])")
     p.add_argument("--driver-memory", default="4g", help="Spark driver memory (default 4g)")
     p.add_argument("--shuffle-partitions", type=int, help="Spark shuffle partitions")
@@ -108,6 +121,8 @@ def main(argv: list[str] | None = None) -> SearchSummary:
             until_ns=args.until,
             sensor_area_m2=args.sensor_area_m2,
             efficiency=args.efficiency,
+            cell_m=args.cell_m,
+            bucket_s=args.bucket_s,
         )
     except ValueError as exc:
         parser.error(str(exc))

@@ -17,21 +17,23 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from coincidence.geo import CellGrid
 from coincidence.neighbours import ArrowBatches
 from coincidence.params import Params
 from coincidence.sweep import linked_pairs, local_components
 
-_KEYED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat double, lon double"
 _LABELS = "hit_id long, label long"
 
 
 def halo_rows(params: Params, both_ways: bool = False) -> ArrowBatches:
     """MapInArrow function: each hit once per (cell, bucket) that needs it.
 
-    both_ways: hits within one window of their bucket's end go to the next bucket
-    too, so that a tile also holds every hit linked before its own (the cores' touch).
+    Output: cell, bucket, home (the hit's own cell and bucket), then every input
+    column (which must hold t_ns, lat, lon). both_ways: hits within one window of
+    their bucket's end go to the next bucket too, so that a tile also holds every
+    hit linked before its own (the cores' touch).
     """
     grid = CellGrid(params.cell_m)
     window, bucket_ns = params.window_ns, params.bucket_ns
@@ -41,7 +43,6 @@ def halo_rows(params: Params, both_ways: bool = False) -> ArrowBatches:
             lat = batch.column("lat").to_numpy()
             lon = batch.column("lon").to_numpy()
             t = batch.column("t_ns").to_numpy()
-            ids = batch.column("hit_id").to_numpy()
             point, cell = grid.reach(lat, lon, params.radius_m)
             home_cell = cell == grid.home(lat, lon)[point]
             bucket = t[point] // bucket_ns
@@ -51,20 +52,23 @@ def halo_rows(params: Params, both_ways: bool = False) -> ArrowBatches:
             rows = np.concatenate([np.arange(len(point)), early, late])
             buckets = np.concatenate([bucket, bucket[early] - 1, bucket[late] + 1])
             home = np.concatenate([home_cell, np.zeros(len(early) + len(late), dtype=bool)])
-            p = point[rows]
-            yield pa.RecordBatch.from_pydict(
-                {
-                    "cell": cell[rows],
-                    "bucket": buckets,
-                    "home": home,
-                    "hit_id": ids[p],
-                    "t_ns": t[p],
-                    "lat": lat[p],
-                    "lon": lon[p],
-                }
+            copies = batch.take(pa.array(point[rows]))
+            yield pa.RecordBatch.from_arrays(
+                [pa.array(cell[rows]), pa.array(buckets), pa.array(home), *copies.columns],
+                names=["cell", "bucket", "home", *copies.schema.names],
             )
 
     return explode
+
+
+def halo_schema(frame: DataFrame) -> T.StructType:
+    """The schema of halo_rows over `frame`: cell, bucket, home, then frame's columns."""
+    keys = [
+        T.StructField("cell", T.LongType()),
+        T.StructField("bucket", T.LongType()),
+        T.StructField("home", T.BooleanType()),
+    ]
+    return T.StructType(keys + list(frame.schema.fields))
 
 
 def sweep_rows(params: Params) -> ArrowBatches:
@@ -112,7 +116,8 @@ def _keyed_arrow() -> pa.Schema:
 
 def local_labels(hits: DataFrame, params: Params) -> DataFrame:
     """(hit_id, label) per partition; a hit near a cell or bucket edge may have several."""
-    keyed = hits.select("hit_id", "t_ns", "lat", "lon").mapInArrow(halo_rows(params), _KEYED)
+    points = hits.select("hit_id", "t_ns", "lat", "lon")
+    keyed = points.mapInArrow(halo_rows(params), halo_schema(points))
     ordered = keyed.repartition("cell", "bucket").sortWithinPartitions(
         "cell", "bucket", "t_ns", "hit_id"
     )

@@ -36,13 +36,12 @@ from coincidence.cores import (
     take_cores,
 )
 from coincidence.footprint import in_reach
-from coincidence.links import halo_rows
+from coincidence.links import halo_rows, halo_schema
 from coincidence.neighbours import ArrowBatches
 from coincidence.params import Params
 from vocab.contracts import SHOWER_SCHEMA
 
 SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
-_TILED = "cell long, bucket long, home boolean, hit_id long, t_ns long, lat double, lon double"
 _CLAIM = "hit_id long, label long, priority long"
 # Candidates are summarised in about this many Python calls.
 _SUMMARY_CALLS = 64
@@ -58,12 +57,8 @@ def _eligible(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
 
 def eligible(members: DataFrame, params: Params) -> DataFrame:
     """ELIGIBLE cylinders of the members (core_input columns), one tile at a time."""
-    tiled = members.select("hit_id", "t_ns", "lat", "lon").mapInArrow(
-        halo_rows(params, both_ways=True), _TILED
-    )
-    rest = members.drop("t_ns", "lat", "lon")
-    tiles = tiled.join(rest, "hit_id").groupBy("cell", "bucket")
-    return tiles.applyInPandas(_eligible(params), ELIGIBLE)
+    tiled = members.mapInArrow(halo_rows(params, both_ways=True), halo_schema(members))
+    return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params), ELIGIBLE)
 
 
 def cores(members: DataFrame, params: Params) -> DataFrame:

@@ -61,7 +61,8 @@ def test_it_searches_a_lake_within_since_until_and_writes_showers_and_a_summary(
     since, until = T0 + 3600 * S, T0 + 2 * 3600 * S
     out = str(tmp_path / "out")
     span = ["--since", str(since), "--until", str(until)]
-    result = run_cli("--input", str(lake), "--output", out, *span, "--master", "local[2]")
+    tiles = ["--cell-m", "3000", "--bucket-s", "120"]  # smaller tiles, the same showers
+    result = run_cli("--input", str(lake), "--output", out, *span, *tiles, "--master", "local[2]")
     assert result.returncode == 0, result.stderr
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     in_span = data[(data.t_ns >= since) & (data.t_ns < until)]
@@ -71,6 +72,7 @@ def test_it_searches_a_lake_within_since_until_and_writes_showers_and_a_summary(
     assert summary["counts"]["showers"] == len(got) == len(expected) > 0
     assert list(got.shower_id) == sorted(expected.shower_id)
     assert summary["parameters"]["window_ms"] == 50.0
+    assert summary["parameters"]["cell_m"] == 3000
 
 
 def test_a_missing_input_is_a_clear_error(tmp_path):
@@ -95,6 +97,8 @@ def test_input_without_the_hit_columns_is_a_clear_error(tmp_path):
         (["--max-expected", "0"], "max_expected=0.0: must be positive"),
         (["--efficiency", "2"], "efficiency in (0, 1]"),
         (["--scrambles", "-1"], "--scrambles must be 0 or more"),
+        (["--cell-m", "500"], "cell_m must be at least radius_m"),
+        (["--bucket-s", "0.05"], "bucket_s must be at least twice the window"),
     ],
 )
 def test_bad_options_are_refused_before_spark_starts(tmp_path, args, message):
