@@ -27,7 +27,7 @@ import pandas as pd
 
 from coincidence.background import expected_chance, significance_sigma
 from coincidence.candidates import empty_showers, summarize, with_contract_types
-from coincidence.footprint import claim_footprints
+from coincidence.footprint import claim_footprints, time_reach
 from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
 from coincidence.sweep import linked_pairs
@@ -114,7 +114,7 @@ def cylinders(members: pd.DataFrame, params: Params) -> Cylinders:
 
 ELIGIBLE = (
     "label long, anchor long, q int, size long, expected double, rank double, "
-    "first_ns long, last_ns long, c_lat double, c_lon double, "
+    "reach_lo_ns long, reach_hi_ns long, c_lat double, c_lon double, "
     "members array<long>, touch array<long>"
 )
 
@@ -127,8 +127,9 @@ def eligible_cylinders(
     A cylinder is eligible with at least min_devices devices and an
     expected_background of at most max_expected. members: its hits' ids (the
     anchor first); touch: the anchor and every hit linked to it, which a core
-    blocks for later cylinders; first_ns, last_ns, c_lat, c_lon: its time extent
-    and centroid, for the footprint. only: the anchors considered (all by default).
+    blocks for later cylinders; reach_lo_ns, reach_hi_ns, c_lat, c_lon: the times
+    (coincidence.footprint.time_reach) and centroid of its footprint. only: the
+    anchors considered (all by default).
     """
     df, sizes, radii = cyl.hits, cyl.sizes, params.radii_m
     lam = df[lam_columns(params)].to_numpy(np.float64)
@@ -143,6 +144,7 @@ def eligible_cylinders(
     members = _within(anchors, np.asarray(radii)[q], cyl.pairs)
     lat, lon, t = df["lat"].to_numpy(), df["lon"].to_numpy(), df["t_ns"].to_numpy(np.int64)
     c_lat, c_lon, last = _extent(members, lat, lon, t)
+    reach_lo, reach_hi = time_reach(t[anchors], last, params)
     return pd.DataFrame(
         {
             "label": df["label"].to_numpy(np.int64)[anchors],
@@ -152,8 +154,8 @@ def eligible_cylinders(
             "expected": e,
             # Rounded so that last-bit differences between implementations never reorder near-ties.
             "rank": np.round(np.log10(np.maximum(e, 1e-300)), 9),
-            "first_ns": t[anchors],
-            "last_ns": last,
+            "reach_lo_ns": reach_lo,
+            "reach_hi_ns": reach_hi,
             "c_lat": c_lat,
             "c_lon": c_lon,
             # Object columns even when empty, which Arrow turns into lists.

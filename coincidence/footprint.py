@@ -53,7 +53,7 @@ def claim_footprints(hits: pd.DataFrame, cores: pd.DataFrame, params: Params) ->
     ids = hits["hit_id"].to_numpy(np.int64)
     claimed = np.isin(ids, np.concatenate(cores["members"].to_list()))
     cores = cores.sort_values("priority", kind="stable")
-    lo, hi = time_reach(cores["first_ns"].to_numpy(), cores["last_ns"].to_numpy(), params)
+    lo, hi = cores["reach_lo_ns"].to_numpy(), cores["reach_hi_ns"].to_numpy()
     c_lat, c_lon = cores["c_lat"].to_numpy(), cores["c_lon"].to_numpy()
     groups = cores["label"].to_numpy(np.int64)
     rows = []

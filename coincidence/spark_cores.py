@@ -87,26 +87,25 @@ def _within_reach(params: Params) -> ArrowBatches:
 def claims(members: DataFrame, taken: DataFrame, core_hits: DataFrame, params: Params) -> DataFrame:
     """(hit_id, label, priority): footprint hits and the core that claims each.
 
-    Times as coincidence.footprint.time_reach: [last_ns - W, first_ns + W], met
-    through time slots one window long (a core's reach spans at most four).
+    Met through time slots one window long: a core's reach spans at most four.
     """
     w = params.window_ns
     reach = taken.select(
         "label",
         "priority",
-        "first_ns",
-        "last_ns",
+        "reach_lo_ns",
+        "reach_hi_ns",
         "c_lat",
         "c_lon",
-        F.explode(
-            F.sequence(F.expr(f"(last_ns - {w}) div {w}"), F.expr(f"(first_ns + {w}) div {w}"))
-        ).alias("slot"),
+        F.explode(F.sequence(F.expr(f"reach_lo_ns div {w}"), F.expr(f"reach_hi_ns div {w}"))).alias(
+            "slot"
+        ),
     )
     slotted = members.select(
         "label", "hit_id", "t_ns", "lat", "lon", F.expr(f"t_ns div {w}").alias("slot")
     )
     near = slotted.join(F.broadcast(reach), ["label", "slot"]).where(
-        (F.col("t_ns") >= F.col("last_ns") - w) & (F.col("t_ns") <= F.col("first_ns") + w)
+        F.col("t_ns").between(F.col("reach_lo_ns"), F.col("reach_hi_ns"))
     )
     near = near.join(core_hits.select("hit_id"), "hit_id", "left_anti")
     kept = near.select("hit_id", "label", "priority", "lat", "lon", "c_lat", "c_lon")

@@ -82,7 +82,8 @@ def test_the_tiles_give_every_eligible_cylinder_once_as_one_piece_does(spark):
     key = ["anchor", "q"]
     tiled, one = (df.sort_values(key).reset_index(drop=True) for df in (tiled, one))
     pd.testing.assert_frame_equal(
-        tiled[[*key, "size", "first_ns", "last_ns"]], one[[*key, "size", "first_ns", "last_ns"]]
+        tiled[[*key, "size", "reach_lo_ns", "reach_hi_ns"]],
+        one[[*key, "size", "reach_lo_ns", "reach_hi_ns"]],
     )
     for column in ("members", "touch"):
         assert [sorted(m) for m in tiled[column]] == [sorted(m) for m in one[column]]
