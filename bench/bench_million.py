@@ -202,7 +202,8 @@ def show(row: dict[str, Any], limit_s: float) -> None:
         return
     print(
         f"{head}: search {row['total_s']:.1f} s (wall {row['wall_s']:.1f} s; read "
-        f"{row['read_s']:.1f}, rates {row.get('rates_s', math.nan):.1f}, candidates "
+        f"{row['read_s']:.1f}, floods {row.get('floods_s', math.nan):.1f}, "
+        f"rates {row.get('rates_s', math.nan):.1f}, candidates "
         f"{row.get('candidates_s', math.nan):.1f}, fit {row['fit_s']:.1f}), "
         f"{row['hits_per_s']:,.0f} hits/s, floor {row['floor_s']:.1f} s, "
         f"{row['ratio_to_floor']:.1f}x the floor (goal <= 3x), peak {row['peak_gib']:.1f} GiB"

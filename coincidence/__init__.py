@@ -19,7 +19,8 @@ Definition of a candidate (the same in coincidence.job and coincidence.reference
    two candidates (coincidence.footprint). n_devices, n_hits, hit_ids and
    device_ids describe the whole shower; n_core_devices and n_core_hits the
    core, whose expected_background and significance_sigma are the candidate's.
-5. Only hits with since <= t_ns < until take part.
+5. Only hits with since <= t_ns < until take part, and of a device's hits in
+   one UTC minute only its first max_hits_per_min by hit_id (coincidence.floods).
 
 Nothing depends on row order, on where the data start, or on how the job
 partitions space and time, so the same hits always give the same candidates.

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from coincidence.failures import SearchError
 from coincidence.params import Params
 from vocab.times import TimeFormatError, parse_time_ns
 
@@ -90,6 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
         "live time, and the core and energy fit",
     )
     p.add_argument(
+        "--max-hits-per-min",
+        type=int,
+        default=DEFAULTS.max_hits_per_min,
+        help="search only a device's first N hits (by hit_id) of each UTC minute, like the "
+        "server's counters; the rest are listed in summary.json (default %(default)d; 0: all)",
+    )
+    p.add_argument(
+        "--allow-missing-days",
+        action="store_true",
+        help="search a lake that holds no hits for some days of the span, as if they "
+        "were quiet (refused by default: the rates would come out too low)",
+    )
+    p.add_argument(
+        "--python-memory",
+        help="memory limit of each Python worker, e.g. 4g: a task over it fails with a "
+        "message instead of exhausting the machine (default: no limit)",
+    )
+    p.add_argument(
         "--cell-m",
         type=float,
         default=DEFAULTS.cell_m,
@@ -123,6 +142,7 @@ def main(argv: list[str] | None = None) -> SearchSummary:
             efficiency=args.efficiency,
             cell_m=args.cell_m,
             bucket_s=args.bucket_s,
+            max_hits_per_min=args.max_hits_per_min,
         )
     except ValueError as exc:
         parser.error(str(exc))
@@ -138,6 +158,8 @@ def main(argv: list[str] | None = None) -> SearchSummary:
         shuffle_partitions=args.shuffle_partitions,
         ui=False,
         driver_memory=args.driver_memory,
+        python_memory=args.python_memory,
+        log_level="FATAL",  # a failure is explained below, without Spark's stack traces
     )
     try:
         log.info("reading %s on %s", args.input, args.master)
@@ -148,6 +170,7 @@ def main(argv: list[str] | None = None) -> SearchSummary:
             params,
             exposures=args.exposures,
             scrambles=args.scrambles,
+            allow_missing_days=args.allow_missing_days,
         )
     except AnalysisException as exc:
         print(f"crowdray coincidence: {exc.getMessage()}", file=sys.stderr)
@@ -155,6 +178,9 @@ def main(argv: list[str] | None = None) -> SearchSummary:
     except ValueError as exc:
         print(f"crowdray coincidence: {exc}", file=sys.stderr)
         sys.exit(2)
+    except SearchError as exc:
+        print(f"crowdray coincidence: {exc}", file=sys.stderr)
+        sys.exit(1 if exc.out_of_memory else 2)
     finally:
         spark.stop()
     print(json.dumps(summary["counts"]), file=sys.stderr)

@@ -13,9 +13,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, TypedDict
 
+from py4j.protocol import Py4JJavaError
+from pyspark.errors import AnalysisException, PySparkException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -23,6 +26,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from coincidence import spark_cores
 from coincidence.chance import ChanceReport, assemble
 from coincidence.cores import core_input
+from coincidence.failures import explain
 from coincidence.links import seed_members
 from coincidence.neighbours import device_neighbourhoods, device_stats
 from coincidence.params import Params
@@ -35,6 +39,8 @@ from coincidence.spark_fit import (
     to_pandas,
     with_fits,
 )
+from coincidence.spark_floods import Floods, flood_report, without_floods
+from coincidence.spark_floods import warn as warn_floods
 from vocab.contracts import (
     EXPOSURE_SCHEMA,
     EXPOSURES_DIR,
@@ -77,22 +83,24 @@ def transform(
     hits: DataFrame,
     params: Params,
     blocks: DataFrame | None = None,
-    stage: Callable[[str, DataFrame], DataFrame] | None = None,
+    stage: Callable[[str, Callable[[], DataFrame]], DataFrame] | None = None,
 ) -> DataFrame:
     """Shower candidates (SHOWER_SCHEMA) of hits (the hit contract) under params.
 
     blocks: optional exposure blocks (device_id, start_ns, end_ns, lat, lon): the
     devices' live time, and the silent phones of the core and energy fit.
-    stage: called with each step's name ("rates", "candidates", "fits") and its
-    frame, and returns the frame to go on with (main's timing and caching).
+    stage: called with each step's name ("floods": the hits searched, "rates",
+    "candidates", "fits") and a function that builds its frame (some steps run
+    Spark jobs to build it); returns the frame to go on with (main's naming,
+    timing and caching).
     """
-    step = stage or (lambda _name, frame: frame)
-    hits = select_span(hits, params)
-    devices = step("rates", device_rates(hits, params, blocks))
-    showers = step("candidates", find_candidates(hits, devices, params))
+    step = stage or (lambda _name, build: build())
+    hits = step("floods", lambda: without_floods(select_span(hits, params), params))
+    devices = step("rates", lambda: device_rates(hits, params, blocks))
+    showers = step("candidates", lambda: find_candidates(hits, devices, params))
     if blocks is None:
         return showers
-    return step("fits", with_fits(showers, hits, devices, blocks, params))
+    return step("fits", lambda: with_fits(showers, hits, devices, blocks, params))
 
 
 def select_span(hits: DataFrame, params: Params) -> DataFrame:
@@ -128,6 +136,38 @@ def extract(spark: SparkSession, path: str, params: Params) -> DataFrame:
     if {"date", "hour"} <= set(hits.columns):
         hits = hits.where(_partition_filter(params))
     return select_span(hits, params)
+
+
+def check_days(path: str, params: Params, allow: bool = False) -> list[str]:
+    """The days of the span (UTC dates) for which a date=/hour= lake holds no hits.
+
+    A missing day would be searched as a quiet one: every phone's rate, measured
+    over the span or its exposure blocks, would come out too low and the
+    candidates too significant. So it is refused, unless allow.
+    """
+    lake = Path(path)
+    held = {d.name[len("date=") :] for d in lake.glob("date=*") if any(d.rglob("*.parquet"))}
+    if not lake.is_dir() or not held:
+        return []
+    first = lake_partition(params.since_ns)[0] if params.since_ns is not None else min(held)
+    last = lake_partition(params.until_ns - 1)[0] if params.until_ns is not None else max(held)
+    day, end = date.fromisoformat(first), date.fromisoformat(last)
+    missing = []
+    while day <= end:
+        if day.isoformat() not in held:
+            missing.append(day.isoformat())
+        day += timedelta(days=1)
+    if not missing:
+        return []
+    listed = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    if not allow:
+        raise ValueError(
+            f"{path} holds no hits for {listed}, inside the span: a missing day would be "
+            "searched as a quiet one. Export it (crowdray export), narrow the span "
+            "(--since, --until) or search anyway with --allow-missing-days"
+        )
+    log.warning("%s holds no hits for %s: searched as quiet days", path, listed)
+    return missing
 
 
 def _partition_filter(params: Params) -> Column:
@@ -192,9 +232,13 @@ class Counts(TypedDict):
 
 
 class Timings(TypedDict):
-    """Seconds: search = rates (per-phone rates and chance terms) + candidates."""
+    """Seconds: search = rates (per-phone rates and chance terms) + candidates.
+
+    floods: counting each device's hits per minute (coincidence.floods).
+    """
 
     read: float
+    floods: float
     rates: float
     candidates: float
     search: float
@@ -211,11 +255,38 @@ class SearchSummary(TypedDict):
     parameters: dict[str, Any]
     master: str
     span_ns: list[int | None]
+    missing_days: list[str]
     counts: Counts
     fit_status: dict[str, int]
     chance: ChanceReport | None
+    floods: Floods | None
     timings_s: Timings
     finished_at: str
+
+
+class Stages:
+    """Each step cached, counted and timed once, so that its time is its own.
+
+    `now` names the step running, for a failure's message (coincidence.failures).
+    """
+
+    def __init__(self) -> None:
+        self.clock = [time.time()]
+        self.now = "read"
+        self.kept: dict[str, DataFrame] = {}
+        self.counted: dict[str, int] = {}
+        self.laps: dict[str, float] = {}
+
+    def lap(self) -> float:
+        self.clock.append(time.time())
+        return round(self.clock[-1] - self.clock[-2], 3)
+
+    def __call__(self, name: str, build: Callable[[], DataFrame]) -> DataFrame:
+        self.now = name
+        self.kept[name] = build().persist()
+        self.counted[name] = self.kept[name].count()
+        self.laps[name] = self.lap()
+        return self.kept[name]
 
 
 def main(
@@ -225,40 +296,63 @@ def main(
     params: Params,
     exposures: str | None = None,
     scrambles: int = 0,
+    allow_missing_days: bool = False,
 ) -> SearchSummary:
-    """Run the search; write OUTPUT/showers and OUTPUT/summary.json; return the summary."""
-    clock = [time.time()]
+    """Run the search; write OUTPUT/showers and OUTPUT/summary.json; return the summary.
 
-    def lap() -> float:
-        clock.append(time.time())
-        return round(clock[-1] - clock[-2], 3)
+    Raises ValueError for input that breaks the contracts, SearchError when Spark
+    fails (naming the stage, and the file it could not read).
+    """
+    stages = Stages()
+    try:
+        missing = check_days(input_path, params, allow_missing_days)
+        summary = _search(spark, input_path, output, params, exposures, scrambles, stages)
+    except AnalysisException:
+        raise  # Spark's own message names the path or the column
+    except (Py4JJavaError, PySparkException) as exc:
+        raise explain(exc, stages.now) from exc
+    summary["missing_days"] = missing
+    (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info(
+        "search %s on %s: %d hits -> %d candidates in %.1f s",
+        input_path,
+        summary["master"],
+        summary["counts"]["hits"],
+        summary["counts"]["showers"],
+        summary["timings_s"]["total"],
+    )
+    return summary
 
+
+def _search(
+    spark: SparkSession,
+    input_path: str,
+    output: Path,
+    params: Params,
+    exposures: str | None,
+    scrambles: int,
+    stages: Stages,
+) -> SearchSummary:
     output.mkdir(parents=True, exist_ok=True)
-    hits = extract(spark, input_path, params).persist()
+    hits = extract(spark, input_path, params)  # read once more, and kept, by the floods step
     blocks = read_blocks(spark, exposures).persist() if exposures else None
     bounds = hits.agg(F.count("*"), F.min("t_ns"), F.max("t_ns")).collect()[0]
     span = _span(params, bounds[1], bounds[2])
-    read_s = lap()
-    kept: dict[str, DataFrame] = {}
-    counted: dict[str, int] = {}
-    laps: dict[str, float] = {}
-
-    def stage(name: str, frame: DataFrame) -> DataFrame:
-        """Each step cached, counted and timed once, so that its time is its own."""
-        kept[name] = frame.persist()
-        counted[name] = kept[name].count()
-        laps[name] = lap()
-        return kept[name]
-
-    showers = transform(hits, params, blocks, stage)
-    n_showers = counted["candidates"]
-    search_s = round(laps["rates"] + laps["candidates"], 3)
+    read_s = stages.lap()
+    showers = transform(hits, params, blocks, stages)
+    floods = None
+    if stages.counted["floods"] < bounds[0]:
+        floods = flood_report(hits, params)
+        warn_floods(floods)
+    laps = stages.laps
+    stages.now = "write"
     load(showers, output)
     fit_status = _fit_status(spark, output, blocks is not None)
-    fit_s = round(laps.get("fits", 0.0) + lap(), 3)  # the fits and the writing
+    fit_s = round(laps.get("fits", 0.0) + stages.lap(), 3)  # the fits and the writing
     chance = None
     if scrambles:
-        chance = chance_report(hits, blocks, params, scrambles, span)
+        stages.now = "chance"
+        chance = chance_report(stages.kept["floods"], blocks, params, scrambles, span)
     summary: SearchSummary = {
         "input": input_path,
         "exposures": exposures,
@@ -266,31 +360,25 @@ def main(
         "parameters": params.as_dict(),
         "master": str(spark.sparkContext.master),
         "span_ns": list(span),
-        "counts": {"hits": int(bounds[0]), "showers": n_showers},
+        "missing_days": [],
+        "counts": {"hits": int(bounds[0]), "showers": stages.counted["candidates"]},
         "fit_status": fit_status,
         "chance": chance,
+        "floods": floods,
         "timings_s": {
             "read": read_s,
+            "floods": laps["floods"],
             "rates": laps["rates"],
             "candidates": laps["candidates"],
-            "search": search_s,
+            "search": round(laps["rates"] + laps["candidates"], 3),
             "fit": fit_s,
-            "total": round(clock[-1] - clock[0] + lap(), 3),
+            "total": round(stages.clock[-1] - stages.clock[0] + stages.lap(), 3),
         },
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    (output / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    for frame in (hits, blocks, *kept.values()):
+    for frame in (blocks, *stages.kept.values()):
         if frame is not None:
             frame.unpersist()
-    log.info(
-        "search %s on %s: %d hits -> %d candidates in %.1f s",
-        input_path,
-        summary["master"],
-        bounds[0],
-        n_showers,
-        summary["timings_s"]["total"],
-    )
     return summary
 
 
@@ -301,7 +389,10 @@ def chance_report(
     scrambles: int,
     span: tuple[int, int],
 ) -> ChanceReport:
-    """The model, the data and `scrambles` scrambled copies, counted alike (coincidence.chance)."""
+    """The model, the data and `scrambles` scrambled copies, counted alike (coincidence.chance).
+
+    hits: the hits searched (without_floods).
+    """
     devices = device_rates(hits, params, blocks)
     model = to_pandas(modelled(device_neighbourhoods(devices, params), devices, params))
     data = to_pandas(observed(seed_members(hits, params), params))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from vocab.limits import MAX_HITS_PER_MIN
 from vocab.shower import SENSOR_AREA_M2, SENSOR_EFFICIENCY
 from vocab.units import NS_PER_MS, s_to_ns
 
@@ -21,6 +22,9 @@ class Params:
         cores at least as significant are expected in its neighbourhood over the span.
     sensor_area_m2, efficiency: a phone's sensor, for the energy fit (docs/physics.md).
     since_ns / until_ns: analysed span [since, until) in UTC epoch ns; None = the data's.
+    max_hits_per_min: of a device's hits in one UTC minute only the first this many
+        (smallest hit_id) are searched, as on the server's counters (coincidence.floods);
+        0 searches them all.
     bucket_s: time bucket of the Spark partitioning, seconds (does not change results).
     cell_m: spatial cell of the Spark partitioning, metres (does not change results).
     """
@@ -35,6 +39,7 @@ class Params:
     cell_m: float = 20_000.0
     sensor_area_m2: float = SENSOR_AREA_M2
     efficiency: float = SENSOR_EFFICIENCY
+    max_hits_per_min: int = MAX_HITS_PER_MIN
 
     def __post_init__(self) -> None:
         if not 0 < self.window_ms <= 60_000:
@@ -47,6 +52,8 @@ class Params:
             raise ValueError(f"max_expected={self.max_expected}: must be positive")
         if not (self.sensor_area_m2 > 0 and 0 < self.efficiency <= 1):
             raise ValueError("sensor_area_m2 must be positive and efficiency in (0, 1]")
+        if self.max_hits_per_min < 0:
+            raise ValueError("max_hits_per_min must be 0 (no cap) or more")
         if self.bucket_s * 1000 < 2 * self.window_ms:
             raise ValueError("bucket_s must be at least twice the window")
         if self.cell_m < self.radius_m:

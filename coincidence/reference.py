@@ -18,6 +18,7 @@ import pyarrow as pa
 from coincidence.candidates import empty_showers, with_contract_types
 from coincidence.cores import core_input, find_cores, hood_columns, lam_columns
 from coincidence.density import device_sums
+from coincidence.floods import first_per_minute
 from coincidence.geo import from_unit, haversine_m, to_unit
 from coincidence.params import Params
 from coincidence.reconstruct import (
@@ -36,12 +37,13 @@ Ints = npt.NDArray[np.int64]
 
 
 def select_span(hits: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The hits the search reads: in [since, until), floods cut (coincidence.floods)."""
     df = hits[list(HIT_COLUMNS)]
     if params.since_ns is not None:
         df = df[df["t_ns"] >= params.since_ns]
     if params.until_ns is not None:
         df = df[df["t_ns"] < params.until_ns]
-    return df
+    return first_per_minute(df, params.max_hits_per_min)
 
 
 def span_seconds(t_min: int, t_max: int, params: Params) -> float:

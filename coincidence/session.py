@@ -46,7 +46,9 @@ def build_session(
     shuffle_partitions: int | None = None,
     ui: bool = False,
     driver_memory: str = "4g",
+    python_memory: str | None = None,
     adaptive: bool = True,
+    log_level: str = "ERROR",
 ) -> SparkSession:
     """A session for the job; on a cluster the executors get this package shipped to them."""
     # py4j logs at INFO while the interpreter shuts down, after test runners close streams.
@@ -64,11 +66,13 @@ def build_session(
         # Adaptive execution pays off on large shuffles but adds a job per stage.
         .config("spark.sql.adaptive.enabled", str(adaptive).lower())
     )
+    if python_memory:  # each Python worker's address space; over it, a MemoryError
+        builder = builder.config("spark.executor.pyspark.memory", python_memory)
     shuffle_partitions = shuffle_partitions or _local_partitions(master)
     if shuffle_partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("ERROR")
+    spark.sparkContext.setLogLevel(log_level)
     if not master.startswith("local"):
         spark.sparkContext.addPyFile(_package_zip())
     if shutil.which("java") is None:  # pragma: no cover - getOrCreate fails first

@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from crowdray import logs
 from crowdray.datadir import SECRET_KEY_FILE, data_dir
 from crowdray.env import env_bool, env_float, env_int, env_list, env_str
+from vocab.limits import MAX_HITS_PER_MIN
 from vocab import limits
 from vocab.shower import SENSOR_AREA_M2
 
@@ -235,9 +236,10 @@ CROWDRAY_HITS_PAGE_MAX = env_int("CROWDRAY_HITS_PAGE_MAX", 10000, minimum=1)
 CROWDRAY_PUBLIC_RATE = env_str("CROWDRAY_PUBLIC_RATE", "600/minute")
 # Seconds a device token is remembered after a lookup (a revoked device is refused after it).
 CROWDRAY_TOKEN_CACHE_S = env_int("CROWDRAY_TOKEN_CACHE_S", 30)
-# Hits one device counts per minute on the public counters, map and teams (the
-# rest are stored but not counted: a plausibility limit).
-CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", 60, minimum=1)
+# Hits one device counts per minute on the public counters, map and teams and in
+# the live search (the rest are stored but not counted: a plausibility limit; the
+# batch search's --max-hits-per-min has the same default).
+CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", MAX_HITS_PER_MIN, minimum=1)
 # Distinct ~1 km cells one device may light on the public map per UTC hour (the
 # first it reached); its hits elsewhere are stored and counted, not mapped.
 CROWDRAY_MAX_CELLS_PER_HOUR = env_int("CROWDRAY_MAX_CELLS_PER_HOUR", 30, minimum=1)

@@ -52,6 +52,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Cos, Radians, Sin
 
 from coincidence.background import expected_for_sigma
+from coincidence.floods import first_per_minute
 from coincidence.params import Params
 from coincidence.reference import device_table, find_showers, live_seconds, rate_table
 from follow.tail import Chunk, Consumer
@@ -100,7 +101,7 @@ def read_hits(lo: int, hi: int) -> pd.DataFrame:
     """Hits with lo <= t_ns < hi as the search's columns (device ids as text, like the lake).
 
     Only the hits the public counters count: a device's first
-    CROWDRAY_MAX_HITS_PER_MIN of each minute, in id order (follow.counters).
+    CROWDRAY_MAX_HITS_PER_MIN of each minute, in id order (coincidence.floods).
     A few phones flooding hundreds of hits a second would otherwise make one
     pass take minutes, and the follower's other consumers wait for it.
     """
@@ -110,10 +111,8 @@ def read_hits(lo: int, hi: int) -> pd.DataFrame:
     df = pd.DataFrame(list(rows), columns=list(HIT_COLUMNS))
     df["device_id"] = df["device_id"].astype(str)
     df = df.astype({"hit_id": np.int64, "t_ns": np.int64, "lat": float, "lon": float})
-    df = df.sort_values("hit_id", kind="stable")
-    counted = df.groupby([df["device_id"], df["t_ns"] // NS_PER_MIN]).cumcount()
-    keep = (counted < settings.CROWDRAY_MAX_HITS_PER_MIN) & df["t_ns"].between(lo, hi - 1)
-    return df[keep].reset_index(drop=True)
+    df = first_per_minute(df, settings.CROWDRAY_MAX_HITS_PER_MIN)
+    return df[df["t_ns"].between(lo, hi - 1)].reset_index(drop=True)
 
 
 def read_blocks(lo: int, hi: int) -> pd.DataFrame:
@@ -163,6 +162,7 @@ class LiveSearch(Consumer):
         self.params = Params(
             max_expected=expected_for_sigma(min_sigma),
             sensor_area_m2=SENSOR_AREA_M2 if sensor_area_m2 is None else sensor_area_m2,
+            max_hits_per_min=settings.CROWDRAY_MAX_HITS_PER_MIN,  # as read_hits reads them
         )
         self.margin_ns = max(NS_PER_S, MARGIN_WINDOWS * self.params.window_ns)
         self.described = {

@@ -99,6 +99,7 @@ def test_input_without_the_hit_columns_is_a_clear_error(tmp_path):
         (["--scrambles", "-1"], "--scrambles must be 0 or more"),
         (["--cell-m", "500"], "cell_m must be at least radius_m"),
         (["--bucket-s", "0.05"], "bucket_s must be at least twice the window"),
+        (["--max-hits-per-min", "-1"], "max_hits_per_min must be 0 (no cap) or more"),
     ],
 )
 def test_bad_options_are_refused_before_spark_starts(tmp_path, args, message):
@@ -139,7 +140,7 @@ def test_exposures_give_fitted_showers_and_scrambles_a_chance_report(tmp_path):
     # Showers make the data richer in big cylinders than chance, scrambled or modelled.
     assert rows[(250.0, 8)]["data"] > rows[(250.0, 8)]["scrambled"] + 5
     timings = summary["timings_s"]
-    assert set(timings) == {"read", "rates", "candidates", "search", "fit", "total"}
+    assert set(timings) == {"read", "floods", "rates", "candidates", "search", "fit", "total"}
     assert timings["search"] == pytest.approx(timings["rates"] + timings["candidates"], abs=0.002)
 
 

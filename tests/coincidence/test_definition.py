@@ -155,6 +155,32 @@ def test_hits_outside_since_until_are_ignored(find):
     assert len(find(hits(rows), replace(P, since_ns=T0, until_ns=T0 + 2 * MS + 1))) == 1
 
 
+def test_hits_at_the_same_nanosecond_are_one_candidate_with_all_their_hits(find):
+    # Millisecond clocks stamp many phones alike: ties are no special case.
+    rows = ring(GENEVA, 6, 200, dt=0) + [("dev0", T0, *GENEVA)]
+    far = offset(*GENEVA, 50_000, 0)
+    rows += [(f"far{k}", T0, *offset(*far, 30.0 * k, 0)) for k in range(4)]
+    out = find(hits(rows), P).sort_values("n_devices").reset_index(drop=True)
+    assert len(out) == 2
+    assert list(out.n_devices) == [4, 6] and list(out.n_hits) == [4, 7]
+    assert list(out.iloc[1].hit_ids) == list(range(1, 8))
+    assert list(out.t_spread_ns) == [0, 0] and list(out.t_ns) == [T0, T0]
+
+
+def test_a_flooding_phone_is_searched_for_its_first_hits_of_each_minute_only(find):
+    # A broken phone beside a shower: 12 hits in the shower's window, listed latest first so
+    # that the smallest hit ids (ids 6-17) are its latest hits, and 4 more a minute later.
+    flood = [("flood", T0 + k * MS, *GENEVA) for k in range(11, -1, -1)]
+    later = [("flood", T0 + 60 * S + k * MS, *GENEVA) for k in range(4)]
+    data = hits(ring(GENEVA, 5, 200) + flood + later)
+    capped = find(data, replace(P, max_hits_per_min=3))
+    assert len(capped) == 1
+    assert (capped.iloc[0].n_devices, capped.iloc[0].n_hits) == (6, 8)
+    assert list(capped.iloc[0].hit_ids) == [1, 2, 3, 4, 5, 6, 7, 8]  # its first three by id
+    whole = find(data, replace(P, max_hits_per_min=0))  # no cap: all twelve
+    assert list(whole.iloc[0].hit_ids) == list(range(1, 18))
+
+
 def busy_town(
     centre: tuple[float, float] = GENEVA, n: int = 3000, spread_m: float = 1500, name: str = "bg"
 ) -> list[tuple[str, int, float, float]]:
