@@ -234,7 +234,8 @@ class Counts(TypedDict):
 class Timings(TypedDict):
     """Seconds: search = rates (per-phone rates and chance terms) + candidates.
 
-    floods: counting each device's hits per minute (coincidence.floods).
+    read: the count and time bounds of the hits; floods: reading them whole and
+    keeping the hits searched (coincidence.floods), cached for the later steps.
     """
 
     read: float

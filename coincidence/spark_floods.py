@@ -27,22 +27,23 @@ def _keyed(hits: DataFrame) -> DataFrame:
 def without_floods(hits: DataFrame, params: Params) -> DataFrame:
     """The hits the search reads: of a device's hits in a minute, its first by hit_id.
 
-    One Spark job finds the device with the most hits; only when it has more
-    than the cap in all are the minutes counted, in one shuffle of small rows (a
-    64-bit hash of device_id: a collision only sends another device's minute
-    through the same exact ranking), and only the hits of the minutes over the
-    cap (few, broadcast) are ranked.
+    One Spark job counts the hits per device and minute, keyed by a 64-bit hash
+    of device_id to keep the shuffle's rows small (a collision only sends another
+    device's minute through the same exact ranking). Only the minutes over the
+    cap come back to the driver (few; none, and the hits are returned as they
+    are), and only their hits are ranked.
     """
     cap = params.max_hits_per_min
     if cap <= 0:
         return hits
-    busiest = hits.groupBy("device_id").count().agg(F.max("count")).first()
-    if busiest is None or (busiest[0] or 0) <= cap:
-        return hits
     keyed = _keyed(hits)
-    counts = keyed.groupBy("key", "minute").count().where(F.col("count") > cap)
-    flooded = F.broadcast(counts.select("key", "minute", F.lit(True).alias("flood")))
-    tagged = keyed.join(flooded, ["key", "minute"], "left")
+    counts = keyed.groupBy("key", "minute").count()
+    over = counts.where(F.col("count") > cap).select("key", "minute").collect()
+    if not over:
+        return hits
+    flooded = hits.sparkSession.createDataFrame(over, "key long, minute long")
+    marked = F.broadcast(flooded.withColumn("flood", F.lit(True)))
+    tagged = keyed.join(marked, ["key", "minute"], "left")
     by_id = Window.partitionBy("device_id", "minute").orderBy("hit_id")
     ranked = tagged.where(F.col("flood")).withColumn("rank", F.row_number().over(by_id))
     first = ranked.where(F.col("rank") <= cap)
