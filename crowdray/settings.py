@@ -17,7 +17,6 @@ from django.core.exceptions import ImproperlyConfigured
 from crowdray import logs
 from crowdray.datadir import SECRET_KEY_FILE, data_dir
 from crowdray.env import env_bool, env_float, env_int, env_list, env_str
-from vocab.limits import MAX_HITS_PER_MIN
 from vocab import limits
 from vocab.shower import SENSOR_AREA_M2
 
@@ -239,7 +238,7 @@ CROWDRAY_TOKEN_CACHE_S = env_int("CROWDRAY_TOKEN_CACHE_S", 30)
 # Hits one device counts per minute on the public counters, map and teams and in
 # the live search (the rest are stored but not counted: a plausibility limit; the
 # batch search's --max-hits-per-min has the same default).
-CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", MAX_HITS_PER_MIN, minimum=1)
+CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", limits.MAX_HITS_PER_MIN, minimum=1)
 # Distinct ~1 km cells one device may light on the public map per UTC hour (the
 # first it reached); its hits elsewhere are stored and counted, not mapped.
 CROWDRAY_MAX_CELLS_PER_HOUR = env_int("CROWDRAY_MAX_CELLS_PER_HOUR", 30, minimum=1)

@@ -157,7 +157,7 @@ def test_hits_outside_since_until_are_ignored(find):
 
 def test_hits_at_the_same_nanosecond_are_one_candidate_with_all_their_hits(find):
     # Millisecond clocks stamp many phones alike: ties are no special case.
-    rows = ring(GENEVA, 6, 200, dt=0) + [("dev0", T0, *GENEVA)]
+    rows = [*ring(GENEVA, 6, 200, dt=0), ("dev0", T0, *GENEVA)]
     far = offset(*GENEVA, 50_000, 0)
     rows += [(f"far{k}", T0, *offset(*far, 30.0 * k, 0)) for k in range(4)]
     out = find(hits(rows), P).sort_values("n_devices").reset_index(drop=True)
