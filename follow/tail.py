@@ -91,6 +91,19 @@ def _between(stream: str, lo: int, hi: int | None) -> models.QuerySet[Any]:
     return model._default_manager.filter(where)
 
 
+def done_rows(stream: str, mark: Mark) -> models.QuerySet[Any]:
+    """The rows of a stream that a consumer at this mark has done (module docstring)."""
+    model = STREAMS[stream]
+    pos, table = _position(model), connection.ops.quote_name(model._meta.db_table)
+    args: tuple[int, ...]
+    if mark.hi is None:
+        sql, args = f"{pos} < %s", (mark.lo,)
+    else:
+        sql = f"({pos} < %s OR ({pos} < %s AND {table}.id <= %s))"
+        args = (mark.lo, mark.hi, mark.last_id)
+    return model._default_manager.filter(RawSQL(sql, args, output_field=BooleanField()))  # noqa: S611
+
+
 def read_mark(consumer: str, stream: str) -> Mark:
     row = ConsumerMark.objects.filter(consumer=consumer, stream=stream).first()
     return Mark(row.lo, row.hi, row.last_id) if row else Mark()

@@ -13,8 +13,9 @@ import pytest
 from coincidence.reference import find_showers
 from follow.live import LiveSearch, merged, read_blocks, read_hits, stretches
 from follow.load import load_result
+from follow.rates import LiveRates
 from follow.tail import catch_up
-from ingest.models import Device, Shower
+from ingest.models import Device, Hit, Shower
 from ingest.store import insert_exposures, insert_hits
 from tests.coincidence.factories import MS, T0, S, background, network, offset, showers
 from tests.factories import make_device, search_result
@@ -194,3 +195,56 @@ def test_the_live_search_reads_only_the_hits_a_phone_may_count_per_minute(settin
     # The first 5 of the minute in id order count, though the window starts after two of them.
     assert sorted(mine["t_ns"]) == [*flood[2:5], minute + 70 * S]
     assert (hits["device_id"] == str(honest.id)).sum() == 2
+    # Told which devices flood (as a live pass is, by its rates), it reads the same hits.
+    rates = LiveRates(3600.0, 5, None)
+    rows = list(Hit.objects.values_list("device_id", "t_ns", "lat", "lon"))
+    rates.add_hits(*(list(c) for c in zip(*rows, strict=True)))
+    assert rates.flooding(minute, minute + 120 * S) == [str(flooder.id)]
+    told = read_hits(minute + 10 * S + 2 * MS, minute + 120 * S, rates.flooding)
+    key = ["hit_id", "device_id", "t_ns", "lat", "lon"]
+    pd.testing.assert_frame_equal(
+        told.sort_values("hit_id")[key].reset_index(drop=True),
+        hits.sort_values("hit_id")[key].reset_index(drop=True),
+    )
+
+
+def kept_equals_loaded(live: LiveSearch, hi: int) -> None:
+    """The rates the running search kept equal those a search started now loads."""
+    fresh = LiveSearch(min_sigma=5.0)
+    fresh.prepare()  # loads at the shared marks
+    assert live.rates is not None and fresh.rates is not None
+    kept, loaded = live.rates.rates(hi).sort_index(), fresh.rates.rates(hi).sort_index()
+    assert len(kept) > 0
+    pd.testing.assert_frame_equal(kept, loaded, check_exact=False, rtol=1e-12, atol=1e-9)
+
+
+def test_a_restarted_live_search_loads_the_rates_the_running_one_kept(monkeypatch):
+    t = town(seed=9)
+    live = LiveSearch(min_sigma=5.0)
+    first = t.hits[t.hits["arrival_s"] <= 300]
+    upload(t, first)
+    catch_up(live)
+    hi = T0 + int(SPAN_S * S)
+    kept_equals_loaded(live, hi)
+    # A new block, and hits, arrive; the kept rates take them in.
+    device = next(iter(t.devices.values()))
+    block: dict[str, list[Any]] = {"block_id": [uuid.uuid4()], "start_ns": [T0 - 120 * S]}
+    insert_exposures(device.id, {**block, "end_ns": [T0], "lat": [46.2], "lon": [6.14]})
+    upload(t, t.hits[(t.hits["arrival_s"] > 300) & (t.hits["arrival_s"] <= 450)])
+    catch_up(live)
+    kept_equals_loaded(live, hi)
+    # A pass that fails leaves its chunk to come again, to freshly loaded rates: none counted twice.
+    upload(t, t.hits[t.hits["arrival_s"] > 450])
+
+    def database_down(*_: Any) -> None:
+        raise OSError("database down")
+
+    monkeypatch.setattr("follow.live.reconcile", database_down)
+    with pytest.raises(OSError, match="database down"):
+        catch_up(live)
+    assert vars(live)["rates"] is None  # dropped: the next pass loads them afresh
+    monkeypatch.undo()
+    catch_up(live)
+    kept_equals_loaded(live, hi)
+    assert live.rates is not None
+    assert live.rates.rates(hi)["n"].sum() == len(read_hits(hi - 3600 * S, hi))
