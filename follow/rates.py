@@ -29,8 +29,7 @@ reads the blocks once (a few hundred milliseconds at 2 x 10^7 blocks).
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,7 +41,6 @@ from coincidence.geo import to_unit
 from coincidence.reference import rate_table
 from vocab.units import NS_PER_MIN, NS_PER_S
 
-log = logging.getLogger(__name__)
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
 KEEP_S = 600  # minutes kept beyond the rate window, for hits that arrive late
@@ -58,33 +56,32 @@ def minute_of(t_ns: Ints) -> Ints:
     return out
 
 
+def capped(values: Floats, cap: float) -> Floats:
+    """Per-device sums (n, x, y, z) with n cut to the cap: what a device's minute counts."""
+    out = values.copy()
+    out[:, 0] = np.minimum(out[:, 0], cap)
+    return out
+
+
 @dataclass
 class MinuteSums:
-    """Per UTC minute, per device, summed values; and their totals over one window of minutes.
+    """Per minute and device, hits and unit vectors (n, x, y, z); their totals over a window.
 
-    `count` (a function of the per-minute values) is what a device's minute adds to
-    the window: the cap on hits lives there. Values are float64; the integers they
-    hold (hits, nanoseconds) stay exact below 2^53.
+    Each minute's n is cut to the cap in the totals. n is a float64 that stays an
+    exact integer below 2^53.
     """
 
-    columns: int
-    count: Callable[[Floats], Floats] | None = None  # identity when None
+    cap: float
     minutes: dict[int, tuple[Ints, Floats]] = field(default_factory=dict)
-    total: Floats = field(default_factory=lambda: np.zeros((0, 0)))
+    total: Floats = field(default_factory=lambda: np.zeros((0, 4)))
     window: tuple[int, int] = (0, 0)  # [first, last) minute summed in total
-
-    def __post_init__(self) -> None:
-        self.total = np.zeros((0, self.columns))
-
-    def _counted(self, values: Floats) -> Floats:
-        return values if self.count is None else self.count(values)
 
     def _apply(self, devices: Ints, values: Floats, sign: float) -> None:
         if len(devices) and devices.max() >= len(self.total):
-            grown = np.zeros((max(int(devices.max()) + 1, 2 * len(self.total)), self.columns))
+            grown = np.zeros((max(int(devices.max()) + 1, 2 * len(self.total)), 4))
             grown[: len(self.total)] = self.total
             self.total = grown
-        self.total[devices] += sign * self._counted(values)  # devices are unique per minute
+        self.total[devices] += sign * capped(values, self.cap)  # devices are unique per minute
 
     def add(self, minute: Ints, devices: Ints, values: Floats) -> None:
         """Add rows (minute, device, values) into their minutes, and into the window's totals."""
@@ -100,7 +97,7 @@ class MinuteSums:
             if old is not None:
                 d, v = np.r_[old[0], d], np.vstack([old[1], v])
             keys, inverse = np.unique(d, return_inverse=True)
-            summed = np.zeros((len(keys), self.columns))
+            summed = np.zeros((len(keys), 4))
             np.add.at(summed, inverse.ravel(), v)
             if self.window[0] <= m < self.window[1]:
                 if old is not None:
@@ -145,16 +142,11 @@ class LiveRates:
         self.latest_ns: int | None = None
         self.names: list[str] = []
         self.index: dict[str, int] = {}
-        self.hits = MinuteSums(4, count=self._capped)  # n, x, y, z
+        self.hits = MinuteSums(self.cap)
         # Per minute, the hits as they came (device, t, unit vector in float32: 0.4 m), for
         # the minutes a window's ends cut.
         self.raw: dict[int, list[tuple[npt.NDArray[np.int32], Ints, npt.NDArray[np.float32]]]] = {}
         self.blocks: list[Columns] = []  # HELD: the device by its index
-
-    def _capped(self, values: Floats) -> Floats:
-        out = values.copy()
-        out[:, 0] = np.minimum(out[:, 0], self.cap)
-        return out
 
     def _devices(self, ids: Iterable[object]) -> Ints:
         out = []
@@ -226,7 +218,7 @@ class LiveRates:
         keys, inverse = np.unique(devices[inside], return_inverse=True)
         summed = np.zeros((len(keys), 4))
         np.add.at(summed, inverse.ravel(), values[inside])
-        return keys, self._capped(summed)
+        return keys, capped(summed, self.cap)
 
     def rates(self, hi_ns: int) -> pd.DataFrame:
         """The device table (rate_table) over the rate window for a stretch ending at hi_ns."""
