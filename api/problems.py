@@ -50,6 +50,8 @@ KINDS = {
     "not_acceptable": "The API answers in JSON only; accept application/json.",
     "request_timeout": "The body did not arrive in time (CROWDRAY_BODY_TIMEOUT_S); send "
     "the request again.",
+    "only_in_lake": "The time range reaches days that have left the database for the Parquet "
+    "lake (CROWDRAY_DB_RETENTION_DAYS); `detail` says where the database's days begin.",
     "too_large": "The body, decompressed, or the batch is over the limit; split it.",
     "throttled": "Too many requests; `Retry-After` says how many seconds to wait.",
     "unavailable": "A component (the database, the search index) is down; nothing was "
@@ -92,6 +94,11 @@ class Unavailable(APIException):
     def __init__(self, detail: str, retry_after_s: int = DB_DOWN_RETRY_AFTER_S) -> None:
         super().__init__(detail)
         self.retry_after_s = retry_after_s
+
+
+class OnlyInLake(APIException):
+    status_code = status.HTTP_410_GONE
+    default_code = "only_in_lake"
 
 
 class MethodsFirst:

@@ -35,7 +35,7 @@ from ingest.pg_arrays import copy_rows
 INSERT = (
     "INSERT INTO ingest_hit (device_id, received_at, seq, t_ns, lat, lon) "
     "SELECT %b::uuid, %b::timestamptz, u.* FROM unnest(%b::bigint[], %b::bigint[], "
-    "%b::float8[], %b::float8[]) AS u ON CONFLICT (device_id, seq) DO NOTHING RETURNING 1"
+    "%b::float8[], %b::float8[]) AS u ON CONFLICT (device_id, seq, t_ns) DO NOTHING RETURNING 1"
 )
 
 

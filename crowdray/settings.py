@@ -17,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from crowdray import logs
 from crowdray.datadir import SECRET_KEY_FILE, data_dir
 from crowdray.env import env_bool, env_float, env_int, env_list, env_str
+from follow.regions import Part
 from vocab import limits
 from vocab.shower import SENSOR_AREA_M2
 
@@ -249,12 +250,38 @@ CROWDRAY_FOLLOW_INTERVAL_S = env_float("CROWDRAY_FOLLOW_INTERVAL_S", 1.0, minimu
 _lake = env_str("CROWDRAY_LAKE_DIR", "")
 CROWDRAY_LAKE_DIR = Path(_lake).resolve() if _lake else None
 CROWDRAY_EXPORT_INTERVAL_S = env_float("CROWDRAY_EXPORT_INTERVAL_S", 60.0, minimum=1.0)
+# Days of hits and blocks PostgreSQL keeps (0: all). An older day leaves the
+# database only once the follower's lake holds every row of it (follow.retention).
+CROWDRAY_DB_RETENTION_DAYS = env_int("CROWDRAY_DB_RETENTION_DAYS", 0, minimum=0)
+if CROWDRAY_DB_RETENTION_DAYS:
+    # A dropped day must be older than anything an upload accepts: a retry of
+    # its batch is then refused by the age check, never stored a second time.
+    _least_days = -(-CROWDRAY_MAX_AGE_S // 86_400) + 1
+    if "postgresql" not in DATABASES["default"]["ENGINE"]:
+        raise ImproperlyConfigured("CROWDRAY_DB_RETENTION_DAYS needs PostgreSQL (DATABASE_URL)")
+    if CROWDRAY_LAKE_DIR is None:
+        raise ImproperlyConfigured(
+            "CROWDRAY_DB_RETENTION_DAYS needs CROWDRAY_LAKE_DIR: a day leaves the database "
+            "only once the follower's lake holds it"
+        )
+    if _least_days > CROWDRAY_DB_RETENTION_DAYS:
+        raise ImproperlyConfigured(
+            f"CROWDRAY_DB_RETENTION_DAYS={CROWDRAY_DB_RETENTION_DAYS} must be at least "
+            f"{_least_days}: one day more than uploads may be old (CROWDRAY_MAX_AGE_S="
+            f"{CROWDRAY_MAX_AGE_S})"
+        )
 # The live search (a consumer of the follower): seconds between passes (0: off),
 # the trailing period its background rates are measured over, its threshold,
 # and the phones' sensor area its energy fit assumes (docs/physics.md).
 CROWDRAY_LIVE_INTERVAL_S = env_float("CROWDRAY_LIVE_INTERVAL_S", 15.0, minimum=0.0)
 CROWDRAY_LIVE_RATE_WINDOW_S = env_float("CROWDRAY_LIVE_RATE_WINDOW_S", 3600.0, minimum=60.0)
 CROWDRAY_LIVE_MIN_SIGMA = env_float("CROWDRAY_LIVE_MIN_SIGMA", 5.0, minimum=0.5)
+# This process's part of the live search, k/n: the k-th of n longitude bands (follow.regions).
+CROWDRAY_LIVE_PART = env_str("CROWDRAY_LIVE_PART", "1/1")
+try:
+    Part.parse(CROWDRAY_LIVE_PART)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"CROWDRAY_LIVE_PART={_exc}") from None
 # The public pages count and list as showers only candidates at least this significant.
 CROWDRAY_PUBLIC_MIN_SIGMA = env_float("CROWDRAY_PUBLIC_MIN_SIGMA", 5.0, minimum=0.0)
 CROWDRAY_SENSOR_AREA_M2 = env_float("CROWDRAY_SENSOR_AREA_M2", SENSOR_AREA_M2, minimum=1e-9)

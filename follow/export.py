@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from follow.tail import Chunk, Consumer, catch_up
+from ingest.days import OnlyInLakeError, only_in_lake
 from ingest.models import ConsumerMark, ExposureBlock, Hit
 from vocab.contracts import EXPOSURE_SCHEMA, EXPOSURES_DIR, HIT_SCHEMA, lake_partition
 
@@ -167,6 +168,11 @@ def export(
     """Export new hits and blocks (or, with since/until, that time range once); returns counts."""
     lake.mkdir(parents=True, exist_ok=True)
     if since is not None or until is not None:
+        for model, what in ((Hit, "hits"), (ExposureBlock, "exposure blocks")):
+            try:
+                only_in_lake(model, since, what)
+            except OnlyInLakeError as exc:
+                raise LakeError(str(exc)) from None
         counts = {"hits": 0, "exposures": 0, "files": 0}
         for stream, write in (("hits", _write), ("exposures", _write_blocks)):
             for rows in _range_rows(since, until, blocks=stream == "exposures"):

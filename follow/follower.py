@@ -8,7 +8,9 @@ Uploads only append. The follower tails new hits and exposure blocks
 - `lake:<path>`: the Parquet lake export, when CROWDRAY_LAKE_DIR is set;
 - `live`: the live search's provisional showers (follow.live), unless
   CROWDRAY_LIVE_INTERVAL_S is 0;
-- `index`: the Elasticsearch indices (follow.indexer), when ELASTICSEARCH_URL is set.
+- `index`: the Elasticsearch indices (follow.indexer), when ELASTICSEARCH_URL is set;
+- `days`: on PostgreSQL, the partitions of the coming days, and the retirement of
+  days past CROWDRAY_DB_RETENTION_DAYS once the lake holds them (follow.retention).
 
 A consumer that fails (database down, disk full) backs off, doubling its wait
 up to a minute, and then catches up from its mark: nothing is lost or doubled.
@@ -32,8 +34,10 @@ from follow.counters import Counters
 from follow.export import LakeExport
 from follow.indexer import Indexer
 from follow.live import from_settings as live_search
+from follow.retention import DayPartitions
 from follow.status import StatusSnapshots
 from follow.tail import STREAMS, Consumer, catch_up, lag
+from ingest.days import partitioned
 from ingest.models import ConsumerMark
 from vocab.units import NS_PER_S
 
@@ -55,6 +59,9 @@ def configured() -> list[Consumer]:
         consumers.append(live_search())
     if settings.ELASTICSEARCH_URL:
         consumers.append(Indexer(settings.CROWDRAY_INDEX_INTERVAL_S))
+    if partitioned():
+        retention = settings.CROWDRAY_DB_RETENTION_DAYS
+        consumers.append(DayPartitions(retention, settings.CROWDRAY_LAKE_DIR))
     return consumers
 
 

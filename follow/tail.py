@@ -207,7 +207,12 @@ def _summarize(stream: str) -> None:
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL lock_timeout = '100ms'")
-            cursor.execute("SELECT brin_summarize_new_values(%s::regclass)", [index])
+            # The tables are partitioned by day (ingest.days): summarize each day's index.
+            cursor.execute(
+                "SELECT sum(brin_summarize_new_values(inhrelid)) FROM pg_inherits "
+                "WHERE inhparent = %s::regclass",
+                [index],
+            )
     except OperationalError as exc:
         _not_before[index] = time.monotonic() + SUMMARIZE_RETRY_S["busy"]
         log.info(

@@ -82,7 +82,12 @@ class Hit(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["device", "seq"], name="hit_device_seq")]
+        # The key holds t_ns because PostgreSQL keeps each UTC day of hits in a
+        # partition of its own (ingest.days), and a unique key there must hold the
+        # partition's column. A retry resends the same hit, so it still matches.
+        constraints = [
+            models.UniqueConstraint(fields=["device", "seq", "t_ns"], name="hit_device_seq_t")
+        ]
         indexes = [models.Index(fields=["t_ns"], name="hit_t_ns")]
 
     def __str__(self) -> str:
@@ -112,8 +117,11 @@ class ExposureBlock(models.Model):
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        # With end_ns in the key for the partitions by day, as for hits.
         constraints = [
-            models.UniqueConstraint(fields=["device", "block_id"], name="exposure_device_block")
+            models.UniqueConstraint(
+                fields=["device", "block_id", "end_ns"], name="exposure_device_block_end"
+            )
         ]
         indexes = [models.Index(fields=["end_ns"], name="exposure_end")]
 
@@ -160,7 +168,9 @@ class Shower(models.Model):
         default=False, help_text="found by the live search; a batch search replaces it"
     )
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
-    hits = models.ManyToManyField(Hit, related_name="showers", blank=True)
+    # No foreign key in the database: a day of hits leaves it (for the lake) while
+    # its showers stay, and the links keep the hit ids the lake holds.
+    hits = models.ManyToManyField(Hit, related_name="showers", blank=True, db_constraint=False)
 
     def __str__(self) -> str:
         return f"{self.shower_id}: {self.n_devices} devices"
@@ -230,6 +240,21 @@ class ActiveCell(models.Model):
     lon = models.FloatField(help_text="cell centre")
     last_seen_ns = models.BigIntegerField(db_index=True)
     hits = models.BigIntegerField(default=0)
+
+
+class ArchivedDay(models.Model):
+    """A UTC day of one table that left the database once the lake held it (ingest.days)."""
+
+    table = models.CharField(max_length=63)
+    day = models.IntegerField(help_text="UTC epoch day")
+    rows = models.BigIntegerField(help_text="rows the day held, equal to the lake's")
+    dropped_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["table", "day"], name="archived_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.table} day {self.day}"
 
 
 class ConsumerMark(models.Model):

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest.days import only_in_lake
 from ingest.models import ExposureBlock, Hit, Shower
 from vocab.cells import CELL_DEG, cells_of
 from vocab.contracts import EXPOSURE_SCHEMA, HIT_SCHEMA, SHOWER_SCHEMA
@@ -192,6 +193,8 @@ def write(r: Release) -> dict[str, int]:
         raise FileExistsError(f"{r.out} is not empty: a release goes into a new folder")
     if not r.since_ns < r.until_ns:
         raise ValueError("--until must be after --since")
+    only_in_lake(Hit, r.since_ns, "hits")
+    only_in_lake(ExposureBlock, r.since_ns, "exposure blocks")
     r.out.mkdir(parents=True, exist_ok=True)
     names = Pseudonyms()
     showers, searches = showers_frame(r, names)

@@ -54,6 +54,7 @@ def problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
         403: "these credentials may not do this",
         404: "not found",
         405: "method not allowed",
+        410: "the time range reaches days only the lake holds",
         413: "body (decompressed) or batch over the limit",
         415: "unsupported Content-Encoding",
         422: "every item was rejected; nothing was stored",

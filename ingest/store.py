@@ -3,7 +3,8 @@
 Everything that follows from new rows (counters, the lake) is the follower's
 job (follow.follower), so an upload only appends.
 
-Conflicts on the idempotency key are skipped by the database itself
+Conflicts on the idempotency key ((device, seq, t_ns) for hits, (device,
+block_id, end_ns) for blocks; ingest.days says why the times) are skipped by the database itself
 (ON CONFLICT DO NOTHING), so two racing retries of a batch store it once and
 the inserted-row counts of all replies add up to what is in the table. On
 PostgreSQL a batch is first COPYed, which costs the server less; a COPY that
@@ -22,6 +23,7 @@ from typing import Any
 import psycopg
 from django.db import OperationalError, connection, transaction
 
+from ingest.days import ensure_days
 from ingest.models import ExposureBlock, Hit
 from ingest.pg_arrays import PG_TYPES, binary_array, copy_rows, register
 
@@ -150,12 +152,21 @@ def _sqlite_value(value: Any) -> Any:
     return value.hex if isinstance(value, uuid.UUID) else value
 
 
+def _days_made(model: type[Hit | ExposureBlock], times: list[int]) -> None:
+    """Each UTC day of the rows has its partition (ingest.days; made once, then known)."""
+    if times:
+        ensure_days(model, min(times), max(times))
+
+
 def insert_hits(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated hits of one device in one statement; returns how many were new."""
-    return _insert_ignoring(Hit._meta.db_table, ("device_id", "seq"), columns, device_id)
+    _days_made(Hit, columns.get("t_ns", []))
+    key = ("device_id", "seq", "t_ns")
+    return _insert_ignoring(Hit._meta.db_table, key, columns, device_id)
 
 
 def insert_exposures(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated exposure blocks of one device; returns how many were new."""
-    key = ("device_id", "block_id")
+    _days_made(ExposureBlock, columns.get("end_ns", []))
+    key = ("device_id", "block_id", "end_ns")
     return _insert_ignoring(ExposureBlock._meta.db_table, key, columns, device_id)

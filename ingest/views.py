@@ -25,11 +25,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import openapi
-from api.problems import PROBLEM_JSON, MethodsFirst, problem
-from api.query import PAGING, ROW_FILTERS, check_params
+from api.problems import PROBLEM_JSON, MethodsFirst, OnlyInLake, problem
+from api.query import PAGING, ROW_FILTERS, check_params, query_time_ns
 from ingest import es, hits_index
 from ingest import serializers as s
 from ingest.auth import IsDevice, IsResearcher, RegistrationThrottle, TokenAuthentication
+from ingest.days import OnlyInLakeError, only_in_lake
 from ingest.models import Device, ExposureBlock, Hit, Shower
 from ingest.query import filter_hits, filter_rows
 from ingest.schema import TOKEN, problems
@@ -115,6 +116,15 @@ _HIT_FILTERS = [
 ]
 
 
+def held(model: type[Hit | ExposureBlock], params: Any, what: str) -> None:
+    """A 410 when the rows asked for reach days that left the database (ingest.days)."""
+    since = query_time_ns(params["since"], "since") if "since" in params else None
+    try:
+        only_in_lake(model, since, what)
+    except OnlyInLakeError as exc:
+        raise OnlyInLake(str(exc)) from None
+
+
 class UploadListView(MethodsFirst, ListAPIView[Any]):
     """POST: a device uploads a batch (ingest.uploads). GET: researchers page through rows."""
 
@@ -153,7 +163,7 @@ def _list_schema(out: Any, summary: str) -> Any:
         parameters=_HIT_FILTERS,
         summary=summary,
         auth=RESEARCHER_AUTH,
-        responses={200: out(many=True), **problems(400, 401, 403, 404, 429)},
+        responses={200: out(many=True), **problems(400, 401, 403, 404, 410, 429)},
     )
 
 
@@ -163,7 +173,8 @@ def _list_schema(out: Any, summary: str) -> Any:
         s.HitBatch,
         "Upload a batch of hits",
         f"At most {settings.CROWDRAY_MAX_BATCH} hits and "
-        f"{settings.CROWDRAY_MAX_BODY_BYTES} bytes; idempotent on (device, seq).",
+        f"{settings.CROWDRAY_MAX_BODY_BYTES} bytes; idempotent on (device, seq, t_ns): "
+        "a retry resends the same hits.",
     ),
 )
 class HitsView(UploadListView):
@@ -172,6 +183,7 @@ class HitsView(UploadListView):
     pagination_class = HitCursor
 
     def get_queryset(self) -> Any:
+        held(Hit, self.request.query_params, "hits")
         return filter_hits(Hit.objects.all(), self.request.query_params)
 
     def from_index(self, request: Request) -> Response | None:
@@ -203,7 +215,7 @@ class ExposureCursor(HitCursor):
     post=_upload_schema(
         s.ExposureBatch,
         "Upload exposure blocks",
-        "Idempotent on (device, block_id). A block lasts at most "
+        "Idempotent on (device, block_id, end_ns). A block lasts at most "
         f"{settings.CROWDRAY_MAX_BLOCK_S} s.",
     ),
 )
@@ -214,6 +226,7 @@ class ExposuresView(UploadListView):
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
+        held(ExposureBlock, params, "exposure blocks")
         return filter_rows(ExposureBlock.objects.all(), params, "start_ns", "end_ns")
 
 

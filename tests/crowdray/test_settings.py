@@ -69,6 +69,8 @@ def test_postgres_is_chosen_by_database_url(tmp_path):
         ("CROWDRAY_MAX_BATCH", "0", "CROWDRAY_MAX_BATCH=0: must be at least 1"),
         ("CROWDRAY_REGISTER_RATE", "fast", "CROWDRAY_REGISTER_RATE='fast'"),
         ("DATABASE_URL", "nosuch://x", "DATABASE_URL"),
+        ("CROWDRAY_LIVE_PART", "4/3", "CROWDRAY_LIVE_PART='4/3': need 1 <= k <= n"),
+        ("CROWDRAY_DB_RETENTION_DAYS", "40", "CROWDRAY_DB_RETENTION_DAYS needs PostgreSQL"),
     ],
 )
 def test_a_bad_value_stops_startup_with_its_name(tmp_path, name, value, message):
@@ -123,3 +125,27 @@ def test_check_deploy_is_clean_with_the_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("days", "lake", "message"),
+    [
+        ("40", "", "needs CROWDRAY_LAKE_DIR"),
+        ("30", "lake", "must be at least 31: one day more than uploads may be old"),
+    ],
+)
+def test_a_retention_that_could_drop_what_uploads_still_accept_is_refused(
+    tmp_path, days, lake, message
+):
+    env = {"CROWDRAY_DB_RETENTION_DAYS": days, "CROWDRAY_LAKE_DIR": lake and str(tmp_path / lake)}
+    result = load_settings(tmp_path, **PRODUCTION, SECRET_KEY=KEY, **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    fine = load_settings(
+        tmp_path,
+        **PRODUCTION,
+        SECRET_KEY=KEY,
+        CROWDRAY_DB_RETENTION_DAYS="31",
+        CROWDRAY_LAKE_DIR=str(tmp_path / "lake"),
+    )
+    assert fine.returncode == 0, fine.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,10 +31,11 @@ def test_overlapping_retried_batches_from_many_threads_are_stored_exactly_once(
         start = rng.randrange(0, SEQS_PER_DEVICE - BATCH + 1, 20)
         plans.append((device, list(range(start, start + BATCH))))
     url = f"{live_server.url}/api/v1/hits"
+    t0 = time.time_ns() - 60 * 10**9  # a retry resends the same hit: the same time
 
     def post(plan: tuple[int, list[int]]) -> dict[str, Any]:
         device, seqs = plan
-        body = {"hits": [hit(seq=s, value=s % 1000) for s in seqs]}
+        body = {"hits": [hit(seq=s, t_ns=t0 + s, value=s % 1000) for s in seqs]}
         headers = {"Authorization": f"Token {tokens[device]}"}
         reply = requests.post(url, json=body, headers=headers, timeout=60)
         assert reply.status_code == 201, reply.text
@@ -60,7 +62,9 @@ def test_the_same_hits_sent_at_once_in_opposite_orders_never_deadlock(
     """
     token = make_device()[1]
     seqs = list(range(1000))
-    bodies = [{"hits": [hit(seq=s) for s in (seqs if k % 2 else seqs[::-1])]} for k in range(40)]
+    t0 = time.time_ns() - 60 * 10**9
+    sent = [hit(seq=s, t_ns=t0 + s) for s in seqs]
+    bodies = [{"hits": sent if k % 2 else sent[::-1]} for k in range(40)]
     url = f"{live_server.url}/api/v1/hits"
 
     def post(body: dict[str, Any]) -> int:

@@ -78,7 +78,7 @@ def test_it_needs_a_device_token(client_for):
 def test_the_uuid_is_accepted_in_any_case_and_matched_as_the_same_block(device_client):
     block_id = uuid.uuid4()
     first = block(block_id=str(block_id))
-    second = block(block_id=str(block_id).upper())
+    second = {**first, "block_id": str(block_id).upper()}
     device_client.post(URL, {"blocks": [first]}, format="json")
     reply = device_client.post(URL, {"blocks": [second]}, format="json").json()
     assert reply["duplicates"] == 1

@@ -48,10 +48,19 @@ def test_a_retried_batch_is_stored_once_and_counted_as_duplicates(device_client)
     assert Hit.objects.count() == 10
 
 
-def test_a_seq_repeated_inside_one_batch_is_stored_once(device_client):
-    reply = device_client.post(URL, {"hits": [hit(seq=5), hit(seq=5)]}, format="json").json()
+def test_a_hit_repeated_inside_one_batch_is_stored_once(device_client):
+    same = hit(seq=5)
+    reply = device_client.post(URL, {"hits": [same, dict(same)]}, format="json").json()
     assert (reply["accepted"], reply["duplicates"]) == (1, 1)
     assert Hit.objects.count() == 1
+
+
+def test_a_seq_sent_again_with_another_time_is_a_second_hit(device_client):
+    # The key is (device, seq, t_ns): PostgreSQL's partitions by day need the time in it.
+    reply = device_client.post(
+        URL, {"hits": [hit(seq=5, t_ns=time.time_ns() - k) for k in (1, 2)]}, format="json"
+    ).json()
+    assert (reply["accepted"], reply["duplicates"]) == (2, 0)
 
 
 def test_the_same_seq_from_two_devices_is_two_hits(client_for):

@@ -22,11 +22,14 @@ pytestmark = [
 ]
 
 
+NOW = time.time_ns()
+
+
 def columns(seqs: list[int], **more: list[Any]) -> dict[str, list[Any]]:
-    now = time.time_ns()
+    """Hits as a phone sends them: the same seq, the same time (a retry)."""
     return {
         "seq": seqs,
-        "t_ns": [now + s for s in seqs],
+        "t_ns": [NOW + s for s in seqs],
         "lat": [46.2] * len(seqs),
         "lon": [6.14] * len(seqs),
         **more,
