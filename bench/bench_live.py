@@ -11,6 +11,12 @@ interval: the ratio printed is pass seconds / 15 s. Bigger towns mean more hits
 per minute; 10^6 phones send 500,000 a minute.
 
     .venv/bin/python bench/bench_live.py [--phones 16000 64000 250000] [--block-s 180]
+        [--towns 2 --parts 2]
+
+With --parts n the same passes are also run by n live searches split by region
+(follow.regions), one after the other in this process, each timed; on n
+processes or machines they would run side by side. The bench checks that they
+leave the same showers as the whole search.
 """
 
 from __future__ import annotations
@@ -88,12 +94,18 @@ def add_blocks(town: Town, start_ns: int, end_ns: int, block_s: float) -> None:
     _insert("ingest_exposureblock", columns, rows())
 
 
-def fill(phones: int, now_ns: int, block_s: float, rng: np.random.Generator) -> Town:
-    """Devices spread uniformly over a square at DENSITY_PER_KM2, an hour of blocks and hits."""
-    side_m = np.sqrt(phones / DENSITY_PER_KM2) * 1000
+def fill(
+    phones: int, now_ns: int, block_s: float, rng: np.random.Generator, towns: int = 1
+) -> Town:
+    """Devices spread uniformly over squares at DENSITY_PER_KM2, an hour of blocks and hits.
+
+    towns > 1: that many equal squares, spread evenly in longitude at 46.2 N.
+    """
+    side_m = np.sqrt(phones / towns / DENSITY_PER_KM2) * 1000
     north, east = rng.uniform(0, side_m, (2, phones))
+    centre = -180.0 + 360.0 * (np.arange(phones) % towns + 0.5) / towns if towns > 1 else 6.14
     lat = 46.2 + north / 111_195.0
-    lon = 6.14 + east / (111_195.0 * np.cos(np.radians(46.2)))
+    lon = centre + east / (111_195.0 * np.cos(np.radians(46.2)))
     ids = [uuid.uuid4().hex for _ in range(phones)]  # SQLite keeps UUIDs as 32 hex digits
     created = "2026-01-01 00:00:00"
     _insert(
@@ -130,9 +142,56 @@ def arrive(town: Town, now_ns: int, block_s: float, rng: np.random.Generator, se
     return sum(len(d) for d in dev)
 
 
-def one_size(phones: int, block_s: float, passes: int) -> None:
+def started_searches(parts: int) -> list[Any]:
+    """The whole live search and, with parts > 1, its parts by region, each loaded."""
     from follow.live import LiveSearch
-    from follow.tail import Mark, catch_up, horizon, save_mark
+    from follow.regions import Part
+    from follow.tail import Mark, horizon, save_mark
+
+    shares = [Part()] + ([Part(k, parts) for k in range(1, parts + 1)] if parts > 1 else [])
+    searches = []
+    for part in shares:
+        live = LiveSearch(interval_s=INTERVAL_S, part=part)
+        for stream in live.streams:
+            save_mark(live.name, stream, Mark(horizon(stream)), 0)
+        started = time.perf_counter()
+        live.prepare()
+        print(f"  {live.name}: rates loaded from the hour in {time.perf_counter() - started:.1f} s")
+        searches.append(live)
+    return searches
+
+
+def showers_now() -> dict[str, frozenset[int]]:
+    from ingest.models import Shower
+
+    return {
+        s.shower_id: frozenset(s.hits.values_list("id", flat=True))
+        for s in Shower.objects.filter(provisional=True).prefetch_related("hits")
+    }
+
+
+def timed_pass(searches: list[Any]) -> str:
+    """One pass of the whole search, then of each part on a clean slate; the figures."""
+    from follow.tail import catch_up
+    from ingest.models import Shower
+
+    took, before = [], showers_now()
+    for k, live in enumerate(searches):
+        if k == 1:  # the parts start from what there was before this pass
+            whole = showers_now()
+            Shower.objects.filter(provisional=True).exclude(shower_id__in=before).delete()
+        started = time.perf_counter()
+        catch_up(live)
+        took.append(time.perf_counter() - started)
+    line = f"{took[0]:6.2f} s, {took[0] / INTERVAL_S:.2f} of its {INTERVAL_S:g} s interval"
+    if len(searches) > 1:
+        same = "the same showers" if showers_now() == whole else "OTHER SHOWERS"
+        each = ", ".join(f"{t:.2f}" for t in took[1:])
+        line += f"; parts {each} s (slowest {max(took[1:]) / took[0]:.2f} of one), {same}"
+    return line
+
+
+def one_size(phones: int, block_s: float, passes: int, towns: int, parts: int) -> None:
     from ingest.models import ConsumerMark, Device, ExposureBlock, Hit, Shower
 
     for model in (Shower, Hit, ExposureBlock, Device, ConsumerMark):
@@ -140,29 +199,17 @@ def one_size(phones: int, block_s: float, passes: int) -> None:
     rng = np.random.default_rng(phones)
     now = time.time_ns() - passes * INTERVAL_NS
     started = time.perf_counter()
-    town = fill(phones, now, block_s, rng)
-    filled = time.perf_counter() - started
-    live = LiveSearch(interval_s=INTERVAL_S)
-    for stream in live.streams:
-        save_mark(live.name, stream, Mark(horizon(stream)), 0)
-    started = time.perf_counter()
-    live.prepare()
-    loaded = time.perf_counter() - started
+    town = fill(phones, now, block_s, rng, towns)
     print(
-        f"{phones:>8,} phones ({phones / DENSITY_PER_KM2:g} km², "
+        f"{phones:>8,} phones in {towns} town(s) ({phones / DENSITY_PER_KM2:g} km², "
         f"{RATE_PER_MIN * phones:,.0f} hits/min, blocks of {block_s:g} s; "
-        f"filled in {filled:.0f} s): rates loaded from the hour in {loaded:.1f} s"
+        f"filled in {time.perf_counter() - started:.0f} s)"
     )
+    searches = started_searches(parts)
     for k in range(passes):
         now += INTERVAL_NS
         new = arrive(town, now, block_s, rng, 10**9 * (k + 1))
-        started = time.perf_counter()
-        catch_up(live)
-        took = time.perf_counter() - started
-        print(
-            f"  pass {k + 1}: {new:,} new hits in {took:6.2f} s, "
-            f"{took / INTERVAL_S:.2f} of its {INTERVAL_S:g} s interval"
-        )
+        print(f"  pass {k + 1}: {new:,} new hits in {timed_pass(searches)}")
     rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     provisional = Shower.objects.filter(provisional=True).count()
     print(f"  {provisional} provisional showers (3 injected a pass); peak RSS {rss_gib:.1f} GiB")
@@ -173,6 +220,10 @@ def main() -> None:
     p.add_argument("--phones", type=int, nargs="+", default=[16000, 64000])
     p.add_argument("--block-s", type=float, default=180.0, help="exposure block length (CRAYFIS)")
     p.add_argument("--passes", type=int, default=3)
+    p.add_argument("--towns", type=int, default=1, help="towns spread evenly in longitude")
+    p.add_argument(
+        "--parts", type=int, default=1, help="also run the live search split in this many regions"
+    )
     args = p.parse_args()
     data = tempfile.mkdtemp(prefix="crowdray-bench-live-")
     os.environ.update(CROWDRAY_DATA_DIR=data, DJANGO_SETTINGS_MODULE="crowdray.settings")
@@ -187,7 +238,7 @@ def main() -> None:
         f"{RATE_PER_MIN} hits/phone/min, rate window 1 h"
     )
     for phones in args.phones:
-        one_size(phones, args.block_s, args.passes)
+        one_size(phones, args.block_s, args.passes, args.towns, args.parts)
 
 
 if __name__ == "__main__":

@@ -108,6 +108,16 @@ def find_showers(
     showers.attrs["fit_status"] counts the fits' outcomes and showers.attrs["timings_s"]
     holds the seconds spent on the scan and on the fit.
     """
+    return search(hits, params, exposures, rates)[0]
+
+
+def search(
+    hits: pd.DataFrame | pa.Table,
+    params: Params,
+    exposures: pd.DataFrame | None = None,
+    rates: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """find_showers' candidates, and the hits of the seed groups (label, hit_id, lat, lon)."""
     started = time.perf_counter()
     prep = prepare(hits, params, exposures, rates, all_devices=False)
     members = prep.members
@@ -126,7 +136,7 @@ def find_showers(
         "scan": round(scanned - started, 3),
         "fit": round(time.perf_counter() - scanned, 3),
     }
-    return showers
+    return showers, members[["label", "hit_id", "lat", "lon"]]
 
 
 @dataclass(frozen=True)

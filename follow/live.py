@@ -40,8 +40,10 @@ writes its result in one; a pass redone after a crash writes the same result.
 from __future__ import annotations
 
 import logging
+import operator
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -50,14 +52,16 @@ import pandas as pd
 import pyarrow as pa
 from django.conf import settings
 from django.db import transaction
-from django.db.models import CharField, Max, QuerySet
+from django.db.models import CharField, Max, Q, QuerySet
 from django.db.models.functions import Cast
 
 from coincidence.background import expected_for_sigma
 from coincidence.floods import first_per_minute
 from coincidence.params import Params
-from coincidence.reference import device_table, find_showers
+from coincidence.reference import device_table
+from coincidence.reference import search as find_with_groups
 from follow.rates import BLOCK_COLUMNS, LiveRates
+from follow.regions import FIRST_MARGIN_DEG, Part, owned_whole
 from follow.tail import Chunk, Consumer, Mark, done_rows, horizon, read_mark, save_mark
 from ingest.models import ConsumerMark, ExposureBlock, Hit, SearchRun, Shower
 from vocab.contracts import HIT_COLUMNS, SHOWER_SCALARS, SHOWER_SCHEMA
@@ -101,7 +105,10 @@ def inside(t_ns: Ints, zones: list[Zone]) -> npt.NDArray[np.bool_]:
 
 
 def read_hits(
-    lo: int, hi: int, flooding: Callable[[int, int], list[str]] | None = None
+    lo: int,
+    hi: int,
+    flooding: Callable[[int, int], list[str]] | None = None,
+    lons: list[tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """Hits with lo <= t_ns < hi as the search's columns (device ids as text, like the lake).
 
@@ -113,18 +120,31 @@ def read_hits(
     when given, names the devices over the cap in a minute of [first, last), and
     only their hits of those minutes are read beyond [lo, hi) (at a million
     phones, reading every hit of the minutes was 4.5 times the hits searched).
+    lons: only hits in these longitude ranges [a, b] (follow.regions); the cap
+    still counts a flooding device's hits everywhere.
     """
     first, last = lo // NS_PER_MIN * NS_PER_MIN, -(-hi // NS_PER_MIN) * NS_PER_MIN
     if flooding is None:
         df = _hits(Hit.objects.filter(t_ns__gte=first, t_ns__lt=last))
     else:
-        df = _hits(Hit.objects.filter(t_ns__gte=lo, t_ns__lt=hi))
+        df = _hits(Hit.objects.filter(_in_lons(lons), t_ns__gte=lo, t_ns__lt=hi))
         over = flooding(first, last)
         if over:
             whole = Hit.objects.filter(t_ns__gte=first, t_ns__lt=last, device_id__in=over)
             df = pd.concat([df[~df["device_id"].isin(over)], _hits(whole)], ignore_index=True)
     df = first_per_minute(df, settings.CROWDRAY_MAX_HITS_PER_MIN)
-    return df[df["t_ns"].between(lo, hi - 1)].reset_index(drop=True)
+    keep = df["t_ns"].between(lo, hi - 1)
+    if lons is not None:
+        keep &= np.logical_or.reduce([df["lon"].between(a, b) for a, b in lons])
+    return df[keep].reset_index(drop=True)
+
+
+def _in_lons(lons: list[tuple[float, float]] | None) -> Q:
+    """Hits in any of these longitude ranges (all when None)."""
+    if lons is None:
+        return Q()
+    ranges = [Q(lon__gte=a, lon__lte=b) for a, b in lons]
+    return reduce(operator.or_, ranges)
 
 
 def _hits(rows: QuerySet[Hit]) -> pd.DataFrame:
@@ -176,7 +196,11 @@ class LiveSearch(Consumer):
         rate_window_s: float = 3600.0,
         min_sigma: float = 5.0,
         sensor_area_m2: float | None = None,
+        part: Part | None = None,
     ) -> None:
+        self.part = Part() if part is None else part
+        # Each part keeps its own marks: `--only live` still names them all.
+        self.name = "live" if self.part.whole else f"live:{self.part.k}/{self.part.n}"
         self.interval_s = interval_s
         self.rate_window_s = rate_window_s
         self.params = Params(
@@ -224,16 +248,32 @@ class LiveSearch(Consumer):
             found, searched = self.search(group, rates)
             counts["searched"] += searched
             counts["found"] += len(found)
-            for key, n in reconcile(found, group, self.described).items():
+            for key, n in reconcile(found, group, self.described, self.part).items():
                 counts[key] += n
         log.info("live: %d new hits, %s in %.2f s", chunk.n, counts, time.perf_counter() - started)
 
     def search(self, zones: list[Zone], state: LiveRates) -> tuple[pd.DataFrame, int]:
         """The candidates around the zones, and how many hits were searched."""
         lo, hi = zones[0][0] - self.margin_ns, zones[-1][1] + self.margin_ns
-        hits = read_hits(lo, hi, state.flooding)
-        if hits.empty:
-            return pd.DataFrame(), 0
+        margin = FIRST_MARGIN_DEG
+        while True:  # a part widens its band until its candidates' groups are whole
+            hits = read_hits(lo, hi, state.flooding, self.part.searched(margin))
+            if hits.empty:
+                return pd.DataFrame(), 0
+            found, members = self.search_hits(hits, lo, hi, state)
+            if self.part.searched(margin) is None or owned_whole(
+                self.part, found, members, margin, self.params.radius_m
+            ):
+                return found, len(hits)
+            log.info(
+                "live %s: a seed group reaches past %.1f deg; searching wider", self.name, margin
+            )
+            margin *= 4
+
+    def search_hits(
+        self, hits: pd.DataFrame, lo: int, hi: int, state: LiveRates
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The candidates of these hits, and their seed groups' hits."""
         rates = state.rates(hi)
         missing = hits[~hits["device_id"].isin(rates.index)]  # committed after the last chunk
         if len(missing):
@@ -242,7 +282,7 @@ class LiveSearch(Consumer):
         blocks = state.blocks_between(lo, hi)
         if blocks is None:  # older than the rates hold: read them
             blocks = read_blocks(lo, hi)
-        return find_showers(hits, self.params, blocks, rates), len(hits)
+        return find_with_groups(hits, self.params, blocks, rates)
 
 
 def load_rates(live: LiveSearch) -> LiveRates:
@@ -299,11 +339,13 @@ def _owners(hit_ids: list[int]) -> dict[int, str]:
     return out
 
 
-def _provisional_in(zones: list[Zone]) -> set[str]:
+def _provisional_in(zones: list[Zone], part: Part) -> set[str]:
+    """The provisional showers of the zones that the part owns."""
     rows = Shower.objects.filter(provisional=True, t_ns__gte=zones[0][0], t_ns__lt=zones[-1][1])
-    pairs = list(rows.values_list("shower_id", "t_ns"))
-    keep = inside(np.array([t for _, t in pairs], dtype=np.int64), zones)
-    return {sid for (sid, _), k in zip(pairs, keep, strict=True) if k}
+    found = list(rows.values_list("shower_id", "t_ns", "lon"))
+    keep = inside(np.array([t for _, t, _ in found], dtype=np.int64), zones)
+    keep &= part.owns(np.array([lon for _, _, lon in found], dtype=np.float64))
+    return {sid for (sid, _, _), k in zip(found, keep, strict=True) if k}
 
 
 def _kinds(rows: list[dict[str, Any]]) -> tuple[dict[int, str], dict[str, bool]]:
@@ -314,15 +356,22 @@ def _kinds(rows: list[dict[str, Any]]) -> tuple[dict[int, str], dict[str, bool]]
     return owner, dict(kinds)
 
 
-def reconcile(found: pd.DataFrame, zones: list[Zone], described: dict[str, Any]) -> dict[str, int]:
-    """Make the provisional showers of the zones those found (see the module docstring)."""
+def reconcile(
+    found: pd.DataFrame, zones: list[Zone], described: dict[str, Any], part: Part | None = None
+) -> dict[str, int]:
+    """Make the provisional showers of the zones those found (see the module docstring).
+
+    With a part (follow.regions), only the showers whose centroid it owns.
+    """
+    part = Part() if part is None else part
     counts = {"added": 0, "updated": 0, "removed": 0}
     if len(found):
         found = found[inside(found["t_ns"].to_numpy(np.int64), zones)]
+        found = found[part.owns(found["lon"].to_numpy(np.float64))]
     rows = pa.Table.from_pandas(found, schema=SHOWER_SCHEMA).to_pylist() if len(found) else []
     rows.sort(key=lambda r: (r["t_ns"], r["shower_id"]))
     with transaction.atomic():
-        stale = _provisional_in(zones)
+        stale = _provisional_in(zones, part)
         owner, kinds = _kinds(rows)
         kept: set[str] = set()
         run = _run(described)
@@ -372,4 +421,5 @@ def from_settings() -> LiveSearch:
         settings.CROWDRAY_LIVE_RATE_WINDOW_S,
         settings.CROWDRAY_LIVE_MIN_SIGMA,
         settings.CROWDRAY_SENSOR_AREA_M2,
+        Part.parse(settings.CROWDRAY_LIVE_PART),
     )

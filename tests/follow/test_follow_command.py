@@ -27,6 +27,15 @@ def test_only_and_skip_split_the_consumers_between_processes(settings):
     assert follow_once("--only", "counters, status") == ["counters", "status"]
 
 
+def test_a_part_of_the_live_search_keeps_its_own_name_and_answers_to_live(settings):
+    settings.CROWDRAY_LIVE_INTERVAL_S = 15.0
+    settings.CROWDRAY_LIVE_PART = "2/3"
+    out = StringIO()
+    call_command("follow", "--once", "--only", "live", stdout=out)
+    assert out.getvalue().startswith("live:2/3: ")  # its marks are its own
+    assert "live" not in follow_once("--skip", "live")
+
+
 def test_an_unknown_consumer_name_is_an_error_that_lists_the_known_ones(settings):
     settings.CROWDRAY_LIVE_INTERVAL_S = 0.0
     with pytest.raises(CommandError, match=r"no consumer named live here; .* runs counters"):

@@ -55,15 +55,23 @@ class Command(BaseCommand):
 
 
 def chosen(consumers: list[Consumer], only: str | None, skip: str | None) -> list[Consumer]:
-    """The consumers --only or --skip names; an unknown name is an error naming the known."""
-    names = {c.name for c in consumers}
+    """The consumers --only or --skip names; an unknown name is an error naming the known.
+
+    A consumer answers to its name and to its kind, the name before a colon
+    (`lake` for `lake:/data/lake`, `live` for the live search's part `live:2/3`).
+    """
+
+    def called(c: Consumer) -> set[str]:
+        return {c.name, c.name.split(":")[0]}
+
+    names = {n for c in consumers for n in called(c)}
     given = {n.strip() for n in (only or skip or "").split(",") if n.strip()}
     unknown = sorted(given - names)
     if unknown:
         raise CommandError(
             f"no consumer named {', '.join(unknown)} here; this installation runs "
-            f"{', '.join(sorted(names))} (see the settings that turn each on)"
+            f"{', '.join(sorted(c.name for c in consumers))} (see the settings that turn each on)"
         )
     if only is not None:
-        return [c for c in consumers if c.name in given]
-    return [c for c in consumers if c.name not in given]
+        return [c for c in consumers if called(c) & given]
+    return [c for c in consumers if not called(c) & given]
