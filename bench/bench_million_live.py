@@ -110,6 +110,7 @@ class Injected:
     t_ns: int
     members: list[int]
     waiting: set[int] = field(default_factory=set)  # members whose hit is not uploaded yet
+    injected_at: float = field(default_factory=time.monotonic)
     uploaded_at: float | None = None  # monotonic time the last member's upload got its 201
     seen_live_at: float | None = None
 
@@ -292,9 +293,10 @@ class Watch:
         while not self.stop.wait(2.0):
             reply = requests.get(
                 f"{self.url}/api/v1/showers",
-                params={"since": str(since), "page_size": "1000"},
+                params={"since": str(since), "page_size": "500"},
                 timeout=30,
             )
+            reply.raise_for_status()
             times = np.array([r["t_ns"] for r in reply.json()["results"]], dtype=np.int64)
             now = time.monotonic()
             with self.load.lock:
@@ -318,7 +320,8 @@ class Watch:
             for path in paths:
                 started = time.perf_counter()
                 ok = session.get(self.url + path, timeout=60).ok
-                self.pages.setdefault(path if ok else f"{path} (error)", []).append(
+                name = "/showers/<id>/" if path.startswith("/showers/S") else path
+                self.pages.setdefault(name if ok else f"{name} (error)", []).append(
                     (time.perf_counter() - started) * 1000
                 )
             self.stop.wait(0.5)
@@ -360,14 +363,18 @@ def report_live(log: Path, load: Load, interval_s: float) -> None:
         )
     shown = [s for s in load.showers if s.uploaded_at is not None]
     seen = [s for s in shown if s.seen_live_at is not None]
-    delays = [s.seen_live_at - s.uploaded_at for s in seen]  # type: ignore[operator]
+    # From the last member's upload (0 when found before it, from the first members);
+    # and from the shower itself, which includes the phones' wait for their next upload.
+    delays = [max(0.0, s.seen_live_at - s.uploaded_at) for s in seen]  # type: ignore[operator]
+    since_event = [s.seen_live_at - s.injected_at for s in seen]  # type: ignore[operator]
     big = [s for s in shown if len(s.members) >= 10]
     print(
         f"  showers injected {len(load.showers)} (all hits uploaded: {len(shown)}; "
         f">= 10 phones: {len(big)}), found live {len(seen)} "
         f"({sum(s.seen_live_at is not None for s in big)} of those >= 10 phones); "
-        f"last upload to /api/v1/showers p50 {pct(delays, 50):.1f} s, "
-        f"p95 {pct(delays, 95):.1f} s"
+        f"on /api/v1/showers after the last member's upload p50 {pct(delays, 50):.1f} s, "
+        f"p95 {pct(delays, 95):.1f} s; after the shower p50 {pct(since_event, 50):.1f} s, "
+        f"p95 {pct(since_event, 95):.1f} s"
     )
 
 

@@ -33,6 +33,10 @@ provisional, named like a batch candidate (S<smallest hit id>). Provisional
 showers of the zones that no candidate matched are removed. A batch search
 loaded over a span (follow.load) replaces the provisional showers in it.
 
+Regions. With CROWDRAY_LIVE_PART=k/n the consumer (named live:k/n) is one of
+n that share the network by longitude; it searches its band's hits and
+reconciles only the showers whose centroid it owns (follow.regions).
+
 The pass searches outside any transaction (SQLite writers would wait) and
 writes its result in one; a pass redone after a crash writes the same result.
 """
