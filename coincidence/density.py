@@ -142,8 +142,11 @@ def _ranges(
     band = grid.band(lat)[:, None] + offsets[None, :]
     valid = (band >= 0) & (band < grid.n_bands)
     band = np.clip(band, 0, grid.n_bands - 1)
-    first_band = int(band.min(initial=0))
-    span = np.arange(first_band, int(band.max(initial=0)) + 1)  # each band's figures once
+    # Each band's figures once, from the lowest band asked about: not from band 0,
+    # which made every call cost the bands from the south pole up (18 ms at 45 N, per
+    # radius, for a tile of one phone: hours for a network spread over the world).
+    first_band = int(band.min()) if band.size else 0
+    span = np.arange(first_band, int(band.max(initial=first_band)) + 1)
     n = grid.n_lon(span)[band - first_band]
     phi, phi_b = np.radians(lat)[:, None], np.radians(grid.centre_deg(span))[band - first_band]
     # Haversine: hav(r/R) >= hav(dphi) + cos(phi) cos(phi_b) hav(dlon) for centres inside.
