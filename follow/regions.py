@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from coincidence.geo import EARTH_RADIUS_M
+from coincidence.geo import EARTH_RADIUS_M, wrap_lon
 
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
@@ -74,7 +73,7 @@ class Part:
         west, east = self.band
         if self.whole or east - west + 2 * margin_deg >= 360.0:
             return None
-        a, b = _wrap(west - margin_deg), _wrap(east + margin_deg)
+        a, b = float(wrap_lon(west - margin_deg)), float(wrap_lon(east + margin_deg))
         return [(a, b)] if a < b else [(a, 180.0), (-180.0, b)]
 
     def inner(self, lat: Floats, lon: Floats, margin_deg: float, radius_m: float) -> Bools:
@@ -106,11 +105,6 @@ def owned_whole(
     return bool(part.inner(lat, lon, margin_deg, radius_m).all())
 
 
-def _wrap(lon: Any) -> Any:
-    """Longitude(s) into [-180, 180)."""
-    return (lon + 180.0) % 360.0 - 180.0
-
-
 def meridian_distance_m(lat: Floats, lon: Floats, meridian: float) -> Floats:
     """Great-circle distance from each point to the half great circle of a meridian (m).
 
@@ -118,7 +112,7 @@ def meridian_distance_m(lat: Floats, lon: Floats, meridian: float) -> Floats:
     asin(cos(lat) sin(dlon)); beyond, to the nearer pole.
     """
     phi = np.radians(np.asarray(lat, dtype=np.float64))
-    dlon = np.radians(np.abs(_wrap(np.asarray(lon, dtype=np.float64) - meridian)))
+    dlon = np.radians(np.abs(wrap_lon(np.asarray(lon, dtype=np.float64) - meridian)))
     plane = np.arcsin(np.clip(np.cos(phi) * np.sin(np.minimum(dlon, math.pi / 2)), 0, 1))
     pole = math.pi / 2 - np.abs(phi)
     return EARTH_RADIUS_M * np.where(dlon <= math.pi / 2, plane, pole)

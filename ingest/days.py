@@ -22,12 +22,13 @@ On SQLite there are no partitions and nothing leaves the database.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 
 from django.db import connection, models, transaction
 
 from ingest.models import ArchivedDay, ExposureBlock, Hit
-from vocab.units import NS_PER_DAY, NS_PER_S
+from vocab.contracts import lake_partition
+from vocab.units import NS_PER_DAY
 
 log = logging.getLogger(__name__)
 # Each partitioned table's partition column.
@@ -50,7 +51,8 @@ def day_of(t_ns: int) -> int:
 
 
 def day_text(day: int) -> str:
-    return datetime.fromtimestamp(day * NS_PER_DAY // NS_PER_S, UTC).strftime("%Y-%m-%d")
+    """The day as the lake names its partitions (YYYY-MM-DD)."""
+    return lake_partition(day * NS_PER_DAY)[0]
 
 
 def partition_name(table: str, day: int) -> str:
@@ -87,11 +89,12 @@ def ensure_days(model: type[models.Model], lo_ns: int, hi_ns: int) -> None:
     days = [d for d in range(day_of(lo_ns), day_of(hi_ns) + 1) if (table, d) not in _known]
     if not days:
         return
-    missing = set(days) - held_days(model)
-    for day in sorted(missing):
+    held = held_days(model)
+    for day in sorted(set(days) - held):
         make_day(table, KEYS[model], day)
-    if not connection.in_atomic_block:  # a rolled-back transaction would take its days along
-        _known.update((table, d) for d in days)
+    # Days made inside a transaction go if it rolls back; days found are safe to remember.
+    made_for_good = not connection.in_atomic_block
+    _known.update((table, d) for d in days if made_for_good or d in held)
 
 
 def make_day(table: str, key: str, day: int) -> None:
