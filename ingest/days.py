@@ -89,12 +89,11 @@ def ensure_days(model: type[models.Model], lo_ns: int, hi_ns: int) -> None:
     days = [d for d in range(day_of(lo_ns), day_of(hi_ns) + 1) if (table, d) not in _known]
     if not days:
         return
-    held = held_days(model)
-    for day in sorted(set(days) - held):
+    for day in sorted(set(days) - held_days(model)):
         make_day(table, KEYS[model], day)
-    # Days made inside a transaction go if it rolls back; days found are safe to remember.
-    made_for_good = not connection.in_atomic_block
-    _known.update((table, d) for d in days if made_for_good or d in held)
+    # Inside a transaction a day found may have been made by it, and go if it rolls back.
+    if not connection.in_atomic_block:
+        _known.update((table, d) for d in days)
 
 
 def make_day(table: str, key: str, day: int) -> None:
