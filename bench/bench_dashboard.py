@@ -1,25 +1,30 @@
-"""Dashboard benchmark: p50/p95 of the status API, /, /showers/ and a shower page, 10^6-10^7 hits.
+"""Dashboard benchmark: p50/p95 of the public pages and the researcher API, 10^4-10^6 phones.
 
-Fills a throwaway PostgreSQL (server-side generate_series) with hits from 10,000
-phones over the last 24 h, plus their counters, exposures and 1,000 showers,
-then serves it with `crowdray serve` (2 workers) and measures p50/p95 under 4
-concurrent clients, with the reply cache off (CROWDRAY_STATUS_CACHE_S=0), twice:
+Fills a throwaway PostgreSQL (server-side generate_series) with hits from
+--devices phones (10,000; a fifth in 5 cities at 1,000/km², the rest over the
+world, as bench_million_live places them) over the last 24 h, plus their
+counters (7 days of per-device days), a CREDO volunteer per 10 phones in 1,000
+teams, and 1,000 showers, then serves it with `crowdray serve` (2 workers) and
+measures p50/p95 under 4 concurrent clients, with the reply cache off
+(CROWDRAY_STATUS_CACHE_S=0), twice:
 - "per request": CROWDRAY_STATUS_INTERVAL_S=0, so every request builds the status;
 - "follower": as served, the follower inside serve recomputes the status every
   5 s and requests read its snapshot (the follower's marks start past the
   filled hits, as if it had folded them).
-Goal: p95 < 100 ms at 10^7 hits and no growth from 10^6 to 10^7.
+Goal: p95 < 100 ms at 10^7 hits and at 10^6 phones, and no growth from 10^6 to 10^7 hits.
 
-    .venv/bin/python bench/bench_dashboard.py [--sizes 1e6 1e7] [--seconds 10]
+    .venv/bin/python bench/bench_dashboard.py [--sizes 1e6 1e7] [--devices 1e4] [--seconds 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -27,99 +32,161 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_million_live import place
 from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
-from vocab.cells import cell_of
+from vocab.cells import cell_key, cells_of
 
-DEVICES = 10_000
 BENCH_KEY = "bench-only-0123456789-abcdefghijklmnopqrstuvwxyz-ABCDEFGH"
-PATHS = ("/api/v1/status", "/", "/showers/", "/showers/S1/")
+PUBLIC = (
+    "/api/v1/status",
+    "/",
+    "/showers/",
+    "/showers/S1/",
+    "/teams/",
+    "/api/v1/showers",
+    "/api/v1/cells?bbox=-180,-90,180,90",  # the world: the follower's squares
+    "/api/v1/cells?bbox=-10,35,30,60",  # Europe: 1-degree squares of the table's cells
+    "/api/v1/cells?bbox=5.9,46.0,6.4,46.4",  # Geneva: the ~1 km cells
+)
+RESEARCHER = ("/api/v1/hits?since={hour_ago}&page_size=100",)
 # CROWDRAY_STATUS_INTERVAL_S, and whether serve runs the follower.
 MODES = {"per request": ("0", False), "follower": ("5", True)}
-CITIES = [(46.2, 6.14), (50.06, 19.94), (35.68, 139.65), (-18.12, 178.45), (33.68, -117.83)]
+PHONES_PER_VOLUNTEER, TEAMS, WEEK = 10, 1000, 7
 
 
-def fill(dsn: str, n_hits: int, now_ns: int) -> None:
-    """Devices, hits over the last 24 h, the counters derived from them, showers."""
+def device_id(k: int) -> str:
+    return f"00000000-0000-4000-8000-{k:012d}"
+
+
+def fill(dsn: str, n_hits: int, n_devices: int, now_ns: int) -> None:
+    """Devices, hits over the last 24 h, the counters derived from them, teams, showers."""
     rng = np.random.default_rng(1)
-    city = rng.integers(0, len(CITIES), DEVICES)
-    lat = np.array([CITIES[c][0] for c in city]) + rng.normal(0, 0.03, DEVICES)
-    lon = np.array([CITIES[c][1] for c in city]) + rng.normal(0, 0.03, DEVICES)
-    day, minute = 86400 * 10**9, 60 * 10**9
+    lat, lon = place(n_devices, rng)
     device_cols = "id, token_hash, model, os, app_version, created_at, is_active, last_seen_ns"
     with psycopg.connect(dsn, autocommit=True) as conn:
         with conn.cursor().copy(f"COPY ingest_device ({device_cols}) FROM STDIN") as copy:
-            for k in range(DEVICES):
-                seen = now_ns - int(rng.integers(0, 3600)) * 10**9
-                copy.write_row(
-                    (
-                        f"00000000-0000-4000-8000-{k:012d}",
-                        f"{k:064x}",
-                        "bench",
-                        "",
-                        "",
-                        "2026-01-01T00:00:00Z",
-                        True,
-                        seen,
-                    )
-                )
+            for k, seen in enumerate(now_ns - rng.integers(0, 3600, n_devices) * 10**9):
+                row = (device_id(k), f"{k:064x}", "bench", "", "", "2026-01-01T00:00:00Z")
+                copy.write_row((*row, True, int(seen)))
         conn.execute("CREATE TEMP TABLE pos (k int, lat float8, lon float8)")
         with conn.cursor().copy("COPY pos FROM STDIN") as copy:
-            for k in range(DEVICES):
+            for k in range(n_devices):
                 copy.write_row((k, float(lat[k]), float(lon[k])))
-        conn.execute(
-            "INSERT INTO ingest_hit (device_id, seq, t_ns, lat, lon, received_at) "
-            "SELECT ('00000000-0000-4000-8000-' || lpad((g %% %(d)s)::text, 12, '0'))::uuid, "
-            "g / %(d)s, %(now)s - (g::numeric * %(day)s / %(n)s)::bigint, p.lat, p.lon, now() "
-            "FROM generate_series(0, %(n)s - 1) g JOIN pos p ON p.k = g %% %(d)s",
-            {"d": DEVICES, "now": now_ns, "day": day, "n": n_hits},
-        )
-        # What the follower would have folded in (phones taking data all minute long).
-        for sql in (
-            (
-                "INSERT INTO ingest_deviceminute (minute, device_id) "
-                f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit"
-            ),
-            (
-                "INSERT INTO ingest_minute (minute, hits, devices, live_s) "
-                f"SELECT t_ns / {minute}, count(*), count(DISTINCT device_id), "
-                "60.0 * count(DISTINCT device_id) FROM ingest_hit GROUP BY 1"
-            ),
-        ):
-            conn.execute(sql)
-        cells = {}
-        for a, b in zip(lat, lon, strict=True):
-            key, clat, clon = cell_of(float(a), float(b))
-            cells[key] = (clat, clon)
-        cell_cols = "cell, lat, lon, last_seen_ns, hits"
-        with conn.cursor().copy(f"COPY ingest_activecell ({cell_cols}) FROM STDIN") as copy:
-            for key, (clat, clon) in cells.items():
-                copy.write_row((key, clat, clon, now_ns, n_hits // len(cells)))
-        conn.execute("INSERT INTO ingest_searchrun (params, created_at) VALUES ('{}', now())")
-        conn.execute(
-            "INSERT INTO ingest_shower (shower_id, t_ns, t_spread_ns, lat, lon, radius_m, "
-            "n_devices, n_hits, expected_background, significance_sigma, search_id, "
-            "provisional, updated_at) SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, "
-            "3 + g %% 5, 5, 1e-3, 3.0, (SELECT max(id) FROM ingest_searchrun), false, now() "
-            "FROM generate_series(1, 1000) g",
-            [now_ns, day * 7 // 1000],
-        )
-        # The follower has folded everything filled (its counters are above).
-        conn.execute(
-            "INSERT INTO ingest_consumermark (consumer, stream, lo, last_id, rows, updated_at) "
-            "SELECT 'counters', s, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0, 0, "
-            "now() FROM unnest(ARRAY['hits', 'exposures']) s"
-        )
+        fill_hits(conn, n_hits, n_devices, now_ns)
+        fill_counters(conn, now_ns)
+        fill_cells(conn, lat, lon, n_hits, now_ns)
+        fill_teams(conn, n_devices)
+        fill_showers(conn, now_ns)
         conn.execute("ANALYZE")
 
 
-def measure(url: str, path: str, seconds: float, clients: int = 4) -> list[float]:
+def fill_hits(conn: psycopg.Connection[Any], n_hits: int, n_devices: int, now_ns: int) -> None:
+    day = 86400 * 10**9
+    conn.execute(
+        "INSERT INTO ingest_hit (device_id, seq, t_ns, lat, lon, received_at) "
+        "SELECT ('00000000-0000-4000-8000-' || lpad((g %% %(d)s)::text, 12, '0'))::uuid, "
+        "g / %(d)s, %(now)s - (g::numeric * %(day)s / %(n)s)::bigint, p.lat, p.lon, now() "
+        "FROM generate_series(0, %(n)s - 1) g JOIN pos p ON p.k = g %% %(d)s",
+        {"d": n_devices, "now": now_ns, "day": day, "n": n_hits},
+    )
+
+
+def fill_counters(conn: psycopg.Connection[Any], now_ns: int) -> None:
+    """What the follower would have folded in (phones taking data all minute long)."""
+    minute, today = 60 * 10**9, now_ns // (86400 * 10**9)
+    for sql in (
+        (
+            "INSERT INTO ingest_deviceminute (minute, device_id) "
+            f"SELECT DISTINCT t_ns / {minute}, device_id FROM ingest_hit"
+        ),
+        (
+            "INSERT INTO ingest_minute (minute, hits, devices, live_s) "
+            f"SELECT t_ns / {minute}, count(*), count(DISTINCT device_id), "
+            "60.0 * count(DISTINCT device_id) FROM ingest_hit GROUP BY 1"
+        ),
+        # A week of days for every phone: the teams page's input.
+        (
+            "INSERT INTO ingest_deviceday (day, device_id, hits, live_s) "
+            f"SELECT {today} - d, id, 720, 86400.0 FROM ingest_device "
+            f"CROSS JOIN generate_series(0, {WEEK - 1}) d"
+        ),
+        # The follower has folded everything filled.
+        (
+            "INSERT INTO ingest_consumermark (consumer, stream, lo, last_id, rows, updated_at) "
+            "SELECT 'counters', s, pg_snapshot_xmin(pg_current_snapshot())::text::bigint, 0, 0, "
+            "now() FROM unnest(ARRAY['hits', 'exposures']) s"
+        ),
+    ):
+        conn.execute(sql)
+
+
+def fill_cells(
+    conn: psycopg.Connection[Any], lat: np.ndarray, lon: np.ndarray, n_hits: int, now_ns: int
+) -> None:
+    """The map's cells: every phone's ~1 km cell, active now."""
+    keys, clat, clon = cells_of(lat, lon)
+    keys, first = np.unique(keys, return_index=True)
+    per_cell = max(1, n_hits // len(keys))
+    with conn.cursor().copy(
+        "COPY ingest_activecell (cell, lat, lon, last_seen_ns, hits) FROM STDIN"
+    ) as copy:
+        for key, i in zip(keys, first, strict=True):
+            copy.write_row((cell_key(int(key)), float(clat[i]), float(clon[i]), now_ns, per_cell))
+    print(f"  {len(keys):,} active cells")
+
+
+def fill_teams(conn: psycopg.Connection[Any], n_devices: int) -> None:
+    """A CREDO volunteer per PHONES_PER_VOLUNTEER phones, in TEAMS teams; a tenth named."""
+    volunteers = -(-n_devices // PHONES_PER_VOLUNTEER)
+    for sql in (
+        f"INSERT INTO credo_team (name) SELECT 'team ' || g FROM generate_series(1, {TEAMS}) g",
+        (
+            "INSERT INTO auth_user (password, is_superuser, username, first_name, last_name, "
+            "email, is_staff, is_active, date_joined) SELECT '!', false, 'v' || g, '', '', '', "
+            f"false, true, now() FROM generate_series(0, {volunteers - 1}) g"
+        ),
+        (
+            "INSERT INTO credo_volunteer (user_id, display_name, team_id, language, public_id) "
+            "SELECT u.id, CASE WHEN u.id % 10 = 0 THEN u.username ELSE '' END, "
+            f"(SELECT min(id) FROM credo_team) + u.id % {TEAMS}, '', md5(u.username) "
+            "FROM auth_user u WHERE u.username LIKE 'v%'"
+        ),
+        (
+            "INSERT INTO credo_phone (volunteer_id, credo_device_id, device_id, device_type, "
+            "device_model, system_version, app_version) SELECT v.id, p.k::text, "
+            "('00000000-0000-4000-8000-' || lpad(p.k::text, 12, '0'))::uuid, '', '', '', '' "
+            "FROM pos p JOIN auth_user u ON u.username = "
+            f"'v' || (p.k / {PHONES_PER_VOLUNTEER}) JOIN credo_volunteer v ON v.user_id = u.id"
+        ),
+    ):
+        conn.execute(sql)
+
+
+def fill_showers(conn: psycopg.Connection[Any], now_ns: int) -> None:
+    day = 86400 * 10**9
+    conn.execute("INSERT INTO ingest_searchrun (params, created_at) VALUES ('{}', now())")
+    conn.execute(
+        "INSERT INTO ingest_shower (shower_id, t_ns, t_spread_ns, lat, lon, radius_m, "
+        "n_devices, n_hits, n_core_devices, n_core_hits, expected_background, "
+        "significance_sigma, search_id, provisional, updated_at) "
+        "SELECT 'S' || g, %s - g * %s, 1000, 46.2, 6.14, 100, 3 + g %% 5, 5, 3 + g %% 5, 5, "
+        "1e-3, 6.0, (SELECT max(id) FROM ingest_searchrun), false, now() "
+        "FROM generate_series(1, 1000) g",
+        [now_ns, day * 7 // 1000],
+    )
+
+
+def measure(
+    url: str, path: str, seconds: float, clients: int = 4, headers: dict[str, str] | None = None
+) -> list[float]:
     latencies: list[float] = []
     lock = threading.Lock()
     stop = time.monotonic() + seconds
 
     def client(_: int) -> None:
         session, i = requests.Session(), 0
+        session.headers.update(headers or {})
         while time.monotonic() < stop:
             target = url + path
             start = time.perf_counter()
@@ -138,9 +205,28 @@ def measure(url: str, path: str, seconds: float, clients: int = 4) -> list[float
     return latencies
 
 
+def researcher_headers(env: dict[str, str]) -> dict[str, str]:
+    said = crowdray("researcher", "add", "bench@example.org", env=env)
+    token = re.search(r"Token (\S+?)'", said)
+    assert token, said
+    return {"Authorization": f"Token {token.group(1)}"}
+
+
+def measure_all(url: str, seconds: float, headers: dict[str, str]) -> dict[str, np.ndarray]:
+    hour_ago = time.time_ns() - 3600 * 10**9
+    out = {}
+    for path in PUBLIC + RESEARCHER:
+        sent = headers if path in RESEARCHER else None
+        target = path.format(hour_ago=hour_ago)
+        measure(url, target, 2, headers=sent)  # warm up
+        out[path] = np.array(measure(url, target, seconds, headers=sent))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
+    parser.add_argument("--devices", type=float, default=1e4, help="phones registered")
     parser.add_argument("--seconds", type=float, default=10)
     args = parser.parse_args()
     results: dict[tuple[int, str, str], float] = {}
@@ -154,16 +240,18 @@ def main() -> None:
                 "CROWDRAY_LIVE_INTERVAL_S": "0",
             }
             crowdray("migrate", "--verbosity", "0", env=service_env(**base))
+            headers = researcher_headers(service_env(**base))
             started = time.perf_counter()
-            fill(pg.url, size, time.time_ns())
-            print(f"{size:,} hits: filled in {time.perf_counter() - started:.0f} s")
+            fill(pg.url, size, int(args.devices), time.time_ns())
+            print(
+                f"{size:,} hits, {int(args.devices):,} phones: filled in "
+                f"{time.perf_counter() - started:.0f} s"
+            )
             for mode, (interval, follow) in MODES.items():
                 env = service_env(**base, CROWDRAY_STATUS_INTERVAL_S=interval)
                 with serving(env, follow=follow) as url:
                     time.sleep(float(interval) + 1)  # the follower's first snapshot
-                    for path in PATHS:
-                        measure(url, path, 2)  # warm up
-                        lat = np.array(measure(url, path, args.seconds))
+                    for path, lat in measure_all(url, args.seconds, headers).items():
                         p50, p95 = np.percentile(lat, [50, 95])
                         results[(size, mode, path)] = p95
                         print(
@@ -172,7 +260,7 @@ def main() -> None:
                         )
     sizes = sorted({key[0] for key in results})
     for mode in MODES:
-        for path in PATHS:
+        for path in PUBLIC + RESEARCHER:
             if len(sizes) >= 2:
                 growth = results[(sizes[-1], mode, path)] / results[(sizes[0], mode, path)]
                 print(

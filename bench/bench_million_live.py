@@ -18,13 +18,17 @@ stored once), the follower (each consumer's lag, p50/p95, polled from
 delay from a shower's last upload to it on /api/v1/showers), showers (injected,
 found live, found by `crowdray coincidence` over the lake after), the pages
 (`/`, `/showers/`, a shower page, `/api/v1/status`; p95 with the reply cache
-off), CPU per role, and the database's bytes per hit and per hour. At
+off), CPU per role, and the database's bytes per hit and per hour. With
+--vandals, one broken phone of each kind the issue names runs beside the load
+(bench/vandals.py: 10^5 hits a minute, overlapping blocks, clocks 3 h off, one
+batch sent 100 times), and the report says what the server told each and what
+the database counted of it. At
 --fraction f the request rate is f times a million phones' (5,556 blocks/s and
 8,333 hits/s in 4,330 hit uploads/s at f = 1); the figures say at which
 fraction each stage stops keeping up, which is what 2 cores hold.
 
     .venv/bin/python bench/bench_million_live.py [--phones 1000000] [--fraction 0.02]
-        [--minutes 10] [--upload-s 180] [--workers 2]
+        [--minutes 10] [--upload-s 180] [--workers 2] [--vandals] [--no-batch]
 """
 
 from __future__ import annotations
@@ -51,7 +55,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import cpu
+from bench.background import Background
 from bench.bench_ingest import _reply
+from bench.vandals import KINDS as VANDALS
+from bench.vandals import Vandals
 from crowdray.process import crowdray, service_env, serving
 from crowdray.testing.postgres import ThrowawayPostgres
 
@@ -258,28 +265,14 @@ def drive(url: str, load: Load, seconds: float, shower_every: float) -> None:
         t.join()
 
 
-class Watch:
+class Watch(Background):
     """What the bench polls while the load runs: consumers' lag, showers on the API, pages."""
 
     def __init__(self, url: str, load: Load) -> None:
         self.url, self.load = url, load
         self.lag: dict[str, list[float]] = {}
         self.pages: dict[str, list[float]] = {}
-        self.stop = threading.Event()
-        self.threads = [
-            threading.Thread(target=f, daemon=True)
-            for f in (self.poll_health, self.poll_showers, self.poll_pages)
-        ]
-
-    def __enter__(self) -> Watch:  # noqa: PYI034 - final class
-        for t in self.threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        for t in self.threads:
-            t.join()
+        super().__init__([self.poll_health, self.poll_showers, self.poll_pages])
 
     def poll_health(self) -> None:
         while not self.stop.wait(5.0):
@@ -331,7 +324,17 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def report_uploads(load: Load, seconds: float, dsn: str) -> None:
+def vandal_phones(load: Load) -> dict[str, tuple[str, str, float, float]]:
+    """A phone in the first city for each kind of vandal, from those not taking data."""
+    idle = np.setdiff1d(np.arange(len(load.city) * 2), load.active)[: len(VANDALS)]
+    p = load.phones
+    return {
+        kind: (p.ids[k], p.tokens[k], float(p.lat[k]), float(p.lon[k]))
+        for kind, k in zip(VANDALS, idle.tolist(), strict=True)
+    }
+
+
+def report_uploads(load: Load, seconds: float, dsn: str, by_vandals: int = 0) -> None:
     for kind in ("blocks", "hits"):
         rows = [r for r in load.replies if r[0] == kind]
         lat = [r[1] * 1000 for r in rows]
@@ -345,9 +348,10 @@ def report_uploads(load: Load, seconds: float, dsn: str) -> None:
     with psycopg.connect(dsn) as conn:
         sql = "SELECT count(*), count(DISTINCT (device_id, seq, t_ns)) FROM ingest_hit"
         n, distinct = one(conn, sql)
-    accepted = sum(r[3] for r in load.replies if r[0] == "hits")
+    accepted = sum(r[3] for r in load.replies if r[0] == "hits") + by_vandals
     print(
-        f"  hits accepted {accepted:,}, stored {n:,}, distinct {distinct:,}: "
+        f"  hits accepted {accepted:,} ({by_vandals:,} of them from vandals), stored {n:,}, "
+        f"distinct {distinct:,}: "
         f"{'every accepted hit stored once' if accepted == n == distinct else 'MISMATCH'}"
     )
 
@@ -445,6 +449,9 @@ def main() -> None:
     p.add_argument("--shower-every", type=float, default=20.0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--no-batch", action="store_true", help="skip the batch search after")
+    p.add_argument(
+        "--vandals", action="store_true", help="add one broken phone of each kind (bench/vandals)"
+    )
     args = p.parse_args()
     rng = np.random.default_rng(2026)
     seconds = args.minutes * 60
@@ -467,6 +474,7 @@ def main() -> None:
             f"{args.upload_s} s: {len(load.active) / args.upload_s:,.0f} blocks/s, "
             f"{len(load.active) * RATE_PER_MIN / 60:,.0f} hits/s; {args.minutes:g} min"
         )
+        broken = vandal_phones(load) if args.vandals else {}
         follow_log = work / "follow.log"
         with serving(env, workers=args.workers) as url, open(follow_log, "w") as flog:
             follower = subprocess.Popen(
@@ -478,12 +486,14 @@ def main() -> None:
             try:
                 since = time.time_ns() - args.upload_s * S
                 before = cpu.snapshot()
-                with Watch(url, load) as watch:
+                with Watch(url, load) as watch, Vandals(url, broken, post) as vandals:
                     drive(url, load, seconds, args.shower_every)
                     used = cpu.used(before, cpu.snapshot())
+                    vandals.stop.set()
                     time.sleep(30)  # the last uploads' showers reach the API
                 until = time.time_ns()
-                report_uploads(load, seconds, pg.url)
+                report_uploads(load, seconds, pg.url, vandals.accepted_hits())
+                vandals.report(pg.url)
                 for name, lags in sorted(watch.lag.items()):
                     p50, p95 = pct(lags, 50), pct(lags, 95)
                     print(f"  follower {name}: lag p50 {p50:.1f} s, p95 {p95:.1f} s")

@@ -240,6 +240,9 @@ CROWDRAY_TOKEN_CACHE_S = env_int("CROWDRAY_TOKEN_CACHE_S", 30)
 # the live search (the rest are stored but not counted: a plausibility limit; the
 # batch search's --max-hits-per-min has the same default).
 CROWDRAY_MAX_HITS_PER_MIN = env_int("CROWDRAY_MAX_HITS_PER_MIN", limits.MAX_HITS_PER_MIN, minimum=1)
+# Hits one device may send per UTC hour (0: no limit). A batch past it is refused
+# with a 429 and Retry-After (the end of the hour), not stored and not counted.
+CROWDRAY_DEVICE_HITS_PER_HOUR = env_int("CROWDRAY_DEVICE_HITS_PER_HOUR", 36_000)
 # Distinct ~1 km cells one device may light on the public map per UTC hour (the
 # first it reached); its hits elsewhere are stored and counted, not mapped.
 CROWDRAY_MAX_CELLS_PER_HOUR = env_int("CROWDRAY_MAX_CELLS_PER_HOUR", 30, minimum=1)
@@ -298,6 +301,8 @@ CROWDRAY_INDEX_INTERVAL_S = env_float("CROWDRAY_INDEX_INTERVAL_S", 2.0, minimum=
 CROWDRAY_STATUS_CACHE_S = env_int("CROWDRAY_STATUS_CACHE_S", 5)
 # Seconds between the follower's recomputations of the public status (0: per request).
 CROWDRAY_STATUS_INTERVAL_S = env_float("CROWDRAY_STATUS_INTERVAL_S", 5.0)
+# Seconds between the follower's recomputations of the teams page (0: per request).
+CROWDRAY_TEAMS_INTERVAL_S = env_float("CROWDRAY_TEAMS_INTERVAL_S", 600.0)
 
 for _name in ("CROWDRAY_REGISTER_RATE", "CROWDRAY_PUBLIC_RATE"):
     if not re.fullmatch(r"\d+/(second|minute|hour|day)", globals()[_name]):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any, TypedDict
 
 from django.conf import settings
@@ -19,16 +21,19 @@ from rest_framework.views import APIView
 
 from api import openapi
 from api.problems import MethodsFirst
-from api.query import page_size, refuse_empty
+from api.query import QueryError, page_size, parse_bbox, refuse_empty
 from coincidence.geo import haversine_m
 from coincidence.params import Params
 from dashboard import queries
+from follow import cells as map_cells
 from follow import public
 from follow import status as snapshot
+from follow.cells import MAX_CELLS
 from ingest.auth import AddressThrottle
 from ingest.models import ExposureBlock, Hit, Shower
 from ingest.schema import problems
-from vocab.cells import cell_of
+from vocab.cells import CELL_DEG, cell_of
+from vocab.units import NS_PER_DAY
 
 
 def cached(view: type) -> type:
@@ -116,7 +121,15 @@ class StatusOut(serializers.Serializer[Any]):
     live_hours_today = serializers.FloatField()
     showers_24h = serializers.IntegerField()
     showers_7d = serializers.IntegerField()
-    cells = CellOut(many=True, help_text="~1 km cells with hits in the last 24 h")
+    cells = CellOut(
+        many=True,
+        help_text="~1 km cells with hits in the last 24 h, the busiest first; beyond "
+        f"{MAX_CELLS:,} cells, squares of cells_deg degrees (mean of their cells' centres, "
+        "sum of their hits)",
+    )
+    cells_deg = serializers.FloatField(
+        help_text=f"{CELL_DEG}: the cells are the ~1 km cells; larger: the side of the squares"
+    )
     series = SeriesOut(help_text="per minute over the last 24 h")
     latest_showers = ShowerOut(many=True)
 
@@ -208,18 +221,18 @@ class ShowerDetail(public.ShowerSummary):
 
     t_spread_ns: int
     radius_m: float
-    member_cells: list[snapshot.Cell]
+    member_cells: list[map_cells.Cell]
     silent_cells: list[PhoneCell]
     time_profile_ms: list[float]
     search: SearchInfo
 
 
-def _cells(points: list[tuple[float, float]]) -> list[snapshot.Cell]:
+def _cells(points: list[tuple[float, float]]) -> list[map_cells.Cell]:
     """Points counted per ~1 km cell, as cell centres."""
-    cells: dict[str, snapshot.Cell] = {}
+    cells: dict[str, map_cells.Cell] = {}
     for lat, lon in points:
         key, clat, clon = cell_of(lat, lon)
-        cells.setdefault(key, snapshot.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
+        cells.setdefault(key, map_cells.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
     return [cells[k] for k in sorted(cells)]
 
 
@@ -283,3 +296,36 @@ class ShowerDetailView(PublicView):
     )
     def get(self, request: Request, shower_id: str) -> Response:
         return Response(shower_detail(get_object_or_404(Shower, shower_id=shower_id)))
+
+
+class MapCellsOut(serializers.Serializer[Any]):
+    cells = CellOut(many=True, help_text="as the status's cells, in the view")
+    cells_deg = serializers.FloatField(help_text="as the status's cells_deg, for this view")
+
+
+@cached
+class CellsView(PublicView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("bbox", openapi.BBOX, required=True, description=openapi.BBOX_HELP)
+        ],
+        responses={200: MapCellsOut, **problems(400, 405, 429)},
+        summary="The map's cells active in the last 24 h in a view (public)",
+    )
+    def get(self, request: Request) -> Response:
+        """Merged into squares by the view's size alone, so that a view holds <= 5,000."""
+        params = request.query_params
+        unknown = {n: "unknown parameter; expected bbox" for n in params if n != "bbox"}
+        if unknown or "bbox" not in params:
+            raise QueryError(unknown or {"bbox": "is required: min_lon,min_lat,max_lon,max_lat"})
+        box = parse_bbox(params["bbox"])
+        # A view as coarse as the status's squares (the world, a continent) takes them from
+        # the follower's snapshot, not from a scan of every active cell.
+        body = snapshot.fresh_json()
+        world = json.loads(body) if body else {}
+        if world.get("cells_deg", CELL_DEG) > CELL_DEG and (
+            map_cells.view_deg(*box) >= world["cells_deg"]
+        ):
+            cells = map_cells.within(world["cells"], *box)
+            return Response({"cells": cells, "cells_deg": world["cells_deg"]})
+        return Response(map_cells.in_view(time.time_ns() - NS_PER_DAY, *box))

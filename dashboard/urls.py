@@ -12,6 +12,7 @@ urlpatterns = [
 
 api_urlpatterns = [
     path("status", api.StatusView.as_view(), name="status"),
+    path("cells", api.CellsView.as_view(), name="cells-api"),
     path("showers", api.ShowerListView.as_view(), name="showers-api"),
     path("showers/search", search.ShowerSearchView.as_view(), name="showers-search-api"),
     path("showers/<str:shower_id>", api.ShowerDetailView.as_view(), name="shower-api"),

@@ -37,6 +37,7 @@ from follow.live import from_settings as live_search
 from follow.retention import DayPartitions
 from follow.status import StatusSnapshots
 from follow.tail import STREAMS, Consumer, catch_up, lag
+from follow.teams import TeamSnapshots
 from ingest.days import partitioned
 from ingest.models import ConsumerMark
 from vocab.units import NS_PER_S
@@ -51,6 +52,8 @@ def configured() -> list[Consumer]:
     consumers: list[Consumer] = [Counters(settings.CROWDRAY_FOLLOW_INTERVAL_S)]
     if settings.CROWDRAY_STATUS_INTERVAL_S > 0:
         consumers.append(StatusSnapshots(settings.CROWDRAY_STATUS_INTERVAL_S))
+    if settings.CROWDRAY_TEAMS_INTERVAL_S > 0:
+        consumers.append(TeamSnapshots(settings.CROWDRAY_TEAMS_INTERVAL_S))
     if settings.CROWDRAY_LAKE_DIR:
         consumers.append(
             LakeExport(settings.CROWDRAY_LAKE_DIR, settings.CROWDRAY_EXPORT_INTERVAL_S)

@@ -1,7 +1,9 @@
 """The public status (GET /api/v1/status, the network page), computed by the follower.
 
-Building it (a 1,440-minute series, up to 5,000 cells, counters, the latest
-showers) costs ~70 ms; a page view or an API call should not pay it. The
+Building it (a 1,440-minute series, up to 5,000 map cells, counters, the
+latest showers) costs ~70 ms at 10^4 phones and ~0.3 s at 10^6, plus ~1.8 s to
+merge 800,000 active cells into map squares (follow.cells; done once a
+minute); a page view or an API call should not pay it. The
 follower's `status` consumer writes it every CROWDRAY_STATUS_INTERVAL_S
 seconds as the JSON reply, and requests read that one row. When the snapshot
 is missing or older than a few intervals (no follower running), a request
@@ -10,7 +12,8 @@ computes the status itself: slower, never stale.
 Everything here reads indexed queries and the follower's counters, never a
 hits scan. With Elasticsearch configured the map's cells and the hits per
 minute come from aggregations over the hits index instead (the counters when
-it is down). Positions leave the server only as ~1 km cell centres.
+it is down). Positions leave the server only as ~1 km cell centres, or means
+of them.
 """
 
 from __future__ import annotations
@@ -24,23 +27,18 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from elasticsearch import ApiError, TransportError
 
+from follow.cells import MAX_CELLS, Cell, MapCells, world
 from follow.public import ShowerSummary, shower_summary
 from follow.tail import Consumer
 from ingest import es
-from ingest.models import ActiveCell, Device, Minute, Shower, StatusSnapshot
-from vocab.cells import cell_centre
+from ingest.models import Device, Minute, Shower, StatusSnapshot
+from vocab.cells import CELL_DEG, cell_centre
 from vocab.times import iso_utc
 from vocab.units import NS_PER_DAY, NS_PER_MIN, NS_PER_S
 
 log = logging.getLogger(__name__)
 ACTIVE_NS = 15 * NS_PER_MIN
 DAY_MIN = 24 * 60
-
-
-class Cell(TypedDict):
-    lat: float
-    lon: float
-    hits: int
 
 
 class Series(TypedDict):
@@ -59,21 +57,9 @@ class Status(TypedDict):
     showers_24h: int
     showers_7d: int
     cells: list[Cell]
+    cells_deg: float
     series: Series
     latest_showers: list[ShowerSummary]
-
-
-MAX_CELLS = 5000
-
-
-def cells(since_ns: int) -> list[Cell]:
-    """Cells with hits since since_ns, the most hits first, at most MAX_CELLS.
-
-    Busiest first, so that a flood of one-hit cells cannot push a real
-    volunteer's cell off the map.
-    """
-    rows = ActiveCell.objects.filter(last_seen_ns__gte=since_ns).order_by("-hits", "cell")
-    return [{"lat": r.lat, "lon": r.lon, "hits": r.hits} for r in rows[:MAX_CELLS]]
 
 
 def cells_from_index(since_ns: int) -> list[Cell]:
@@ -125,7 +111,8 @@ def series(now_ns: int) -> Series:
     }
 
 
-def compute(now_ns: int | None = None) -> Status:
+def compute(now_ns: int | None = None, map_cells: MapCells | None = None) -> Status:
+    """The status now; map_cells, when given, are the map's cells (else computed)."""
     now_ns = now_ns or time.time_ns()
     this_min = now_ns // NS_PER_MIN
     day_ns = NS_PER_DAY
@@ -143,7 +130,7 @@ def compute(now_ns: int | None = None) -> Status:
         "live_hours_today": round((today.aggregate(s=Sum("live_s"))["s"] or 0) / 3600, 2),
         "showers_24h": showers.filter(t_ns__gte=now_ns - day_ns).count(),
         "showers_7d": showers.filter(t_ns__gte=now_ns - 7 * day_ns).count(),
-        **_activity(now_ns),
+        **_activity(now_ns, map_cells),
         "latest_showers": [shower_summary(s) for s in showers.order_by("-t_ns")[:10]],
     }
 
@@ -156,43 +143,59 @@ def _active_devices(since_ns: int) -> int:
 
 class Activity(TypedDict):
     cells: list[Cell]
+    cells_deg: float
     series: Series
 
 
-def _activity(now_ns: int) -> Activity:
-    """The map's cells and the per-minute series: from the index when configured, else rollups."""
+def _activity(now_ns: int, map_cells: MapCells | None) -> Activity:
+    """The map's cells and the per-minute series: from the index when configured, else rollups.
+
+    The index gives the MAX_CELLS busiest ~1 km cells (a terms aggregation); the
+    rollups give every active cell, merged into squares where too many (follow.cells).
+    """
     if es.configured():
         try:
             return {
                 "cells": cells_from_index(now_ns - NS_PER_DAY),
+                "cells_deg": CELL_DEG,
                 "series": series_from_index(now_ns),
             }
         except (ApiError, TransportError) as exc:
             log.warning("status from the rollups: the index is unavailable (%s)", exc)
-    return {"cells": cells(now_ns - NS_PER_DAY), "series": series(now_ns)}
+    shown = map_cells or world(now_ns - NS_PER_DAY)
+    return {**shown, "series": series(now_ns)}
 
 
+REUSE_MERGED_NS = 60 * NS_PER_S
 STALE_INTERVALS = 4  # a snapshot this many intervals old is not used
 MIN_STALE_S = 20.0
 
 
-def write(now_ns: int | None = None) -> None:
+def write(now_ns: int | None = None, map_cells: MapCells | None = None) -> None:
     """Compute the status and store it as the current snapshot."""
     now_ns = now_ns or time.time_ns()
-    body = json.dumps(compute(now_ns), separators=(",", ":"))
+    body = json.dumps(compute(now_ns, map_cells), separators=(",", ":"))
     StatusSnapshot.objects.update_or_create(id=1, defaults={"generated_ns": now_ns, "body": body})
 
 
-def current_json() -> str:
-    """The status reply as JSON text: the follower's snapshot while fresh, else computed now."""
+def fresh_json() -> str | None:
+    """The follower's snapshot as JSON text while fresh; else None."""
     interval = settings.CROWDRAY_STATUS_INTERVAL_S
     if interval > 0:
         row = StatusSnapshot.objects.filter(id=1).values_list("generated_ns", "body").first()
         max_age_ns = max(MIN_STALE_S, STALE_INTERVALS * interval) * NS_PER_S
         if row is not None and time.time_ns() - row[0] <= max_age_ns:
-            return row[1]
+            return str(row[1])
+    return None
+
+
+def current_json() -> str:
+    """The status reply as JSON text: the follower's snapshot while fresh, else computed now."""
+    body = fresh_json()
+    if body is None:
         log.debug("status computed per request: no fresh snapshot from the follower")
-    return json.dumps(compute(), separators=(",", ":"))
+        body = json.dumps(compute(), separators=(",", ":"))
+    return body
 
 
 def current() -> Status:
@@ -202,16 +205,30 @@ def current() -> Status:
 
 
 class StatusSnapshots(Consumer):
-    """The follower's consumer that refreshes the status snapshot; it reads no rows."""
+    """The follower's consumer that refreshes the status snapshot; it reads no rows.
+
+    Merged map squares (more active cells than a page draws) are reused for
+    REUSE_MERGED_NS: merging ~800,000 cells costs ~1.8 s, too much every 5 s.
+    """
 
     name = "status"
     streams: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, interval_s: float = 5.0) -> None:
         self.interval_s = interval_s
+        self.merged: tuple[int, MapCells] | None = None
 
     def tick(self) -> None:
-        write()
+        now_ns = time.time_ns()
+        if es.configured():  # the index's cells (the table's only while it is down)
+            write(now_ns)
+            return
+        if self.merged is not None and now_ns - self.merged[0] < REUSE_MERGED_NS:
+            write(now_ns, self.merged[1])
+            return
+        shown = world(now_ns - NS_PER_DAY)
+        self.merged = (now_ns, shown) if shown["cells_deg"] > CELL_DEG else None
+        write(now_ns, shown)
 
     def last_tick_ns(self) -> int | None:
         generated: int | None = (

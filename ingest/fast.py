@@ -75,11 +75,11 @@ def upload(scope: Any, body: bytes) -> Reply | None:
             length, encoding = headers.get(b"content-length"), headers.get(b"content-encoding")
             raw = decoded_body(body, _text(length), _text(encoding))
             batch = validate(kind, read_items(raw, kind.key))
+            if not batch.n_valid:
+                return None  # the 422, with its problem body, is Django's
+            reply = store(device, kind, batch)  # a 429 too: nothing stored or counted
         except APIException:
             return None
-        if not batch.n_valid:
-            return None  # the 422, with its problem body, is Django's
-        reply = store(device, kind, batch)
     except DatabaseError as exc:
         log.warning("upload: the database failed (%s); Django answers instead", exc)
         connection.close()

@@ -241,6 +241,10 @@ class ActiveCell(models.Model):
     last_seen_ns = models.BigIntegerField(db_index=True)
     hits = models.BigIntegerField(default=0)
 
+    class Meta:
+        # The map's view (GET /api/v1/cells?bbox=) reads the cells of a band of latitude.
+        indexes = [models.Index(fields=["lat", "lon"], name="activecell_lat_lon")]
+
 
 class ArchivedDay(models.Model):
     """A UTC day of one table that left the database once the lake held it (ingest.days)."""
@@ -278,8 +282,8 @@ class ConsumerMark(models.Model):
 
 
 class StatusSnapshot(models.Model):
-    """The public status as the follower last computed it (one row, id 1; follow.status)."""
+    """A public reply as the follower last computed it: 1 status, 2 teams (follow/)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     generated_ns = models.BigIntegerField()
-    body = models.TextField(help_text="the GET /api/v1/status reply, as JSON")
+    body = models.TextField(help_text="the reply, as JSON")

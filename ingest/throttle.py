@@ -1,4 +1,4 @@
-"""Request counts per client address that every worker shares, incremented atomically.
+"""Counts per client address or device that every worker shares, incremented atomically.
 
 A throttle that reads a count, adds one and writes it back lets concurrent
 requests through together (DRF's own does, whatever its cache). Here each
@@ -43,13 +43,13 @@ class SqliteCounter:
         db: sqlite3.Connection = self.local.db
         return db
 
-    def increment(self, key: str, ttl_s: float) -> int:
+    def increment(self, key: str, ttl_s: float, by: int = 1) -> int:
         db = self._db()
         now = time.time()
         (n,) = db.execute(
-            "INSERT INTO counts VALUES (?, 1, ?) ON CONFLICT(key) DO UPDATE SET n = n + 1 "
+            "INSERT INTO counts VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET n = n + ? "
             "RETURNING n",
-            (key, now + ttl_s),
+            (key, by, now + ttl_s, by),
         ).fetchone()
         self.calls += 1
         if self.calls % PURGE_EVERY == 0:
@@ -57,13 +57,13 @@ class SqliteCounter:
         return int(n)
 
 
-def increment(key: str, ttl_s: float) -> int:
-    """Add one to key's count (kept ttl_s seconds) and return the new count."""
+def increment(key: str, ttl_s: float, by: int = 1) -> int:
+    """Add `by` (one) to key's count (kept ttl_s seconds) and return the new count."""
     if settings.REDIS_URL:
         cache = caches["throttle"]
         cache.add(key, 0, timeout=round(ttl_s) + 1)  # SET NX: the window's first request
-        return int(cache.incr(key))
-    return _sqlite_counter().increment(key, ttl_s)
+        return int(cache.incr(key, by))
+    return _sqlite_counter().increment(key, ttl_s, by)
 
 
 _counters: dict[Path, SqliteCounter] = {}

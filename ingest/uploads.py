@@ -9,6 +9,7 @@ idempotent insert, the log line and the counters are the same for all.
 from __future__ import annotations
 
 import logging
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,11 +19,11 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.db import transaction
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError, UnsupportedMediaType
+from rest_framework.exceptions import APIException, ParseError, Throttled, UnsupportedMediaType
 from rest_framework.request import Request
 
 from api.metrics import UPLOADS
-from ingest import json_body
+from ingest import json_body, throttle
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
 from ingest.store import insert_exposures, insert_hits
 from ingest.validation import (
@@ -155,10 +156,36 @@ class UploadReply(TypedDict):
     warnings: list[dict[str, Any]]
 
 
+def within_hourly_budget(device: Any, kind: UploadKind, n: int) -> None:
+    """Refuse (429) a batch of hits that takes a phone past CROWDRAY_DEVICE_HITS_PER_HOUR.
+
+    A phone flooding 10^5 hits a minute (a hot pixel) would otherwise be stored
+    in full and read by every consumer, slowing the counters and the live search
+    for everyone (bench_million_live --vandals). The count is of the hits the
+    phone sent in the UTC hour, refused batches not included, so a refused batch
+    can be sent again after the hour and is stored then: nothing is lost.
+    """
+    limit = settings.CROWDRAY_DEVICE_HITS_PER_HOUR
+    if kind.key != "hits" or not limit or not n:
+        return
+    now = time.time()
+    key = f"device-hits:{device}:{int(now // 3600)}"
+    sent = throttle.increment(key, 3600, n)
+    if sent > limit:
+        throttle.increment(key, 3600, -n)  # not stored, so not counted
+        raise Throttled(
+            wait=3600 - now % 3600,
+            detail=f"this phone sent {sent - n:,} hits this UTC hour; {n:,} more would pass the "
+            f"limit of {limit:,} an hour (CROWDRAY_DEVICE_HITS_PER_HOUR). Nothing of this batch "
+            "was stored: send it again after the hour.",
+        )
+
+
 def store(
     device: Any, kind: UploadKind, batch: BatchResult, also: Callable[[], None] | None = None
 ) -> UploadReply:
     """Insert a validated batch's valid items (with a dialect's `also` in the same transaction)."""
+    within_hourly_budget(device, kind, batch.n_valid)
     if also is None:
         accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
     else:

@@ -194,3 +194,19 @@ def test_behind_https_the_short_way_sends_hsts_and_leaves_plain_http_to_the_redi
             headers={"Authorization": f"Token {token}"},
         )
         assert reply.status_code == 301 and fast_answered(url) == {}
+
+
+def test_a_batch_past_the_hourly_budget_goes_to_django_for_its_429(tmp_path):
+    with server(tmp_path / "fast", True, CROWDRAY_DEVICE_HITS_PER_HOUR="20") as url:
+        token = requests.post(f"{url}/api/v1/devices", json={}, timeout=10).json()["token"]
+        auth = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        now = time.time_ns()
+        statuses = []
+        for seq0 in (0, 15):
+            body = json.dumps({"hits": hits(seq0, 15, now)}).encode()
+            reply = requests.post(f"{url}/api/v1/hits", data=body, headers=auth, timeout=30)
+            statuses.append(reply.status_code)
+        assert statuses == [201, 429]
+        assert int(reply.headers["Retry-After"]) <= 3600
+        assert "CROWDRAY_DEVICE_HITS_PER_HOUR" in reply.json()["detail"]
+        assert fast_answered(url) == {"hits": 1.0}  # the refused batch went to Django

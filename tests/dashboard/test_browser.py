@@ -8,15 +8,18 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 
+from follow.cells import MAX_CELLS
 from follow.counters import Counters
 from follow.tail import catch_up
-from ingest.models import ExposureBlock
+from ingest.models import ActiveCell, ExposureBlock
 from ingest.store import insert_hits
 from tests.factories import hit, make_device, make_shower
 from tests.plugin import require_or_skip
+from vocab.cells import cell_of
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 CITIES = [(46.2044, 6.1432), (50.0647, 19.945), (-18.1248, 178.4501)]
@@ -252,3 +255,31 @@ def test_every_page_works_on_an_empty_database_at_both_widths(
     alerts = page.locator(".error li").all_inner_texts()
     assert len(alerts) == 2 and any("min_sigma" in a for a in alerts), alerts
     assert [e for e in errors if "404" not in e] == []  # the 404 page's own status is logged
+
+
+def test_a_network_too_big_to_draw_shows_squares_then_cells_when_zoomed_in(
+    live_server, transactional_db, page
+):
+    now = time.time_ns()
+    world = [(lat, lon) for lat in range(-55, 57, 2) for lon in np.arange(-180, 180, 3.6)]
+    geneva = [(46.2 + 0.011 * (k // 6), 6.14 + 0.016 * (k % 6)) for k in range(30)]
+    cells = {}
+    for lat, lon in [*world, *geneva]:
+        key, clat, clon = cell_of(float(lat), float(lon))
+        cells[key] = ActiveCell(cell=key, lat=clat, lon=clon, last_seen_ns=now, hits=2)
+    ActiveCell.objects.bulk_create(cells.values())
+    assert len(cells) > MAX_CELLS
+    page.goto(f"{live_server.url}/")
+    page.wait_for_function("crowdray.view.points.length > 0")
+    assert page.evaluate("crowdray.view.cellsDeg") == 5.0  # the whole network, in squares
+    assert "squares of 5.0°" in page.inner_text("#cells-note")
+    assert page.evaluate("crowdray.view.points.length") <= MAX_CELLS
+    page.evaluate("crowdray.view.map.setView([46.23, 6.18], 12)")  # the reader zooms in
+    page.wait_for_function("crowdray.view.cellsDeg === 0.01")
+    assert page.evaluate("crowdray.view.points.length") == 30  # Geneva's own ~1 km cells
+    page.evaluate("crowdray.refresh()")  # the next refresh keeps the reader's view
+    page.wait_for_timeout(500)
+    assert page.evaluate("crowdray.view.map.getZoom()") == 12
+    assert page.evaluate("[crowdray.view.cellsDeg, crowdray.view.points.length]") == [0.01, 30]
+    shoot(page, "network-zoomed-in")
+    assert page.errors == []

@@ -139,19 +139,6 @@ def test_counters_add_up_across_many_phones(client_for):
     assert sum(c["hits"] for c in body["cells"]) == 12 and len(body["cells"]) == 1
 
 
-def test_a_flood_of_one_hit_cells_cannot_push_a_busy_cell_off_the_map(client_for, monkeypatch):
-    from follow import status as queries
-
-    monkeypatch.setattr(queries, "MAX_CELLS", 3)
-    volunteer, flooder = client_for(), client_for()
-    volunteer.post("/api/v1/hits", {"hits": hits(5, lat=46.2, lon=6.14)}, format="json")
-    far = [hit(seq=k, lat=10.0 + k, lon=10.0) for k in range(6)]  # six cells, one hit each
-    flooder.post("/api/v1/hits", {"hits": far}, format="json")
-    cells = status()["cells"]
-    assert len(cells) == 3
-    assert cells[0]["hits"] == 5 and abs(cells[0]["lat"] - 46.2) < 0.01
-
-
 def test_the_public_counts_and_lists_showers_at_the_threshold_not_chance(db, settings):
     settings.CROWDRAY_PUBLIC_MIN_SIGMA = 5.0
     now = time.time_ns()

@@ -1,7 +1,8 @@
-"""/teams/: each team's live hours, phones and hits over 7 days; names only when chosen."""
+"""/teams/ and follow.teams: each team's phones, hits and live hours over the last 7 days."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -12,7 +13,10 @@ from django.test import Client
 from crayfis.models import Phone as CrayfisPhone
 from credo.models import Phone, Team, Volunteer
 from follow.counters import Counters
+from follow.follower import configured
 from follow.tail import catch_up
+from follow.teams import SNAPSHOT_ID, TeamSnapshots, teams, write
+from ingest.models import StatusSnapshot
 from tests.factories import block, hit, make_device
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -98,3 +102,71 @@ def test_a_week_means_the_last_7_utc_days(client_for):
 
 def test_without_teams_the_page_says_so(db):
     assert "No teams yet." in Client().get("/teams/").content.decode()
+
+
+def test_the_page_shows_the_followers_counts_until_its_next_turn(client_for):
+    now = time.time_ns()
+    ada = volunteer("ada", "Geneva")
+    upload(client_for, ada, [hit(seq=1, t_ns=now - 10**9)], [])
+    catch_up(Counters())
+    catch_up(TeamSnapshots())
+    upload(client_for, ada, [hit(seq=2, t_ns=now - 2 * 10**9)], [])
+    catch_up(Counters())
+    page = Client().get("/teams/")
+    (row,) = page.context["rows"]
+    assert row["hits"] == 1  # counted before the second upload
+    assert f"Counted at {page.context['as_of']}" in " ".join(page.content.decode().split())
+    catch_up(TeamSnapshots())  # the follower's next turn
+    (row,) = Client().get("/teams/").context["rows"]
+    assert row["hits"] == 2
+
+
+def test_a_snapshot_four_intervals_old_is_counted_again(client_for, settings):
+    settings.CROWDRAY_TEAMS_INTERVAL_S = 60
+    now = time.time_ns()
+    ada = volunteer("ada", "Geneva")
+    upload(client_for, ada, [hit(seq=1, t_ns=now - 10**9)], [])
+    catch_up(Counters())
+    write(now_ns=now - 241 * 10**9)  # the follower stopped four minutes ago
+    (row,) = Client().get("/teams/").context["rows"]
+    assert row["hits"] == 1
+
+
+def test_with_interval_zero_every_request_counts_and_the_follower_does_not(client_for, settings):
+    settings.CROWDRAY_TEAMS_INTERVAL_S = 0
+    assert "teams" not in [c.name for c in configured()]
+    ada = volunteer("ada", "Geneva")
+    assert Client().get("/teams/").context["rows"][0]["hits"] == 0
+    upload(client_for, ada, [hit(seq=1, t_ns=time.time_ns() - 10**9)], [])
+    catch_up(Counters())
+    assert Client().get("/teams/").context["rows"][0]["hits"] == 1
+
+
+def test_a_team_whose_phones_were_idle_all_week_shows_zeros():
+    volunteer("ada", "Geneva")
+    (row,) = teams()
+    assert (row["phones"], row["hits"], row["live_hours"], row["volunteers"]) == (0, 0, 0.0, 1)
+
+
+def test_many_teams_come_a_hundred_a_page_with_ten_names_each(db):
+    rows = [
+        {
+            "name": f"team {k:03d}",
+            "volunteers": 12,
+            "named": [f"v{k}-{j:02d}" for j in range(12)],
+            "phones": 1,
+            "hits": 1000 - k,
+            "live_hours": 1.0,
+        }
+        for k in range(150)
+    ]
+    StatusSnapshot.objects.create(
+        id=SNAPSHOT_ID, generated_ns=time.time_ns(), body=json.dumps(rows)
+    )
+    first = Client().get("/teams/")
+    assert [r["name"] for r in first.context["rows"]] == [f"team {k:03d}" for k in range(100)]
+    text = " ".join(first.content.decode().split())
+    assert "v0-09 and 2 more named" in text and "v0-10" not in text
+    assert "Page 1 of 2" in text and 'href="?page=2"' in text
+    second = Client().get("/teams/", {"page": "2"})
+    assert len(second.context["rows"]) == 50

@@ -15,12 +15,14 @@ window.crowdrayCells = {
       })
       .catch((err) => console.warn("world outline unavailable", err));
     const layer = L.layerGroup().addTo(map);
-    const view = { map, layer, points: [], land: null };
+    const view = { map, layer, points: [], land: null, ours: false, moved: false };
     // Keep Leaflet's idea of the map's size right when the page layout changes.
     new ResizeObserver(() => {
-      map.invalidateSize();
-      if (view.points.length) map.fitBounds(view.points, { maxZoom: 11, padding: [20, 20], animate: false });
+      crowdrayCells.ours(view, () => map.invalidateSize());
+      if (view.points.length && !view.moved) crowdrayCells.fit(view);
     }).observe(el);
+    // A move the reader made (not one of ours) ends the fitting to the data.
+    map.on("moveend", () => { if (!view.ours) view.moved = true; });
     return view;
   },
   // A ring that crosses ±180° (Fiji, Chukotka) jumps by ~360° of longitude between two
@@ -76,17 +78,47 @@ window.crowdrayCells = {
     if (view.land) view.land.eachLayer((layer) => walk(layer.getLatLngs()));
     return widest;
   },
-  draw(view, cells, colour) {
-    view.map.invalidateSize();  // the container may have been laid out after the map was made
+  // Run fn, whose moves of the map (a fit, a resize) are not the reader's.
+  ours(view, fn) {
+    view.ours = true;
+    try {
+      fn();
+    } finally {
+      view.ours = false;
+    }
+  },
+  fit(view) {
+    crowdrayCells.ours(view, () => view.map.fitBounds(view.points, { maxZoom: 11, padding: [20, 20], animate: false }));
+  },
+  // Draw cells (or squares of cellsDeg degrees, when more than a page can draw were merged).
+  // Fitted to the data unless the reader has moved the map: then kept where they are,
+  // each cell at the copy of its longitude nearest the view's centre.
+  draw(view, cells, colour, cellsDeg = 0.01) {
+    // The container may have been laid out after the map was made.
+    crowdrayCells.ours(view, () => view.map.invalidateSize());
     view.layer.clearLayers();
-    const points = crowdrayCells.shortestArc(cells.map((c) => [c.lat, c.lon]));
+    let points = crowdrayCells.shortestArc(cells.map((c) => [c.lat, c.lon]));
+    if (view.moved) {
+      const centre = view.map.getCenter().lng;
+      points = cells.map((c) => [c.lat, c.lon + 360 * Math.round((centre - c.lon) / 360)]);
+    }
+    const square = cellsDeg > 0.01 ? ` in a ${cellsDeg}° square` : "";
     for (const [k, c] of cells.entries()) {
       const r = 3 + Math.min(8, Math.log10(1 + (c.hits || 1)) * 3);
       L.circleMarker(points[k], { radius: r, color: colour, weight: 1, fillOpacity: 0.7 })
-        .bindTooltip(`${c.hits || 0} hits`).addTo(view.layer);
+        .bindTooltip(`${c.hits || 0} hits${square}`).addTo(view.layer);
     }
     view.points = points;
-    if (points.length) view.map.fitBounds(points, { maxZoom: 11, padding: [20, 20], animate: false });
+    view.cellsDeg = cellsDeg;
+    if (points.length && !view.moved) crowdrayCells.fit(view);
     return points.length;
+  },
+  // The view as the cells API's bbox: min_lon,min_lat,max_lon,max_lat within ±180, ±90.
+  bbox(view) {
+    const b = view.map.getBounds();
+    const wrap = (lon) => ((((lon + 180) % 360) + 360) % 360) - 180;
+    const south = Math.max(-90, b.getSouth()), north = Math.min(90, b.getNorth());
+    if (b.getEast() - b.getWest() >= 360) return [-180, south, 180, north];
+    return [wrap(b.getWest()), south, wrap(b.getEast()), north];
   },
 };

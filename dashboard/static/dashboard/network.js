@@ -77,10 +77,31 @@
     chart.data.datasets[0].data = series.hits.slice(start);
     chart.data.datasets[1].data = series.devices.slice(start);
     chart.update();
-    crowdrayCells.draw(view, status.cells, "#3451b2");
+    world = status;
+    if (view.moved && status.cells_deg > 0.01) showView();
+    else crowdrayCells.draw(view, status.cells, "#3451b2", status.cells_deg);
     const latest = document.getElementById("latest");
     if (status.latest_showers.length) latest.replaceChildren(...status.latest_showers.map(row));
   }
+
+  // With more active cells than a page draws, the status's map holds squares of cells;
+  // zoomed in, the map asks for the cells of its view (merged by the view's size).
+  let world = null;
+  async function showView() {
+    try {
+      const box = crowdrayCells.bbox(view).map((v) => v.toFixed(4)).join(",");
+      const reply = await fetch(`/api/v1/cells?bbox=${box}`, { headers: { Accept: "application/json" } });
+      if (reply.ok) {
+        const shown = await reply.json();
+        crowdrayCells.draw(view, shown.cells, "#3451b2", shown.cells_deg);
+      }
+    } catch (err) {
+      console.warn("cells of the view unavailable, will retry", err);
+    }
+  }
+  view.map.on("moveend", () => {
+    if (!view.ours && world && world.cells_deg > 0.01) showView();
+  });
 
   async function refresh() {
     try {
@@ -92,6 +113,6 @@
   }
 
   render(JSON.parse(document.getElementById("status-data").textContent));
-  window.crowdray = { refresh, chart, view };
+  window.crowdray = { refresh, chart, view, showView };
   setInterval(refresh, every * 1000);
 })();
