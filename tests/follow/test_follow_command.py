@@ -21,9 +21,9 @@ def test_only_and_skip_split_the_consumers_between_processes(settings):
     settings.CROWDRAY_LIVE_INTERVAL_S = 15.0
     settings.CROWDRAY_STATUS_INTERVAL_S = 5.0
     settings.CROWDRAY_LAKE_DIR = settings.ELASTICSEARCH_URL = ""
-    assert follow_once() == ["counters", "status", "live"]
+    assert follow_once() == ["counters", "status", "teams", "live"]
     assert follow_once("--only", "live") == ["live"]
-    assert follow_once("--skip", "live") == ["counters", "status"]
+    assert follow_once("--skip", "live") == ["counters", "status", "teams"]
     assert follow_once("--only", "counters, status") == ["counters", "status"]
 
 

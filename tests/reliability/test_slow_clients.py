@@ -67,6 +67,7 @@ class Dribblers:
 def test_sixteen_clients_sending_a_byte_a_second_leave_uploads_fast_and_are_cut_off(tmp_path):
     with ThrowawayPostgres() as pg:
         env = service_env(
+            CROWDRAY_DEVICE_HITS_PER_HOUR="0",  # a few phones carry the whole load
             DATABASE_URL=pg.url,
             SECRET_KEY=KEY,
             CROWDRAY_DATA_DIR=str(tmp_path),
