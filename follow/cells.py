@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 from typing import TypedDict
 
-from django.db.models import Avg, F, Q, QuerySet, Sum
+from django.db.models import Avg, F, QuerySet, Sum
 from django.db.models.functions import Floor
 
 from ingest.models import ActiveCell
+from ingest.query import in_bbox
 from vocab.cells import CELL_DEG
 
 MAX_CELLS = 5000
@@ -104,13 +105,8 @@ def in_view(
     At the view's size (view_deg); should the ~1 km cells in it still number more
     than MAX_CELLS (a view near a pole), the busiest MAX_CELLS.
     """
-    cells = ActiveCell.objects.filter(
-        last_seen_ns__gte=since_ns, lat__gte=min_lat, lat__lte=max_lat
-    )
-    if min_lon <= max_lon:
-        cells = cells.filter(lon__gte=min_lon, lon__lte=max_lon)
-    else:
-        cells = cells.filter(Q(lon__gte=min_lon) | Q(lon__lte=max_lon))
+    active = ActiveCell.objects.filter(last_seen_ns__gte=since_ns)
+    cells = in_bbox(active, min_lon, min_lat, max_lon, max_lat)
     deg = view_deg(min_lon, min_lat, max_lon, max_lat)
     return {"cells": at_size(cells, deg)[:MAX_CELLS], "cells_deg": deg}
 

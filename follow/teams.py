@@ -25,13 +25,13 @@ from django.db.models import Count
 
 from crayfis.models import Phone as CrayfisPhone
 from credo.models import Phone, Team, Volunteer
+from follow.status import STALE_INTERVALS
 from follow.tail import Consumer
 from ingest.models import DeviceDay, StatusSnapshot
 from vocab.units import NS_PER_DAY, NS_PER_S
 
 DAYS = 7
 SNAPSHOT_ID = 2  # the StatusSnapshot row of the teams page (1 is the status)
-STALE_INTERVALS = 4
 
 
 class TeamRow(TypedDict):

@@ -30,14 +30,19 @@ def filter_hits(queryset: QuerySet[Hit], params: Any) -> QuerySet[Hit]:
     return filter_rows(queryset, params, "t_ns", "t_ns")
 
 
+def in_bbox(
+    queryset: QuerySet[Any], min_lon: float, min_lat: float, max_lon: float, max_lat: float
+) -> QuerySet[Any]:
+    """Rows whose lat/lon lie in the box; min_lon > max_lon crosses the antimeridian."""
+    queryset = queryset.filter(lat__gte=min_lat, lat__lte=max_lat)
+    if min_lon <= max_lon:
+        return queryset.filter(lon__gte=min_lon, lon__lte=max_lon)
+    return queryset.filter(Q(lon__gte=min_lon) | Q(lon__lte=max_lon))
+
+
 def _in_place(queryset: QuerySet[Any], params: Any) -> QuerySet[Any]:
     if "bbox" in params:
-        min_lon, min_lat, max_lon, max_lat = parse_bbox(params["bbox"])
-        queryset = queryset.filter(lat__gte=min_lat, lat__lte=max_lat)
-        if min_lon <= max_lon:
-            queryset = queryset.filter(lon__gte=min_lon, lon__lte=max_lon)
-        else:  # the box crosses the antimeridian
-            queryset = queryset.filter(Q(lon__gte=min_lon) | Q(lon__lte=max_lon))
+        queryset = in_bbox(queryset, *parse_bbox(params["bbox"]))
     if "device" in params:
         try:
             queryset = queryset.filter(device_id=uuid.UUID(params["device"]))
