@@ -10,27 +10,28 @@ from vocab.contracts import SHOWER_SCHEMA, shower_id
 
 
 def summarize(members: pd.DataFrame, min_devices: int) -> pd.DataFrame:
-    """One row per label of `members` with >= min_devices devices.
+    """One row per core (priority) of `members` with >= min_devices devices.
 
-    members: label, hit_id, device_id, t_ns, lat, lon.
+    members: priority, hit_id, device_id, t_ns, lat, lon.
 
     t_ns is the lower median member time; lat/lon the unit-vector centroid;
     radius_m the largest member distance from it. Background and reconstruction
     columns are added later.
     """
-    df = members.sort_values(["label", "t_ns", "hit_id"], kind="stable").reset_index(drop=True)
-    groups = df.groupby("label", sort=True)
+    df = members.sort_values(["priority", "t_ns", "hit_id"], kind="stable").reset_index(drop=True)
+    groups = df.groupby("priority", sort=True)
     n_devices = groups["device_id"].nunique()
     keep = n_devices.index[n_devices >= min_devices]
-    df = df[df["label"].isin(keep)].reset_index(drop=True)
+    df = df[df["priority"].isin(keep)].reset_index(drop=True)
     if df.empty:
         return empty_showers()
-    groups = df.groupby("label", sort=True)
+    groups = df.groupby("priority", sort=True)
     size = groups.size().to_numpy()
     start = np.concatenate([[0], np.cumsum(size)[:-1]])
     t = df["t_ns"].to_numpy(np.int64)
     x, y, z = to_unit(df["lat"].to_numpy(), df["lon"].to_numpy())
-    sums = pd.DataFrame({"label": df["label"], "x": x, "y": y, "z": z}).groupby("label").sum()
+    sums = pd.DataFrame({"priority": df["priority"], "x": x, "y": y, "z": z})
+    sums = sums.groupby("priority").sum()
     clat, clon = from_unit(sums["x"].to_numpy(), sums["y"].to_numpy(), sums["z"].to_numpy())
     rep = np.repeat(np.arange(len(size)), size)
     dist = haversine_m(df["lat"].to_numpy(), df["lon"].to_numpy(), clat[rep], clon[rep])

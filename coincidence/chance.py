@@ -97,7 +97,8 @@ def _counts(
 ) -> tuple[Prepared, pd.DataFrame, dict[int, int]]:
     prep = prepare(hits, params, exposures)
     observed = observed_counts(cylinders(prep.members, params), params)
-    found = find_cores(prep.members[core_input(params)], params) if len(prep.members) else None
+    members = prep.members[core_input(params)]
+    found = find_cores(members, params, prep.hits) if len(members) else None
     return prep, observed, candidate_counts(found if found is not None else empty_showers(), params)
 
 

@@ -1,20 +1,23 @@
-"""Compact cores inside the seed groups: shared, unchanged, by the Spark job and the reference.
+"""Compact cores and whole showers: shared, unchanged, by the Spark job and the reference.
 
-A seed group is a connected group of linked hits (coincidence/__init__.py). Inside
-it every hit a anchors a cylinder per scanned radius r: the hits b with
-t_a <= t_b <= t_a + W (in the order of (t_ns, hit_id)) within r of a. Each
+Every hit a anchors a cylinder per scanned radius r: the hits b linked to it with
+t_a <= t_b <= t_a + W (in the order of (t_ns, hit_id)) within r of it. Each
 cylinder with at least min_devices devices gets its expected_background
 (coincidence.background). Cores are taken greedily, most significant first
 (ties: more devices, smaller radius, smaller anchor hit_id). A cylinder is
-refused when one of its hits lies within the window and radius_m of a core
-already taken, so one shower is never split into two candidates, while two
-showers far apart in one group give two. A core is a candidate when its
-expected_background is at most max_expected. Its members are its cylinder's
-hits and the rest of its footprint (coincidence.footprint).
+refused when one of its hits is a hit of a core already taken or linked to that
+core's anchor, so one shower is never split into two candidates, while two
+showers far apart give two. A core is a candidate when its expected_background
+is at most max_expected. Its members are its cylinder's hits and the rest of its
+footprint (coincidence.footprint). A core's priority is its place in that order.
+
+Only linked hits are compared, so a cylinder never reaches past its anchor's
+seed group, and the greedy choice over all cylinders at once is the choice made
+group by group: no seed groups need to be known.
 
 The steps (eligible_cylinders, take_cores, claim_footprints, core_summaries) run
-here in one process (find_cores, the reference) and, tile by tile and group by
-group, in coincidence.spark_cores: the same functions on the same rows.
+here in one process (find_cores, the reference) and, tile by tile, in
+coincidence.spark_cores: the same functions on the same rows.
 """
 
 from __future__ import annotations
@@ -48,9 +51,8 @@ def hood_columns(params: Params) -> list[str]:
 
 
 def core_input(params: Params) -> list[str]:
-    """The columns find_cores needs: seed label, the hit, and its device's neighbourhood."""
+    """The columns find_cores needs: the hit and its device's neighbourhood."""
     return [
-        "label",
         "hit_id",
         "device_id",
         "t_ns",
@@ -86,7 +88,7 @@ def _cylinder_sizes(dev: Ints, i: Ints, j: Ints, dist: Floats, radii: tuple[floa
 class Cylinders:
     """Every hit's cylinders.
 
-    hits: sorted by (label, t_ns, hit_id); pairs: linked (i before j) with their
+    hits: sorted by (t_ns, hit_id); pairs: linked (i before j) with their
     distances; sizes: distinct devices per hit (anchor) and scanned radius.
     """
 
@@ -96,11 +98,11 @@ class Cylinders:
 
 
 def cylinders(members: pd.DataFrame, params: Params) -> Cylinders:
-    """The cylinders of whole seed groups (members: label, hit_id, device_id, t_ns, lat, lon)."""
-    df = members.sort_values(["label", "t_ns", "hit_id"], kind="stable").reset_index(drop=True)
+    """The cylinders of these hits (hit_id, device_id, t_ns, lat, lon), with all their links."""
+    df = members.sort_values(["t_ns", "hit_id"], kind="stable").reset_index(drop=True)
     lat, lon = df["lat"].to_numpy(np.float64), df["lon"].to_numpy(np.float64)
     i, j = linked_pairs(
-        df["label"].to_numpy(np.int64),
+        np.zeros(len(df), dtype=np.int64),
         df["t_ns"].to_numpy(np.int64),
         lat,
         lon,
@@ -113,7 +115,7 @@ def cylinders(members: pd.DataFrame, params: Params) -> Cylinders:
 
 
 ELIGIBLE = (
-    "label long, anchor long, q int, size long, expected double, rank double, "
+    "anchor long, q int, size long, expected double, rank double, "
     "reach_lo_ns long, reach_hi_ns long, c_lat double, c_lon double, "
     "members array<long>, touch array<long>"
 )
@@ -147,7 +149,6 @@ def eligible_cylinders(
     reach_lo, reach_hi = time_reach(t[anchors], last, params)
     return pd.DataFrame(
         {
-            "label": df["label"].to_numpy(np.int64)[anchors],
             "anchor": ids[anchors],
             "q": q.astype(np.int32),
             "size": sizes[anchors, q],
@@ -226,10 +227,14 @@ def take_cores(eligible: pd.DataFrame) -> pd.DataFrame:
     return eligible.iloc[taken].assign(priority=np.arange(len(taken), dtype=np.int64))
 
 
-def find_cores(members: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Candidates (the shower contract, reconstruction empty) of whole seed groups.
+def find_cores(
+    members: pd.DataFrame, params: Params, hits: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Candidates (the shower contract, reconstruction empty).
 
-    `members` holds the core_input(params) columns for every hit of each group it covers.
+    members: the core_input(params) columns of every hit a cylinder may hold (all
+    hits, or only those of seed groups: the cylinders are the same). hits: the hit
+    columns of every hit a footprint may claim (default: members).
     """
     if members.empty:
         return empty_showers()
@@ -237,35 +242,33 @@ def find_cores(members: pd.DataFrame, params: Params) -> pd.DataFrame:
     cores = take_cores(eligible_cylinders(cyl, params))
     if cores.empty:
         return empty_showers()
-    claims = claim_footprints(cyl.hits, cores, params)
-    rows = candidate_rows(cores, claims).merge(cyl.hits[list(HIT_COLUMNS)], on="hit_id")
+    hits = cyl.hits if hits is None else hits.sort_values(["t_ns", "hit_id"], kind="stable")
+    claims = claim_footprints(hits, cores, params)
+    rows = candidate_rows(cores, claims).merge(hits[list(HIT_COLUMNS)], on="hit_id")
     return core_summaries(rows, params)
 
 
 def candidate_rows(cores: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """(label, priority, expected, hit_id, is_core) of each core's hits and footprint claims."""
+    """(priority, expected, hit_id, is_core) of each core's hits and footprint claims."""
     n = cores["members"].map(len).to_numpy()
     core_rows = pd.DataFrame(
         {
-            "label": np.repeat(cores["label"].to_numpy(), n),
             "priority": np.repeat(cores["priority"].to_numpy(), n),
             "hit_id": np.concatenate(cores["members"].to_list()).astype(np.int64),
             "is_core": True,
         }
     )
-    foot = claims.assign(is_core=False)[["label", "priority", "hit_id", "is_core"]]
+    foot = claims.assign(is_core=False)[["priority", "hit_id", "is_core"]]
     rows = pd.concat([core_rows, foot], ignore_index=True)
-    return rows.merge(cores[["label", "priority", "expected"]], on=["label", "priority"])
+    return rows.merge(cores[["priority", "expected"]], on="priority")
 
 
 def core_summaries(rows: pd.DataFrame, params: Params) -> pd.DataFrame:
     """One shower row per core (contract types) from candidate_rows joined to the hit columns."""
     if rows.empty:
         return empty_showers()
-    key = rows.groupby(["label", "priority"], sort=True).ngroup().to_numpy()
-    out = summarize(rows.assign(label=key), params.min_devices)  # keeps key order
-    core = rows[rows["is_core"].to_numpy()].assign(key=key[rows["is_core"].to_numpy()])
-    per_core = core.groupby("key", sort=True)
+    out = summarize(rows, params.min_devices)  # in priority order
+    per_core = rows[rows["is_core"].to_numpy()].groupby("priority", sort=True)
     out["n_core_devices"] = per_core["device_id"].nunique().to_numpy(np.int64)
     out["n_core_hits"] = per_core.size().to_numpy(np.int64)
     chance = per_core["expected"].first().to_numpy(np.float64)

@@ -2,16 +2,18 @@
 
 A core is the most significant compact cylinder of a shower, but phones of the
 same shower further out fired too: a 1.5 km footprint has phones outside a
-500 m disc. A candidate's members are its core's hits and every other hit of
-its seed group that
+500 m disc. A candidate's members are its core's hits and every other hit
+searched that
 
 - fits in one window with the core: max(t_last, t) - min(t_first, t) <= W, the
   same time extent a core may have, and
 - lies within radius_m of the core's centroid, the same reach as a link.
 
-Cores claim these hits most significant first, and a hit of another core is
-never claimed, so no hit is in two candidates. The significance stays the
-core's: the footprint's extra phones are not weighed against chance again.
+Linked or not: a phone of the shower that fired with no neighbour within
+radius_m is still a phone of the shower. Cores claim these hits most
+significant first, and a hit of another core is never claimed, so no hit is in
+two candidates. The significance stays the core's: the footprint's extra
+phones are not weighed against chance again.
 """
 
 from __future__ import annotations
@@ -41,13 +43,12 @@ def in_reach(
 
 
 def claim_footprints(hits: pd.DataFrame, cores: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """(label, priority, hit_id) of the footprint hits each core claims.
+    """(priority, hit_id) of the footprint hits each core claims.
 
-    hits: the seed groups' label, hit_id, t_ns, lat, lon, sorted by (label, t_ns, hit_id);
+    hits: hit_id, t_ns, lat, lon of every hit searched, sorted by (t_ns, hit_id);
     cores: coincidence.cores.CORES. A hit goes to the first core by priority whose
     reach holds it, unless it is a member of any core.
     """
-    label = hits["label"].to_numpy(np.int64)
     t = hits["t_ns"].to_numpy(np.int64)
     lat, lon = hits["lat"].to_numpy(np.float64), hits["lon"].to_numpy(np.float64)
     ids = hits["hit_id"].to_numpy(np.int64)
@@ -55,12 +56,11 @@ def claim_footprints(hits: pd.DataFrame, cores: pd.DataFrame, params: Params) ->
     cores = cores.sort_values("priority", kind="stable")
     lo, hi = cores["reach_lo_ns"].to_numpy(), cores["reach_hi_ns"].to_numpy()
     c_lat, c_lon = cores["c_lat"].to_numpy(), cores["c_lon"].to_numpy()
-    groups = cores["label"].to_numpy(np.int64)
+    first = np.searchsorted(t, lo)
+    last = np.searchsorted(t, hi, "right")
     rows = []
-    for k, group in enumerate(groups.tolist()):
-        g0, g1 = np.searchsorted(label, [group, group + 1])
-        times = t[g0:g1]  # one group's times, sorted
-        near = g0 + np.arange(np.searchsorted(times, lo[k]), np.searchsorted(times, hi[k], "right"))
+    for k in range(len(cores)):
+        near = np.arange(first[k], last[k])
         near = near[~claimed[near]]
         near = near[in_reach(lat[near], lon[near], c_lat[k], c_lon[k], params)]
         claimed[near] = True
@@ -68,7 +68,6 @@ def claim_footprints(hits: pd.DataFrame, cores: pd.DataFrame, params: Params) ->
     n = [len(r) for r in rows]
     return pd.DataFrame(
         {
-            "label": np.repeat(groups, n),
             "priority": np.repeat(cores["priority"].to_numpy(np.int64), n),
             "hit_id": ids[np.concatenate(rows)] if rows else np.zeros(0, np.int64),
         }

@@ -1,9 +1,9 @@
 """The coincidence search as a Spark job: extract -> transform(df, params) -> load.
 
-1. Seed groups: hits linked in time and space, joined into groups (coincidence.links).
-2. Each device's rate and neighbourhood sums (coincidence.neighbours).
-3. The cores, tile by tile, then per seed group (coincidence.spark_cores).
-4. With exposure blocks, the core and energy fit per candidate (coincidence.spark_fit).
+1. Each device's rate and neighbourhood sums (coincidence.neighbours).
+2. The cores, tile by tile, then the greedy choice and the footprints
+   (coincidence.spark_cores).
+3. With exposure blocks, the core and energy fit per candidate (coincidence.spark_fit).
 Every step uses the same Python as the in-memory reference for the science.
 """
 
@@ -74,8 +74,8 @@ def device_rates(hits: DataFrame, params: Params, blocks: DataFrame | None) -> D
 
 
 def find_candidates(hits: DataFrame, devices: DataFrame, params: Params) -> DataFrame:
-    """The cores of the seed groups (SHOWER_SCHEMA, reconstruction empty)."""
-    members = seed_members(hits, params).join(device_neighbourhoods(devices, params), "device_id")
+    """The candidates of the hits (SHOWER_SCHEMA, reconstruction empty)."""
+    members = hits.join(device_neighbourhoods(devices, params), "device_id")
     return spark_cores.find_candidates(members.select(*core_input(params)), params)
 
 

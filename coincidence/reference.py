@@ -1,8 +1,9 @@
 """The single-process NumPy implementation of the search: the oracle for the Spark job.
 
 Same definition (coincidence/__init__.py), simplest algorithm: one global sort by
-time, one sweep, connected components with scipy, device neighbourhoods from one
-grid (coincidence.density), and the cores (coincidence.cores) of all seed groups at once.
+time, one sweep, connected components with scipy (the seed groups: only their hits
+can hold a core), device neighbourhoods from one grid (coincidence.density), and
+the cores (coincidence.cores) of all seed groups at once.
 """
 
 from __future__ import annotations
@@ -117,11 +118,18 @@ def search(
     exposures: pd.DataFrame | None = None,
     rates: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """find_showers' candidates, and the hits of the seed groups (label, hit_id, lat, lon)."""
+    """find_showers' candidates, and every linked hit with its seed group (label, hit_id, lat, lon).
+
+    The groups are those of any size (follow.regions).
+    """
     started = time.perf_counter()
     prep = prepare(hits, params, exposures, rates, all_devices=False)
     members = prep.members
-    showers = find_cores(members[core_input(params)], params) if len(members) else empty_showers()
+    showers = (
+        find_cores(members[core_input(params)], params, prep.hits)
+        if len(members)
+        else empty_showers()
+    )
     scanned = time.perf_counter()
     status: dict[str, int] = {NO_EXPOSURES: len(showers)} if len(showers) else {}
     if exposures is not None and len(showers):
@@ -136,17 +144,22 @@ def search(
         "scan": round(scanned - started, 3),
         "fit": round(time.perf_counter() - scanned, 3),
     }
-    return showers, members[["label", "hit_id", "lat", "lon"]]
+    return showers, prep.linked[["label", "hit_id", "lat", "lon"]]
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """The hits in the span, their devices' neighbourhoods, and the seed groups' hits."""
+    """The hits in the span, their devices' neighbourhoods, and the seed groups' hits.
+
+    linked: every linked hit, labelled by its group; members: those of the groups
+    with at least min_devices devices, with their devices' neighbourhoods.
+    """
 
     hits: pd.DataFrame
     devices: pd.DataFrame
     members: pd.DataFrame
     span_ns: tuple[int, int]
+    linked: pd.DataFrame
 
 
 def prepare(
@@ -164,7 +177,11 @@ def prepare(
     if isinstance(hits, pa.Table):
         hits = hits.select(list(HIT_COLUMNS)).to_pandas()
     df = select_span(hits, params)
-    members = seed_groups(df.sort_values(["t_ns", "hit_id"], kind="stable"), params)
+    linked = linked_groups(df.sort_values(["t_ns", "hit_id"], kind="stable"), params)
+    devices_per_group = linked.groupby("label")["device_id"].nunique()
+    members = linked[
+        linked["label"].isin(devices_per_group.index[devices_per_group >= params.min_devices])
+    ]
     t_min, t_max = (int(df["t_ns"].min()), int(df["t_ns"].max())) if len(df) else (0, 0)
     span_ns = (
         params.since_ns if params.since_ns is not None else t_min,
@@ -180,7 +197,7 @@ def prepare(
         devices = device_neighbourhoods(devices, params, of)
         extra = [*lam_columns(params), *hood_columns(params)]
         members = members.join(devices[extra], on="device_id")
-    return Prepared(df, devices, members, span_ns)
+    return Prepared(df, devices, members, span_ns, linked)
 
 
 def live_seconds(exposures: pd.DataFrame, params: Params) -> pd.Series:
@@ -236,8 +253,8 @@ def fit_input(
     return rows[FIT_INPUT]
 
 
-def seed_groups(df: pd.DataFrame, params: Params) -> pd.DataFrame:
-    """Hits of the connected groups of linked hits with >= min_devices devices, labelled.
+def linked_groups(df: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Every linked hit, labelled by its connected group (its seed group, of any size).
 
     df is sorted by (t_ns, hit_id); a label is its group's smallest hit_id.
     """
@@ -252,6 +269,4 @@ def seed_groups(df: pd.DataFrame, params: Params) -> pd.DataFrame:
     if len(i) == 0:
         return df.iloc[:0].assign(label=np.empty(0, np.int64))
     ids, label = local_components(df["hit_id"].to_numpy(np.int64), i, j)
-    members = df.set_index("hit_id").loc[ids].reset_index().assign(label=label)
-    devices = members.groupby("label")["device_id"].nunique()
-    return members[members["label"].isin(devices.index[devices >= params.min_devices])]
+    return df.set_index("hit_id").loc[ids].reset_index().assign(label=label)

@@ -1,16 +1,16 @@
-"""The cores in Spark, in steps that never hold a whole seed group (coincidence.cores).
+"""The cores in Spark, in steps that never hold all the hits at once (coincidence.cores).
 
-At 1,000 phones per km² nearly every hit is in one seed group that spans the
-whole search, so the cores cannot be found one group at a time. They are found
-in three steps, each giving what coincidence.cores.find_cores gives in one process:
+At 1,000 phones per km² nearly every hit is linked to another, so the hits
+cannot be cut into independent groups. The cores are found in three steps, each
+giving what coincidence.cores.find_cores gives in one process:
 
 1. Eligible cylinders, per tile (spatial cell x time bucket). Each hit is copied
    to every cell within radius_m of it, and to the neighbouring bucket when it
    lies within one window of its bucket's edge (coincidence.links.halo_rows), so
    a tile holds every hit linked to the hits at home in it. Only those home hits
    anchor cylinders there: each cylinder is computed once, exactly.
-2. The greedy choice, per seed group, over its eligible cylinders only: a few
-   per 1,000 hits, however long the group.
+2. The greedy choice, in one call, over the eligible cylinders only: a few per
+   1,000 hits.
 3. The footprints: each non-core hit within reach of a core goes to the core of
    first priority that reaches it. Claims do not change any core's reach, so
    this minimum is what the reference's claims in priority order give.
@@ -42,7 +42,7 @@ from coincidence.params import Params
 from vocab.contracts import SHOWER_SCHEMA
 
 SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
-_CLAIM = "hit_id long, label long, priority long"
+_CLAIM = "hit_id long, priority long"
 # Candidates are summarised in about this many Python calls.
 _SUMMARY_CALLS = 64
 
@@ -61,9 +61,14 @@ def eligible(members: DataFrame, params: Params) -> DataFrame:
     return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params), ELIGIBLE)
 
 
+def _take_all(rows: pd.DataFrame) -> pd.DataFrame:
+    return take_cores(rows.drop(columns="all"))
+
+
 def cores(members: DataFrame, params: Params) -> DataFrame:
-    """CORES: the greedy choice within each seed group, over its eligible cylinders."""
-    return eligible(members, params).groupBy("label").applyInPandas(take_cores, CORES)
+    """CORES: the greedy choice over all the eligible cylinders, in one call."""
+    every = eligible(members, params).withColumn("all", F.lit(0))
+    return every.groupBy("all").applyInPandas(_take_all, CORES)
 
 
 def _within_reach(params: Params) -> ArrowBatches:
@@ -78,20 +83,19 @@ def _within_reach(params: Params) -> ArrowBatches:
                 params,
             )
             yield pa.RecordBatch.from_pandas(
-                df.loc[ok, ["hit_id", "label", "priority"]], preserve_index=False
+                df.loc[ok, ["hit_id", "priority"]], preserve_index=False
             )
 
     return keep
 
 
 def claims(members: DataFrame, taken: DataFrame, core_hits: DataFrame, params: Params) -> DataFrame:
-    """(hit_id, label, priority): footprint hits and the core that claims each.
+    """(hit_id, priority): footprint hits and the core that claims each.
 
     Met through time slots one window long: a core's reach spans at most four.
     """
     w = params.window_ns
     reach = taken.select(
-        "label",
         "priority",
         "reach_lo_ns",
         "reach_hi_ns",
@@ -101,16 +105,14 @@ def claims(members: DataFrame, taken: DataFrame, core_hits: DataFrame, params: P
             "slot"
         ),
     )
-    slotted = members.select(
-        "label", "hit_id", "t_ns", "lat", "lon", F.expr(f"t_ns div {w}").alias("slot")
-    )
-    near = slotted.join(F.broadcast(reach), ["label", "slot"]).where(
+    slotted = members.select("hit_id", "t_ns", "lat", "lon", F.expr(f"t_ns div {w}").alias("slot"))
+    near = slotted.join(F.broadcast(reach), "slot").where(
         F.col("t_ns").between(F.col("reach_lo_ns"), F.col("reach_hi_ns"))
     )
     near = near.join(core_hits.select("hit_id"), "hit_id", "left_anti")
-    kept = near.select("hit_id", "label", "priority", "lat", "lon", "c_lat", "c_lon")
+    kept = near.select("hit_id", "priority", "lat", "lon", "c_lat", "c_lon")
     kept = kept.mapInArrow(_within_reach(params), _CLAIM)
-    return kept.groupBy("hit_id", "label").agg(F.min("priority").alias("priority"))
+    return kept.groupBy("hit_id").agg(F.min("priority").alias("priority"))
 
 
 def _summaries(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -121,20 +123,20 @@ def _summaries(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
 
 
 def find_candidates(members: DataFrame, params: Params) -> DataFrame:
-    """The candidates (SHOWER_SCHEMA, reconstruction empty) of the seed members.
+    """The candidates (SHOWER_SCHEMA, reconstruction empty) of the hits.
 
-    members: the core_input(params) columns of every hit of the seed groups.
+    members: the core_input(params) columns of every hit searched.
     """
     members = members.localCheckpoint()
     taken = cores(members, params).localCheckpoint()
-    core_hits = taken.select("label", "priority", F.explode("members").alias("hit_id"))
+    core_hits = taken.select("priority", F.explode("members").alias("hit_id"))
     foot = claims(members, taken, core_hits, params)
     rows = core_hits.withColumn("is_core", F.lit(True)).unionByName(
         foot.withColumn("is_core", F.lit(False))
     )
-    rows = rows.join(taken.select("label", "priority", "expected"), ["label", "priority"])
+    rows = rows.join(taken.select("priority", "expected"), "priority")
     rows = rows.join(members.select("hit_id", "device_id", "t_ns", "lat", "lon"), "hit_id")
-    grp = F.pmod(F.xxhash64("label", "priority"), F.lit(_SUMMARY_CALLS))
+    grp = F.pmod(F.xxhash64("priority"), F.lit(_SUMMARY_CALLS))
     return (
         rows.withColumn("grp", grp).groupBy("grp").applyInPandas(_summaries(params), SHOWER_SPARK)
     )

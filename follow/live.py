@@ -264,20 +264,20 @@ class LiveSearch(Consumer):
             hits = read_hits(lo, hi, state.flooding, self.part.searched(margin))
             if hits.empty:
                 return pd.DataFrame(), 0
-            found, members = self.search_hits(hits, lo, hi, state)
-            if self.part.searched(margin) is None or owned_whole(
-                self.part, found, members, margin, self.params.radius_m
-            ):
+            found, groups = self.search_hits(hits, lo, hi, state)
+            if owned_whole(self.part, found, hits, groups, margin, self.params.radius_m):
                 return found, len(hits)
             log.info(
-                "live %s: a seed group reaches past %.1f deg; searching wider", self.name, margin
+                "live %s: a candidate depends on hits past %.1f deg; searching wider",
+                self.name,
+                margin,
             )
             margin *= 4
 
     def search_hits(
         self, hits: pd.DataFrame, lo: int, hi: int, state: LiveRates
     ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """The candidates of these hits, and their seed groups' hits."""
+        """The candidates of these hits, and every linked hit with its seed group."""
         rates = state.rates(hi)
         missing = hits[~hits["device_id"].isin(rates.index)]  # committed after the last chunk
         if len(missing):

@@ -7,14 +7,17 @@ of longitude, and reconciles only those. It searches the hits of its band
 widened by a margin on both sides, so that a shower on a border is seen whole
 by the part that owns it, and found once.
 
-Exact, not approximate: a candidate depends on its seed group's hits
-(coincidence/__init__.py), on the devices' rates and exposure blocks, and, for
-the fit, on the live phones within radius_m / 2 of it. Every part keeps all
-devices' rates and blocks, so only the hits are cut. A candidate owned by the
-part is kept only when every hit of its seed group lies at least radius_m from
-the edges of the searched band: then no hit outside could have linked to it,
-and it is what one search of the whole network finds. When one is not, the
-part searches again with the margin widened fourfold, up to the whole globe
+Exact, not approximate: a candidate depends on the devices' rates and
+exposure blocks, which every part keeps, and on hits: those of its core's seed
+group (coincidence/__init__.py), those within radius_m of its centroid that its
+footprint may claim, and the cores that may claim them first, whose hits lie
+within 4 radius_m of its centroid (a core's hits lie within 2 radius_m of its
+own centroid). So a candidate owned by the part is kept only when its centroid
+lies at least 5 radius_m from the edges of the searched band (every hit within
+4 radius_m of it was searched), and every hit of the seed groups of those hits
+lies at least radius_m from the edges (no hit outside could have linked to
+them). Then it is what one search of the whole network finds. When one is not,
+the part searches again with the margin widened fourfold, up to the whole globe
 (near the poles every band's edge is close, so polar showers take the whole
 globe, and still come out once).
 """
@@ -28,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from coincidence.geo import EARTH_RADIUS_M, wrap_lon
+from coincidence.geo import EARTH_RADIUS_M, haversine_m, wrap_lon
 
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
@@ -88,21 +91,34 @@ class Part:
 
 
 def owned_whole(
-    part: Part, found: pd.DataFrame, members: pd.DataFrame, margin_deg: float, radius_m: float
+    part: Part,
+    found: pd.DataFrame,
+    hits: pd.DataFrame,
+    groups: pd.DataFrame,
+    margin_deg: float,
+    radius_m: float,
 ) -> bool:
-    """Whether every seed group behind the part's candidates lies inside the searched band.
+    """Whether the part's candidates saw every hit they depend on (module docstring).
 
-    found: candidates (shower contract); members: the seed groups' hits (label,
-    hit_id, lat, lon), as coincidence.reference.search gives them.
+    found: candidates (shower contract); hits: the hits searched (hit_id, lat,
+    lon); groups: every linked hit with its seed group (label, hit_id, lat, lon),
+    as coincidence.reference.search gives them.
     """
     owned = found[part.owns(found["lon"].to_numpy(np.float64))] if len(found) else found
-    if owned.empty:
+    if owned.empty or part.searched(margin_deg) is None:
         return True
-    ids = np.concatenate([np.asarray(h, dtype=np.int64) for h in owned["hit_ids"]])
-    labels = members.loc[members["hit_id"].isin(ids), "label"].unique()
-    groups = members[members["label"].isin(labels)]
-    lat, lon = groups["lat"].to_numpy(np.float64), groups["lon"].to_numpy(np.float64)
-    return bool(part.inner(lat, lon, margin_deg, radius_m).all())
+    c_lat, c_lon = owned["lat"].to_numpy(np.float64), owned["lon"].to_numpy(np.float64)
+    if not part.inner(c_lat, c_lon, margin_deg, 5 * radius_m).all():
+        return False
+    lat, lon = hits["lat"].to_numpy(np.float64), hits["lon"].to_numpy(np.float64)
+    near = np.zeros(len(hits), dtype=bool)
+    for a, b in zip(c_lat.tolist(), c_lon.tolist(), strict=True):
+        near |= haversine_m(lat, lon, a, b) <= 4 * radius_m
+    labels = groups.loc[groups["hit_id"].isin(hits["hit_id"][near]), "label"].unique()
+    linked = groups[groups["label"].isin(labels)]
+    inside = part.inner(lat[near], lon[near], margin_deg, radius_m)
+    g_lat, g_lon = linked["lat"].to_numpy(np.float64), linked["lon"].to_numpy(np.float64)
+    return bool(inside.all() and part.inner(g_lat, g_lon, margin_deg, radius_m).all())
 
 
 def meridian_distance_m(lat: Floats, lon: Floats, meridian: float) -> Floats:

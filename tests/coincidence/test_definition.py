@@ -2,9 +2,8 @@
 
 Definition (coincidence/__init__.py): a candidate grows from a compact core, the
 most significant cylinder (one window after an anchor hit, one disc around it)
-of a seed group of linked hits with >= min_devices distinct devices, to the
-whole shower: the group's hits that fit in one window with the core and lie
-within radius_m of its centroid.
+with >= min_devices distinct devices, to the whole shower: the hits that fit in
+one window with the core and lie within radius_m of its centroid.
 """
 
 from __future__ import annotations
@@ -213,6 +212,24 @@ def test_a_phone_of_the_footprint_outside_the_compact_core_is_a_member(find):
     alone = find(hits([*ring(GENEVA, 5, 60), *busy_town()]), P).iloc[0]
     # The far phone adds one hit to its neighbours' rates, nothing to the core.
     assert shower.significance_sigma == pytest.approx(alone.significance_sigma, rel=0.01)
+
+
+def test_a_phone_of_the_footprint_linked_to_no_other_hit_is_a_member(find):
+    # Two pairs of phones 960 m apart make the core (no disc of 500 m holds 3 of them);
+    # "lone" fired 920 m north of its centroid, >= 1,020 m from each of the four: within
+    # reach of the core, linked to no hit.
+    core = [
+        (f"c{k}", T0 + k * MS, *offset(*GENEVA, 20 * (-1) ** k, 480 * (-1) ** (k // 2)))
+        for k in range(4)
+    ]
+    lone = ("lone", T0 + 2 * MS, *offset(*GENEVA, 920, 0))
+    lone_lat, lone_lon = lone[2], lone[3]
+    assert all(haversine_m(lone_lat, lone_lon, r[2], r[3]) > P.radius_m for r in core)
+    out = find(hits([*core, lone, *busy_town()]), P)
+    assert len(out) == 1
+    shower = out.iloc[0]
+    assert (shower.n_core_devices, shower.n_devices) == (4, 5)
+    assert "lone" in list(shower.device_ids)
 
 
 def test_a_hit_beyond_one_window_or_the_radius_from_the_core_is_not_a_member(find):

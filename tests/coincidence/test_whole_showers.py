@@ -25,9 +25,9 @@ PARAMS = Params()
 
 # (phones per km^2, side km, hours, energies log10 eV, least complete, most chance)
 NETWORKS = {
-    # Measured: whole 0.836 (core alone 0.552), chance 10 of 367 hits (2.7%).
+    # Measured: whole 0.836 (core alone 0.537), chance 10 of 367 hits (2.7%).
     "sparse": (60, 6, 2, (20.0, 21.5), 0.80, 0.035),
-    # Measured: whole 0.804 (core alone 0.348), chance 50 of 1002 hits (5.0%).
+    # Measured: whole 0.804 (core alone 0.357), chance 50 of 1002 hits (5.0%).
     "250": (250, 4, 1, (19.8, 21.5), 0.78, 0.06),
     # Measured: whole 0.706 (core alone 0.137), chance 85 of 975 hits (8.7%).
     "1000": (1000, 3, 0.5, (19.5, 21.0), 0.68, 0.10),

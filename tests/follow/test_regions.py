@@ -141,5 +141,5 @@ def test_two_and_three_parts_find_exactly_the_showers_one_finds(caplog):
         caplog.clear()
         assert found_by([Part(k, n) for k in range(1, n + 1)]) == whole
         # The chain crosses the border at 0 of 2 parts, so its shower's owner searched wider.
-        widened = any("live:2/2: a seed group" in r.getMessage() for r in caplog.records)
+        widened = any("live:2/2: a candidate depends" in r.getMessage() for r in caplog.records)
         assert widened == (n == 2)
