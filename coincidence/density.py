@@ -27,6 +27,8 @@ reference get the same sums to the bit.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -42,7 +44,7 @@ Ints = npt.NDArray[np.int64]
 CELLS_PER_RADIUS = 32
 FIXED_POINT = float(2**40)  # a probability p is stored as round(p * 2**40)
 _BAND = np.int64(1 << 32)  # cell key: band * 2**32 + index within the band
-_CHUNK = 65_536  # query points per pass, to bound the look-up arrays
+_CHUNK = 16_384  # query points per pass: each band's arrays stay in the CPU's cache
 
 
 def to_fixed(p: Floats) -> Ints:
@@ -114,61 +116,72 @@ def disc_sums(
     np.add.at(cells, inverse.ravel(), weights)
     running = np.vstack([np.zeros((1, weights.shape[1]), np.int64), np.cumsum(cells, axis=0)])
     at_lat, at_lon = np.asarray(at_lat, np.float64), np.asarray(at_lon, np.float64)
-    order = np.argsort(grid.keys(at_lat, at_lon), kind="stable")  # neighbours look up alike
-    out = np.zeros((len(at_lat), weights.shape[1]), dtype=np.int64)
+    # In key order, each band's look-ups rise from point to point: searchsorted's best case.
+    order = np.argsort(grid.keys(at_lat, at_lon), kind="stable")
+    out = np.empty((len(at_lat), weights.shape[1]), dtype=np.int64)
     for start in range(0, len(order), _CHUNK):
         rows = order[start : start + _CHUNK]
-        lo, hi, wrapped = _ranges(grid, at_lat[rows], at_lon[rows], radius_m)
-        first = np.searchsorted(keys, lo.ravel()).reshape(lo.shape)
-        last = np.searchsorted(keys, hi.ravel()).reshape(hi.shape)
-        out[rows] = (running[last] - running[first]).sum(axis=1)
-        which, w_lo, w_hi = wrapped
-        extra = running[np.searchsorted(keys, w_hi)] - running[np.searchsorted(keys, w_lo)]
-        np.add.at(out, rows[which], extra)
+        sums = np.zeros((len(rows), weights.shape[1]), dtype=np.int64)
+        for lo, hi in _ranges(grid, at_lat[rows], at_lon[rows], radius_m):
+            sums += running[np.searchsorted(keys, hi)] - running[np.searchsorted(keys, lo)]
+        out[rows] = sums
     return out
 
 
 def _ranges(
     grid: BandGrid, lat: Floats, lon: Floats, radius_m: float
-) -> tuple[Ints, Ints, tuple[Ints, Ints, Ints]]:
-    """Key ranges [lo, hi) of the cells with centres within radius_m, shape (points, bands).
+) -> Iterator[tuple[Ints, Ints]]:
+    """Key ranges [lo, hi) of the cells with centres within radius_m, band by band.
 
-    Per band the centres within reach form one run of longitude indices; where it
-    wraps past index 0 its remainder is in the third item: (point, lo, hi).
-    Empty ranges have lo == hi.
+    Yields, for each band offset from the points' own bands, one range per point
+    (empty ranges have lo == hi), then, for the points whose run of longitude
+    indices wraps past index 0, one more range per point holding the remainder.
     """
     reach = int(np.ceil(radius_m / M_PER_DEG / grid.band_deg)) + 1
-    offsets = np.arange(-reach, reach + 1)
-    band = grid.band(lat)[:, None] + offsets[None, :]
-    valid = (band >= 0) & (band < grid.n_bands)
-    band = np.clip(band, 0, grid.n_bands - 1)
+    own = grid.band(lat)
+    if not len(own):
+        return
     # Each band's figures once, from the lowest band asked about: not from band 0,
     # which made every call cost the bands from the south pole up (18 ms at 45 N, per
     # radius, for a tile of one phone: hours for a network spread over the world).
-    first_band = int(band.min()) if band.size else 0
-    span = np.arange(first_band, int(band.max(initial=first_band)) + 1)
-    n = grid.n_lon(span)[band - first_band]
-    phi, phi_b = np.radians(lat)[:, None], np.radians(grid.centre_deg(span))[band - first_band]
-    # Haversine: hav(r/R) >= hav(dphi) + cos(phi) cos(phi_b) hav(dlon) for centres inside.
-    room = np.sin(radius_m / EARTH_RADIUS_M / 2) ** 2 - np.sin((phi_b - phi) / 2) ** 2
-    scale = np.cos(phi) * np.cos(phi_b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.where(scale > 1e-15, room / np.maximum(scale, 1e-300), np.inf)
-    x = np.where(room < 0, -1.0, x)
-    half_deg = np.degrees(2 * np.arcsin(np.sqrt(np.clip(x, 0.0, 1.0))))
-    width = 360.0 / n
+    first_band = max(int(own.min()) - reach, 0)
+    span = np.arange(first_band, min(int(own.max()) + reach, grid.n_bands - 1) + 1)
+    n_of, phi_of = grid.n_lon(span), np.radians(grid.centre_deg(span))
+    cos_of = np.cos(phi_of)
+    phi = np.radians(lat)
+    cos_phi = np.cos(phi)
+    hav_r = np.sin(radius_m / EARTH_RADIUS_M / 2) ** 2
     folded = np.asarray(wrap_lon(lon), dtype=np.float64)
-    at = (folded[:, None] + 180.0) / width - 0.5  # fractional index of the point
-    first = np.ceil(at - half_deg / width).astype(np.int64)
-    count = np.floor(at + half_deg / width).astype(np.int64) - first + 1
-    whole = (x >= 1.0) | (count >= n)
-    count = np.where(whole, n, np.where(valid & (x >= 0), np.maximum(count, 0), 0))
-    first = np.where(whole, 0, first % n)
-    end = first + count
-    base = band * _BAND
-    point, column = np.nonzero(end > n)
-    rest = base[point, column], base[point, column] + (end - n)[point, column]
-    return base + first, base + np.minimum(end, n), (point, *rest)
+    wrapped: list[tuple[Ints, Ints, Ints]] = []
+    for offset in range(-reach, reach + 1):
+        band = own + offset
+        valid = (band >= 0) & (band < grid.n_bands)
+        row = np.clip(band, 0, grid.n_bands - 1) - first_band
+        n = n_of[row]
+        # Haversine: hav(r/R) >= hav(dphi) + cos(phi) cos(phi_b) hav(dlon) for centres inside.
+        room = hav_r - np.sin((phi_of[row] - phi) / 2) ** 2
+        scale = cos_phi * cos_of[row]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(scale > 1e-15, room / np.maximum(scale, 1e-300), np.inf)
+        x = np.where(room < 0, -1.0, x)
+        half_deg = np.degrees(2 * np.arcsin(np.sqrt(np.clip(x, 0.0, 1.0))))
+        width = 360.0 / n
+        at = (folded + 180.0) / width - 0.5  # fractional index of the point
+        first = np.ceil(at - half_deg / width).astype(np.int64)
+        count = np.floor(at + half_deg / width).astype(np.int64) - first + 1
+        whole = (x >= 1.0) | (count >= n)
+        count = np.where(whole, n, np.where(valid & (x >= 0), np.maximum(count, 0), 0))
+        first = np.where(whole, 0, first % n)
+        end = first + count
+        base = (row + first_band) * _BAND
+        yield base + first, base + np.minimum(end, n)
+        past = np.nonzero(end > n)[0]
+        wrapped.append((past, base[past], base[past] + (end - n)[past]))
+    for past, lo, hi in wrapped:
+        if len(past):
+            full_lo, full_hi = np.zeros(len(lat), np.int64), np.zeros(len(lat), np.int64)
+            full_lo[past], full_hi[past] = lo, hi
+            yield full_lo, full_hi
 
 
 def neighbourhoods(
