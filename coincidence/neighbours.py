@@ -43,23 +43,30 @@ def device_stats(hits: DataFrame) -> DataFrame:
     )
 
 
-def cell_column(params: Params, reach: bool) -> ArrowBatches:
-    """MapInArrow over (cid, lat, lon): the home cell, or every cell within radius."""
+def reach_cells(params: Params) -> ArrowBatches:
+    """MapInArrow over (cid, lat, lon): (cid, cell) for every cell within radius of each point."""
     grid = CellGrid(params.cell_m)
 
     def cells(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             lat, lon = batch.column("lat").to_numpy(), batch.column("lon").to_numpy()
-            cid = batch.column("cid")
-            if reach:
-                point, cell = grid.reach(lat, lon, params.radius_m)
-                yield pa.RecordBatch.from_arrays(
-                    [cid.take(pa.array(point)), pa.array(cell)], ["cid", "cell"]
-                )
-            else:
-                yield pa.RecordBatch.from_arrays(
-                    [cid, pa.array(grid.home(lat, lon))], ["cid", "cell"]
-                )
+            point, cell = grid.reach(lat, lon, params.radius_m)
+            yield pa.RecordBatch.from_arrays(
+                [batch.column("cid").take(pa.array(point)), pa.array(cell)], ["cid", "cell"]
+            )
+
+    return cells
+
+
+def with_home_cell(params: Params) -> ArrowBatches:
+    """MapInArrow over rows with lat, lon: the same rows, with their home cell appended."""
+    grid = CellGrid(params.cell_m)
+
+    def cells(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            lat, lon = batch.column("lat").to_numpy(), batch.column("lon").to_numpy()
+            home = pa.array(grid.home(lat, lon))
+            yield pa.RecordBatch.from_arrays([*batch.columns, home], [*batch.schema.names, "cell"])
 
     return cells
 

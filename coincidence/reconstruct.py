@@ -76,7 +76,11 @@ def neg_log_likelihood(theta: Floats, phones: Phones, params: Params) -> float:
     """-log L of (east, north, log10 E) (see the module docstring)."""
     r = np.hypot(phones.east - theta[0], phones.north - theta[1])
     particles = nkg_density(r, electron_number(10.0 ** theta[2]))
-    mu = particles * params.sensor_area_m2 * params.efficiency + phones.chance
+    return _of_mu(particles * params.sensor_area_m2 * params.efficiency + phones.chance, phones)
+
+
+def _of_mu(mu: Floats, phones: Phones) -> float:
+    """-log L from each phone's expected hits mu."""
     fired = mu[phones.fired]
     # log(1 - exp(-mu)), kept finite where mu is tiny.
     log_p = np.log(-np.expm1(-np.maximum(fired, 1e-300)))
@@ -84,9 +88,15 @@ def neg_log_likelihood(theta: Floats, phones: Phones, params: Params) -> float:
 
 
 def _best_energy(core: Floats, phones: Phones, params: Params) -> tuple[float, float]:
-    """(log10 E, -log L) with the core held at `core`."""
+    """(log10 E, -log L) with the core held at `core`.
+
+    With the core held, the density's shape over the phones is fixed and only its
+    size N_e changes: the shape is computed once, not at every energy tried.
+    """
+    r = np.hypot(phones.east - core[0], phones.north - core[1])
+    per_particle = nkg_density(r, 1.0) * (params.sensor_area_m2 * params.efficiency)
     found = minimize_scalar(
-        lambda lg: neg_log_likelihood(np.array([core[0], core[1], lg]), phones, params),
+        lambda lg: _of_mu(per_particle * electron_number(10.0**lg) + phones.chance, phones),
         bounds=LOG10_E_RANGE,
         method="bounded",
         options={"xatol": 1e-4},
@@ -181,20 +191,14 @@ def reconstruct(fired: pd.DataFrame, live: pd.DataFrame, params: Params) -> Fit 
 
 def _per_device(rows: pd.DataFrame) -> pd.DataFrame:
     """One row per device (sorted by id): mean position (unit vectors) and its chance."""
+    codes, ids = pd.factorize(rows["device_id"], sort=True)
+    n = np.bincount(codes, minlength=len(ids))
     x, y, z = to_unit(rows["lat"].to_numpy(np.float64), rows["lon"].to_numpy(np.float64))
-    chance = rows["chance"].to_numpy(np.float64)
-    frame = pd.DataFrame({"x": x, "y": y, "z": z, "chance": chance}, index=rows["device_id"])
-    per = frame.groupby(level=0, sort=True)
-    mean = per[["x", "y", "z"]].mean()
-    lat, lon = from_unit(mean["x"].to_numpy(), mean["y"].to_numpy(), mean["z"].to_numpy())
-    return pd.DataFrame(
-        {
-            "device_id": mean.index.to_numpy(),
-            "lat": lat,
-            "lon": lon,
-            "chance": per["chance"].max().to_numpy(),
-        }
-    )
+    mean = [np.bincount(codes, weights=v, minlength=len(ids)) / n for v in (x, y, z)]
+    lat, lon = from_unit(*mean)
+    chance = np.full(len(ids), -np.inf)
+    np.maximum.at(chance, codes, rows["chance"].to_numpy(np.float64))
+    return pd.DataFrame({"device_id": np.asarray(ids), "lat": lat, "lon": lon, "chance": chance})
 
 
 FIT_INPUT = ["shower_id", "fired", "device_id", "lat", "lon", "chance"]

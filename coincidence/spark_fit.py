@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 from pyspark.sql.pandas.types import from_arrow_schema
 
 from coincidence import chance
@@ -27,7 +28,7 @@ from coincidence.calibration import (
     scramble_device,
 )
 from coincidence.cores import cylinders, lam_columns
-from coincidence.neighbours import CELLS, cell_column, haversine_col
+from coincidence.neighbours import CELLS, haversine_col, reach_cells, with_home_cell
 from coincidence.params import Params
 from coincidence.reconstruct import FIT_INPUT, FIT_OUTPUT, fit_radius_m, fit_rows, fit_window_s
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
@@ -53,7 +54,8 @@ def fit_input(
     """
     rate = devices.select("device_id", "rate")
     fired = showers.select("shower_id", F.explode("hit_ids").alias("hit_id"))
-    fired = fired.join(hits.select("hit_id", "device_id", "lat", "lon"), "hit_id")
+    # The members are few: they go to every task, and the hits stay where they are.
+    fired = hits.select("hit_id", "device_id", "lat", "lon").join(F.broadcast(fired), "hit_id")
     where = showers.select(
         "shower_id", "t_ns", F.col("lat").alias("s_lat"), F.col("lon").alias("s_lon")
     )
@@ -67,12 +69,14 @@ def fit_input(
     # per km^2 a partitioning cell holds ~10^5 blocks, a cell of the fit radius ~250.
     grid = replace(params, cell_m=fit_radius_m(params), radius_m=fit_radius_m(params))
     reach = showers.select(F.col("shower_id").alias("cid"), "lat", "lon").mapInArrow(
-        cell_column(grid, reach=True), CELLS
+        reach_cells(grid), CELLS
     )
     where = where.join(reach.withColumnRenamed("cid", "shower_id"), "shower_id")
-    keyed = blocks.withColumn("cid", F.concat_ws(":", "device_id", "start_ns", "end_ns"))
-    home = keyed.select("cid", "lat", "lon").mapInArrow(cell_column(grid, reach=False), CELLS)
-    live = where.join(keyed.join(home.dropDuplicates(["cid"]), "cid"), "cell").where(
+    placed = blocks.mapInArrow(
+        with_home_cell(grid),
+        T.StructType([*blocks.schema.fields, T.StructField("cell", T.LongType())]),
+    )
+    live = placed.join(F.broadcast(where), "cell").where(
         (F.col("start_ns") <= F.col("t_ns"))
         & (F.col("t_ns") < F.col("end_ns"))
         & (
@@ -81,7 +85,7 @@ def fit_input(
         )
     )
     live = live.select("shower_id", "device_id", "lat", "lon", "t_ns")
-    hit = _hit_near(live, hits, params.window_ns)
+    hit = _hit_near(showers, hits, params.window_ns)
     live = live.join(hit, ["shower_id", "device_id"], "left").select(
         "shower_id", "device_id", "lat", "lon", F.coalesce("hit", F.lit(False)).alias("fired")
     )
@@ -91,27 +95,26 @@ def fit_input(
     return rows.select(*FIT_INPUT[:-1], chance.alias("chance"))
 
 
-def _hit_near(live: DataFrame, hits: DataFrame, window_ns: int) -> DataFrame:
-    """(shower_id, device_id, hit) for live devices with a hit within window_ns of t_ns.
+def _hit_near(showers: DataFrame, hits: DataFrame, window_ns: int) -> DataFrame:
+    """(shower_id, device_id, hit) for each device with a hit within window_ns of a shower.
 
-    Hits are keyed by their window-long slot; each live row looks in the slots that
-    [t_ns - W, t_ns + W] touches, so the join stays per device and per moment.
+    The showers are few: their window-long time slots go to every task, and the
+    hits meet them there, with no shuffle of the hits.
     """
 
     def slot(t: str) -> Column:  # integer floor division: t_ns > 0
         return F.expr(f"({t}) div {window_ns}")
 
-    wanted = live.select(
+    wanted = showers.select(
         "shower_id",
-        "device_id",
-        "t_ns",
+        F.col("t_ns").alias("s_t"),
         F.explode(F.sequence(slot(f"t_ns - {window_ns}"), slot(f"t_ns + {window_ns}"))).alias(
             "slot"
         ),
     )
-    keyed = hits.select("device_id", F.col("t_ns").alias("hit_t"), slot("t_ns").alias("slot"))
-    near = wanted.join(keyed, ["device_id", "slot"]).where(
-        F.abs(F.col("hit_t") - F.col("t_ns")) <= window_ns
+    keyed = hits.select("device_id", "t_ns", slot("t_ns").alias("slot"))
+    near = keyed.join(F.broadcast(wanted), "slot").where(
+        F.abs(F.col("t_ns") - F.col("s_t")) <= window_ns
     )
     return near.select("shower_id", "device_id").distinct().withColumn("hit", F.lit(True))
 
