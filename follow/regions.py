@@ -9,15 +9,18 @@ by the part that owns it, and found once.
 
 Exact, not approximate: a candidate depends on the devices' rates and
 exposure blocks, which every part keeps, and on hits: those of its core's seed
-group (coincidence/__init__.py), those within radius_m of its centroid that its
-footprint may claim, and the cores that may claim them first, whose hits lie
-within 4 radius_m of its centroid (a core's hits lie within 2 radius_m of its
-own centroid). So a candidate owned by the part is kept only when its centroid
-lies at least 5 radius_m from the edges of the searched band (every hit within
-4 radius_m of it was searched), and every hit of the seed groups of those hits
-lies at least radius_m from the edges (no hit outside could have linked to
-them). Then it is what one search of the whole network finds. When one is not,
-the part searches again with the margin widened fourfold, up to the whole globe
+group (coincidence/__init__.py), those its footprint may claim, and those of
+the cores that may claim them first. Around a candidate's centroid (the mean of
+all its hits) they all lie within 6 radius_m: its core's centroid within
+2 radius_m (every member lies within 2 radius_m of it), a hit it may claim
+within radius_m of that, a core claiming that hit first has its centroid within
+radius_m of the hit, and its hits within 2 radius_m of its centroid. So a
+candidate owned by the part is kept only when its centroid lies at least
+7 radius_m from the edges of the searched band (every hit within 6 radius_m of
+it was searched), and every hit of the seed groups of those hits lies at least
+radius_m from the edges (no hit outside could have linked to them). Then it is
+what one search of the whole network finds. When one is not, the part searches
+again with the margin widened fourfold, up to the whole globe
 (near the poles every band's edge is close, so polar showers take the whole
 globe, and still come out once).
 """
@@ -36,6 +39,8 @@ from coincidence.geo import EARTH_RADIUS_M, haversine_m, wrap_lon
 Floats = npt.NDArray[np.float64]
 Bools = npt.NDArray[np.bool_]
 FIRST_MARGIN_DEG = 0.5  # ~55 km at the equator: most seed groups are far smaller
+# Every hit a candidate depends on lies within this many radius_m of its centroid.
+DEPENDS_WITHIN = 6
 
 
 @dataclass(frozen=True)
@@ -108,12 +113,12 @@ def owned_whole(
     if owned.empty or part.searched(margin_deg) is None:
         return True
     c_lat, c_lon = owned["lat"].to_numpy(np.float64), owned["lon"].to_numpy(np.float64)
-    if not part.inner(c_lat, c_lon, margin_deg, 5 * radius_m).all():
+    if not part.inner(c_lat, c_lon, margin_deg, (DEPENDS_WITHIN + 1) * radius_m).all():
         return False
     lat, lon = hits["lat"].to_numpy(np.float64), hits["lon"].to_numpy(np.float64)
     near = np.zeros(len(hits), dtype=bool)
     for a, b in zip(c_lat.tolist(), c_lon.tolist(), strict=True):
-        near |= haversine_m(lat, lon, a, b) <= 4 * radius_m
+        near |= haversine_m(lat, lon, a, b) <= DEPENDS_WITHIN * radius_m
     labels = groups.loc[groups["hit_id"].isin(hits["hit_id"][near]), "label"].unique()
     linked = groups[groups["label"].isin(labels)]
     inside = part.inner(lat[near], lon[near], margin_deg, radius_m)
