@@ -61,14 +61,9 @@ def eligible(members: DataFrame, params: Params) -> DataFrame:
     return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params), ELIGIBLE)
 
 
-def _take_all(rows: pd.DataFrame) -> pd.DataFrame:
-    return take_cores(rows.drop(columns="all"))
-
-
 def cores(members: DataFrame, params: Params) -> DataFrame:
     """CORES: the greedy choice over all the eligible cylinders, in one call."""
-    every = eligible(members, params).withColumn("all", F.lit(0))
-    return every.groupBy("all").applyInPandas(_take_all, CORES)
+    return eligible(members, params).groupBy().applyInPandas(take_cores, CORES)
 
 
 def _within_reach(params: Params) -> ArrowBatches:
