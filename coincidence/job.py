@@ -25,7 +25,6 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from coincidence import spark_cores
 from coincidence.chance import ChanceReport, assemble
-from coincidence.cores import core_input
 from coincidence.failures import explain
 from coincidence.links import seed_members
 from coincidence.neighbours import device_neighbourhoods, device_stats
@@ -75,8 +74,7 @@ def device_rates(hits: DataFrame, params: Params, blocks: DataFrame | None) -> D
 
 def find_candidates(hits: DataFrame, devices: DataFrame, params: Params) -> DataFrame:
     """The candidates of the hits (SHOWER_SCHEMA, reconstruction empty)."""
-    members = hits.join(device_neighbourhoods(devices, params), "device_id")
-    return spark_cores.find_candidates(members.select(*core_input(params)), params)
+    return spark_cores.find_candidates(hits, device_neighbourhoods(devices, params), params)
 
 
 def transform(

@@ -8,20 +8,29 @@ giving what coincidence.cores.find_cores gives in one process:
    to every cell within radius_m of it, and to the neighbouring bucket when it
    lies within one window of its bucket's edge (coincidence.links.halo_rows), so
    a tile holds every hit linked to the hits at home in it. Only those home hits
-   anchor cylinders there: each cylinder is computed once, exactly.
+   anchor cylinders there: each cylinder is computed once, exactly. The tiles
+   carry a hit's id, time and place and its device's code: the devices'
+   neighbourhood sums reach each Python worker once, by broadcast, as a table
+   whose row is the code (Neighbourhoods).
 2. The greedy choice, in one call, over the eligible cylinders only: a few per
    1,000 hits.
-3. The footprints: each non-core hit within reach of a core goes to the core of
-   first priority that reaches it. Claims do not change any core's reach, so
-   this minimum is what the reference's claims in priority order give.
+3. The footprints, in one pass over the hits: the hits in the time reach of a
+   core (few) are kept with their columns; a core's own hits are among them,
+   and each other hit within reach of a core goes to the core of first priority
+   that reaches it. Claims do not change any core's reach, so this minimum is
+   what the reference's claims in priority order give.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
+from pyspark import Broadcast
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
@@ -33,81 +42,128 @@ from coincidence.cores import (
     core_summaries,
     cylinders,
     eligible_cylinders,
+    hood_columns,
+    lam_columns,
     take_cores,
 )
 from coincidence.footprint import in_reach
 from coincidence.links import halo_rows, halo_schema
 from coincidence.neighbours import ArrowBatches
 from coincidence.params import Params
-from vocab.contracts import SHOWER_SCHEMA
+from vocab.contracts import HIT_COLUMNS, SHOWER_SCHEMA
 
 SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
-_CLAIM = "hit_id long, priority long"
 # Candidates are summarised in about this many Python calls.
 _SUMMARY_CALLS = 64
 
 
-def _eligible(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
+@dataclass(frozen=True)
+class Neighbourhoods:
+    """The devices' Lambda_d(r) and H_d(r) (lam then hood columns), by a code numbering them.
+
+    codes: (device_id, code) in Spark; sums: on every Python worker, row `code`
+    holding that device's sums.
+    """
+
+    codes: DataFrame
+    sums: Broadcast[npt.NDArray[np.float64]]
+
+
+def by_code(hoods: DataFrame, params: Params) -> Neighbourhoods:
+    """Neighbourhoods from device_neighbourhoods' rows: 64 bytes a device on each worker.
+
+    The codes are the rows' places in one collected table, so they are exact (no
+    hashing) and never change once made, whatever Spark recomputes.
+    """
+    table = hoods.select("device_id", *lam_columns(params), *hood_columns(params)).toArrow()
+    codes = pa.table({"device_id": table["device_id"], "code": np.arange(table.num_rows)})
+    sums = np.column_stack([c.to_numpy() for c in table.columns[1:]]).astype(np.float64)
+    spark = hoods.sparkSession
+    frame = spark.createDataFrame(codes, "device_id string, code long")
+    return Neighbourhoods(frame, spark.sparkContext.broadcast(sums))
+
+
+def _eligible(
+    params: Params, table: Broadcast[npt.NDArray[np.float64]]
+) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    names = [*lam_columns(params), *hood_columns(params)]
+
     def run(tile: pd.DataFrame) -> pd.DataFrame:
+        sums = table.value[tile["device_id"].to_numpy(np.int64)]
+        tile = tile.assign(**{name: sums[:, k] for k, name in enumerate(names)})
         cyl = cylinders(tile[[*core_input(params), "home"]], params)
         return eligible_cylinders(cyl, params, only=cyl.hits["home"].to_numpy(bool))
 
     return run
 
 
-def eligible(members: DataFrame, params: Params) -> DataFrame:
-    """ELIGIBLE cylinders of the members (core_input columns), one tile at a time."""
-    tiled = members.mapInArrow(halo_rows(params, both_ways=True), halo_schema(members))
-    return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params), ELIGIBLE)
+def eligible(hits: DataFrame, hoods: Neighbourhoods, params: Params) -> DataFrame:
+    """ELIGIBLE cylinders of the hits (HIT_COLUMNS), one tile at a time."""
+    coded = hits.join(F.broadcast(hoods.codes), "device_id")
+    # In the tiles a device is told apart by its code alone.
+    points = coded.select("hit_id", F.col("code").alias("device_id"), "t_ns", "lat", "lon")
+    tiled = points.mapInArrow(halo_rows(params, both_ways=True), halo_schema(points))
+    return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params, hoods.sums), ELIGIBLE)
 
 
-def cores(members: DataFrame, params: Params) -> DataFrame:
+def cores(hits: DataFrame, hoods: Neighbourhoods, params: Params) -> DataFrame:
     """CORES: the greedy choice over all the eligible cylinders, in one call."""
-    return eligible(members, params).groupBy().applyInPandas(take_cores, CORES)
+    return eligible(hits, hoods, params).groupBy().applyInPandas(take_cores, CORES)
 
 
 def _within_reach(params: Params) -> ArrowBatches:
+    """MapInArrow: the rows (lat, lon, c_lat, c_lon) within radius_m of their core's centroid."""
+
     def keep(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            df = batch.to_pandas()
-            ok = in_reach(
-                df["lat"].to_numpy(),
-                df["lon"].to_numpy(),
-                df["c_lat"].to_numpy(),
-                df["c_lon"].to_numpy(),
-                params,
+            lat, lon, c_lat, c_lon = (
+                batch.column(c).to_numpy() for c in ("lat", "lon", "c_lat", "c_lon")
             )
-            yield pa.RecordBatch.from_pandas(
-                df.loc[ok, ["hit_id", "priority"]], preserve_index=False
-            )
+            ok = in_reach(lat, lon, c_lat, c_lon, params)
+            yield batch.filter(pa.array(ok))
 
     return keep
 
 
-def claims(members: DataFrame, taken: DataFrame, core_hits: DataFrame, params: Params) -> DataFrame:
-    """(hit_id, priority): footprint hits and the core that claims each.
+def near_cores(hits: DataFrame, taken: DataFrame, params: Params) -> DataFrame:
+    """(priority, HIT_COLUMNS, c_lat, c_lon) of every hit in the time reach of a core.
 
-    Met through time slots one window long: a core's reach spans at most four.
+    The cores are few: their window-long time slots go to every task (a core's
+    reach spans at most four), and the hits meet them there with no shuffle.
     """
     w = params.window_ns
+    slots = F.sequence(F.expr(f"reach_lo_ns div {w}"), F.expr(f"reach_hi_ns div {w}"))
     reach = taken.select(
-        "priority",
-        "reach_lo_ns",
-        "reach_hi_ns",
-        "c_lat",
-        "c_lon",
-        F.explode(F.sequence(F.expr(f"reach_lo_ns div {w}"), F.expr(f"reach_hi_ns div {w}"))).alias(
-            "slot"
-        ),
+        "priority", "reach_lo_ns", "reach_hi_ns", "c_lat", "c_lon", F.explode(slots).alias("slot")
     )
-    slotted = members.select("hit_id", "t_ns", "lat", "lon", F.expr(f"t_ns div {w}").alias("slot"))
+    slotted = hits.select(*HIT_COLUMNS, F.expr(f"t_ns div {w}").alias("slot"))
     near = slotted.join(F.broadcast(reach), "slot").where(
         F.col("t_ns").between(F.col("reach_lo_ns"), F.col("reach_hi_ns"))
     )
-    near = near.join(core_hits.select("hit_id"), "hit_id", "left_anti")
-    kept = near.select("hit_id", "priority", "lat", "lon", "c_lat", "c_lon")
-    kept = kept.mapInArrow(_within_reach(params), _CLAIM)
-    return kept.groupBy("hit_id").agg(F.min("priority").alias("priority"))
+    return near.select("priority", *HIT_COLUMNS, "c_lat", "c_lon")
+
+
+def candidate_rows(hits: DataFrame, taken: DataFrame, params: Params) -> DataFrame:
+    """(priority, is_core, HIT_COLUMNS) of each core's hits and the footprint hits it claims.
+
+    A core's own hits lie in its time reach. Every other hit in reach goes to the
+    core of first priority whose centroid is within radius_m of it.
+    """
+    near = near_cores(hits, taken, params).localCheckpoint()
+    core_hits = F.broadcast(taken.select("priority", F.explode("members").alias("hit_id")))
+    core = near.join(core_hits, ["priority", "hit_id"]).select(
+        "priority", F.lit(True).alias("is_core"), *HIT_COLUMNS
+    )
+    rest = near.join(core_hits.select("hit_id"), "hit_id", "left_anti")
+    rest = rest.mapInArrow(_within_reach(params), rest.schema)
+    first = rest.groupBy("hit_id").agg(F.min(F.struct("priority", *HIT_COLUMNS[1:])).alias("m"))
+    foot = first.select(
+        F.col("m.priority").alias("priority"),
+        F.lit(False).alias("is_core"),
+        "hit_id",
+        *(F.col(f"m.{c}").alias(c) for c in HIT_COLUMNS[1:]),
+    )
+    return core.unionByName(foot)
 
 
 def _summaries(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -117,20 +173,16 @@ def _summaries(params: Params) -> Callable[[pd.DataFrame], pd.DataFrame]:
     return run
 
 
-def find_candidates(members: DataFrame, params: Params) -> DataFrame:
+def find_candidates(hits: DataFrame, hoods: DataFrame, params: Params) -> DataFrame:
     """The candidates (SHOWER_SCHEMA, reconstruction empty) of the hits.
 
-    members: the core_input(params) columns of every hit searched.
+    hits: every hit searched (HIT_COLUMNS; kept by the caller, as it is read
+    twice); hoods: coincidence.neighbours.device_neighbourhoods of their devices.
     """
-    members = members.localCheckpoint()
-    taken = cores(members, params).localCheckpoint()
-    core_hits = taken.select("priority", F.explode("members").alias("hit_id"))
-    foot = claims(members, taken, core_hits, params)
-    rows = core_hits.withColumn("is_core", F.lit(True)).unionByName(
-        foot.withColumn("is_core", F.lit(False))
-    )
-    rows = rows.join(taken.select("priority", "expected"), "priority")
-    rows = rows.join(members.select("hit_id", "device_id", "t_ns", "lat", "lon"), "hit_id")
+    members = hits.select(*HIT_COLUMNS)
+    taken = cores(members, by_code(hoods, params), params).localCheckpoint()
+    rows = candidate_rows(members, taken, params)
+    rows = rows.join(F.broadcast(taken.select("priority", "expected")), "priority")
     grp = F.pmod(F.xxhash64("priority"), F.lit(_SUMMARY_CALLS))
     return (
         rows.withColumn("grp", grp).groupBy("grp").applyInPandas(_summaries(params), SHOWER_SPARK)

@@ -7,13 +7,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from coincidence.cores import core_input, cylinders, eligible_cylinders
+from coincidence.cores import core_input, cylinders, eligible_cylinders, hood_columns, lam_columns
 from coincidence.geo import CellGrid, haversine_m
 from coincidence.job import device_rates, select_span
 from coincidence.links import seed_members
 from coincidence.neighbours import device_neighbourhoods
 from coincidence.params import Params
-from coincidence.spark_cores import eligible
+from coincidence.spark_cores import by_code, eligible
 from tests.coincidence.factories import MS, T0, S, background, network, offset, with_ids
 from tests.coincidence.test_job import SCHEMA, assert_same
 from vocab.contracts import HIT_COLUMNS
@@ -72,12 +72,11 @@ def test_the_tiles_give_every_eligible_cylinder_once_as_one_piece_does(spark):
     params = Params(cell_m=2000, bucket_s=1, max_expected=math.inf)
     data, _ = town_with_border_showers(seed=6)
     hits = select_span(spark.createDataFrame(data[list(HIT_COLUMNS)], SCHEMA), params)
-    members = seed_members(hits, params).join(
-        device_neighbourhoods(device_rates(hits, params, None), params), "device_id"
-    )
-    members = members.select(*core_input(params))
-    tiled = eligible(members, params).toPandas()
-    one = eligible_cylinders(cylinders(members.toPandas(), params), params)
+    hoods = device_neighbourhoods(device_rates(hits, params, None), params)
+    members = seed_members(hits, params).select(*HIT_COLUMNS)
+    tiled = eligible(members, by_code(hoods, params), params).toPandas()
+    whole = members.join(hoods, "device_id").select(*core_input(params)).toPandas()
+    one = eligible_cylinders(cylinders(whole, params), params)
     assert len(one) > 100  # the showers' anchors, on the borders
     key = ["anchor", "q"]
     tiled, one = (df.sort_values(key).reset_index(drop=True) for df in (tiled, one))
@@ -87,3 +86,17 @@ def test_the_tiles_give_every_eligible_cylinder_once_as_one_piece_does(spark):
     )
     for column in ("members", "touch"):
         assert [sorted(m) for m in tiled[column]] == [sorted(m) for m in one[column]]
+
+
+def test_the_neighbourhood_table_gives_each_phone_its_own_sums_by_its_code(spark):
+    params = Params()
+    data, _ = town_with_border_showers(seed=7)
+    hits = select_span(spark.createDataFrame(data[list(HIT_COLUMNS)], SCHEMA), params)
+    hoods = device_neighbourhoods(device_rates(hits, params, None), params)
+    table = by_code(hoods, params)
+    codes = table.codes.toPandas()
+    assert sorted(codes.code) == list(range(data.device_id.nunique()))
+    assert set(codes.device_id) == set(data.device_id)
+    sums = hoods.toPandas().set_index("device_id").loc[codes.device_id]
+    columns = [*lam_columns(params), *hood_columns(params)]
+    np.testing.assert_array_equal(table.sums.value[codes.code], sums[columns].to_numpy())
