@@ -34,7 +34,7 @@ class SqliteCounter:
         if not hasattr(self.local, "db"):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             new = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            new.execute("PRAGMA journal_mode=WAL")
+            _to_wal(new)
             new.execute(
                 "CREATE TABLE IF NOT EXISTS counts "
                 "(key TEXT PRIMARY KEY, n INTEGER NOT NULL, expires REAL NOT NULL)"
@@ -55,6 +55,24 @@ class SqliteCounter:
         if self.calls % PURGE_EVERY == 0:
             db.execute("DELETE FROM counts WHERE expires < ?", (now,))
         return int(n)
+
+
+def _to_wal(db: sqlite3.Connection, within_s: float = 10.0) -> None:
+    """Put the file in WAL mode (a no-op once it is).
+
+    When several connections switch a new file at once, SQLite answers "database
+    is locked" at once instead of waiting its busy timeout: so wait here.
+    """
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+        else:
+            return
 
 
 def increment(key: str, ttl_s: float, by: int = 1) -> int:
