@@ -31,7 +31,7 @@ import pandas as pd
 from coincidence.background import expected_chance, significance_sigma
 from coincidence.candidates import empty_showers, summarize, with_contract_types
 from coincidence.footprint import claim_footprints, time_reach
-from coincidence.geo import from_unit, haversine_m, to_unit
+from coincidence.geo import from_unit, to_unit
 from coincidence.params import Params
 from coincidence.sweep import linked_pairs
 from vocab.contracts import HIT_COLUMNS, RECONSTRUCTION
@@ -99,17 +99,17 @@ class Cylinders:
 
 def cylinders(members: pd.DataFrame, params: Params) -> Cylinders:
     """The cylinders of these hits (hit_id, device_id, t_ns, lat, lon), with all their links."""
-    df = members.sort_values(["t_ns", "hit_id"], kind="stable").reset_index(drop=True)
-    lat, lon = df["lat"].to_numpy(np.float64), df["lon"].to_numpy(np.float64)
-    i, j = linked_pairs(
+    # A sort by NumPy and one take: pandas' sort_values on two keys costs 3x more here.
+    order = np.lexsort((members["hit_id"].to_numpy(np.int64), members["t_ns"].to_numpy(np.int64)))
+    df = members.take(order).reset_index(drop=True)
+    i, j, dist = linked_pairs(
         np.zeros(len(df), dtype=np.int64),
         df["t_ns"].to_numpy(np.int64),
-        lat,
-        lon,
+        df["lat"].to_numpy(np.float64),
+        df["lon"].to_numpy(np.float64),
         params.window_ns,
         params.radius_m,
     )
-    dist = haversine_m(lat[i], lon[i], lat[j], lon[j])
     dev = pd.factorize(df["device_id"])[0].astype(np.int64)
     return Cylinders(df, (i, j, dist), _cylinder_sizes(dev, i, j, dist, params.radii_m))
 
@@ -164,6 +164,39 @@ def eligible_cylinders(
             "touch": pd.Series(_touch(anchors, cyl.pairs, ids), dtype=object),
         }
     )
+
+
+# Rows of hits per slice of eligible_in_slices: 5,000 to 50,000 measured alike.
+SLICE_ROWS = 20_000
+
+
+def eligible_in_slices(
+    members: pd.DataFrame, params: Params, only: npt.NDArray[np.bool_], rows: int = SLICE_ROWS
+) -> pd.DataFrame:
+    """eligible_cylinders(cylinders(members), params, only), time slice by time slice.
+
+    Each slice of about `rows` hits anchors its own cylinders, with the hits one
+    window before and after it, so every cylinder and touch is whole. Arrays of
+    that size stay in the CPU's caches: a tile of 2.3 M hits at 1,000 phones/km²
+    takes about half the time in slices (bench/bench_tiles.py).
+    """
+    if len(members) <= rows:
+        cyl = cylinders(members.assign(only=only), params)
+        return eligible_cylinders(cyl, params, only=cyl.hits["only"].to_numpy(bool))
+    order = np.lexsort((members["hit_id"].to_numpy(np.int64), members["t_ns"].to_numpy(np.int64)))
+    members = members.take(order).assign(only=only[order]).reset_index(drop=True)
+    t = members["t_ns"].to_numpy(np.int64)
+    starts = np.unique(t[::rows])
+    lo = np.searchsorted(t, starts - params.window_ns, "left")
+    hi = np.append(np.searchsorted(t, starts[1:] + params.window_ns, "right"), len(t))
+    ends = np.append(starts[1:], np.iinfo(np.int64).max)
+    parts = []
+    for start, end, first, last in zip(starts, ends, lo, hi, strict=True):
+        cyl = cylinders(members.iloc[first:last], params)
+        at = cyl.hits["t_ns"].to_numpy(np.int64)
+        mine = cyl.hits["only"].to_numpy(bool) & (at >= start) & (at < end)
+        parts.append(eligible_cylinders(cyl, params, only=mine))
+    return pd.concat(parts, ignore_index=True)
 
 
 def _within(anchors: Ints, radius: Floats, pairs: tuple[Ints, Ints, Floats]) -> list[Ints]:

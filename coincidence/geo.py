@@ -33,6 +33,21 @@ def haversine_m(
     return distance
 
 
+def chord2(radius_m: float) -> float:
+    """The squared chord between unit vectors of points radius_m apart on the sphere.
+
+    Points are within radius_m exactly when their unit vectors' squared distance
+    is at most this: the haversine's test without its trigonometry.
+    """
+    return float((2.0 * np.sin(radius_m / (2.0 * EARTH_RADIUS_M))) ** 2)
+
+
+def chord_to_m(chord2_: Floats) -> Floats:
+    """Great-circle distance (m) of squared unit-vector chords (inverse of chord2)."""
+    distance: Floats = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.sqrt(chord2_) / 2.0, 1.0))
+    return distance
+
+
 def to_unit(lat: Floats, lon: Floats) -> tuple[Floats, Floats, Floats]:
     """Unit vectors (x, y, z) of points in degrees."""
     phi, lmb = np.radians(lat), np.radians(lon)

@@ -85,7 +85,7 @@ def sweep_rows(params: Params) -> ArrowBatches:
         cell = table.column("cell").to_numpy()
         bucket = table.column("bucket").to_numpy()
         key = cell * (1 << 24) + (bucket & 0xFFFFFF)
-        i, j = linked_pairs(
+        i, j, _ = linked_pairs(
             key,
             table.column("t_ns").to_numpy(),
             table.column("lat").to_numpy(),

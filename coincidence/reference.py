@@ -258,7 +258,7 @@ def linked_groups(df: pd.DataFrame, params: Params) -> pd.DataFrame:
 
     df is sorted by (t_ns, hit_id); a label is its group's smallest hit_id.
     """
-    i, j = linked_pairs(
+    i, j, _ = linked_pairs(
         np.zeros(len(df), dtype=np.int64),
         df["t_ns"].to_numpy(np.int64),
         df["lat"].to_numpy(),

@@ -40,8 +40,7 @@ from coincidence.cores import (
     ELIGIBLE,
     core_input,
     core_summaries,
-    cylinders,
-    eligible_cylinders,
+    eligible_in_slices,
     hood_columns,
     lam_columns,
     take_cores,
@@ -91,8 +90,7 @@ def _eligible(
     def run(tile: pd.DataFrame) -> pd.DataFrame:
         sums = table.value[tile["device_id"].to_numpy(np.int64)]
         tile = tile.assign(**{name: sums[:, k] for k, name in enumerate(names)})
-        cyl = cylinders(tile[[*core_input(params), "home"]], params)
-        return eligible_cylinders(cyl, params, only=cyl.hits["home"].to_numpy(bool))
+        return eligible_in_slices(tile[core_input(params)], params, tile["home"].to_numpy(bool))
 
     return run
 

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
-from coincidence.geo import CellGrid, haversine_m
+from coincidence.geo import CellGrid, chord2, chord_to_m, to_unit
 
 Ints = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -39,11 +39,11 @@ def linked_pairs(
     window_ns: int,
     radius_m: float,
     from_mask: npt.NDArray[np.bool_] | None = None,
-) -> tuple[Ints, Ints]:
+) -> tuple[Ints, Ints, Floats]:
     """Index pairs (i, j), i before j in the given order, of linked hits with equal keys.
 
-    Sorted by (i, j). `from_mask` restricts i to the marked rows (the Spark
-    job's home copies).
+    With each pair's great-circle distance in metres; sorted by (i, j).
+    `from_mask` restricts i to the marked rows (the Spark job's home copies).
     """
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
@@ -60,25 +60,29 @@ def linked_pairs(
     starts = np.ones(len(row), dtype=bool)
     starts[1:] = (k[1:] != k[:-1]) | (cell[1:] != cell[:-1])
     group = np.cumsum(starts)
-    a, b = _sweep(group, t_ns[row], lat[row], lon[row], home, window_ns, radius_m)
+    unit = np.column_stack(to_unit(lat, lon))[row]
+    a, b, d2 = _sweep(group, np.asarray(t_ns)[row], unit, home, window_ns, chord2(radius_m))
     i, j = row[a], row[b]
-    by_pair = np.lexsort((j, i))
-    return i[by_pair], j[by_pair]
+    # One integer key sorts the pairs by (i, j): i * n + j < 2**63 for n < 3 x 10^9 rows.
+    by_pair = np.argsort(i * len(lat) + j)
+    return i[by_pair], j[by_pair], chord_to_m(d2[by_pair])
 
 
 def _sweep(
     group: Ints,
     t_ns: Ints,
-    lat: Floats,
-    lon: Floats,
+    unit: Floats,
     start: npt.NDArray[np.bool_],
     window_ns: int,
-    radius_m: float,
-) -> tuple[Ints, Ints]:
-    """Pairs (i, j), i < j, i marked in `start`, same group, within window and radius."""
+    max_chord2: float,
+) -> tuple[Ints, Ints, Floats]:
+    """Pairs (i, j, squared chord), i < j, i marked in `start`, same group, close in time and space.
+
+    unit: the points' unit vectors, shape (n, 3); close: squared chord <= max_chord2.
+    """
     n = len(t_ns)
     open_i = np.nonzero(start[:-1])[0] if n else np.empty(0, np.int64)
-    first, second = [], []
+    first, second, chords = [], [], []
     offset = 1
     while len(open_i):
         j = open_i + offset
@@ -86,13 +90,15 @@ def _sweep(
         open_i, j = open_i[in_window], j[in_window]
         in_window = (group[j] == group[open_i]) & (t_ns[j] - t_ns[open_i] <= window_ns)
         open_i, j = open_i[in_window], j[in_window]
-        close = haversine_m(lat[open_i], lon[open_i], lat[j], lon[j]) <= radius_m
+        d2 = np.square(unit[j] - unit[open_i]).sum(axis=1)
+        close = d2 <= max_chord2
         first.append(open_i[close])
         second.append(j[close])
+        chords.append(d2[close])
         offset += 1
     if not first:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    return np.concatenate(first), np.concatenate(second)
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    return np.concatenate(first), np.concatenate(second), np.concatenate(chords)
 
 
 def local_components(ids: Ints, first: Ints, second: Ints) -> tuple[Ints, Ints]:

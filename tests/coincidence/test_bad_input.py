@@ -22,7 +22,7 @@ from coincidence.reference import find_showers
 from tests.coincidence.factories import T0, S, background, network, showers, with_ids
 from tests.coincidence.test_cli import as_table, read_showers, run_cli
 from vocab.contracts import write_lake
-from vocab.units import NS_PER_MIN
+from vocab.units import NS_PER_MIN, NS_PER_S
 
 DAY = 86_400 * S
 
@@ -36,15 +36,18 @@ def town(seed: int = 3, span_s: int = 600) -> pd.DataFrame:
     return with_ids(data, rng)
 
 
-def flood(data: pd.DataFrame, n: int, seed: int = 4) -> pd.DataFrame:
-    """The hits of data, and a broken phone at its first phone's place: n hits in one minute."""
+def flood(data: pd.DataFrame, n: int, seed: int = 4, within_ns: int = NS_PER_MIN) -> pd.DataFrame:
+    """The hits of data, and a broken phone at its first phone's place: n hits in one minute.
+
+    within_ns: the hits all fall within this much of the minute's start.
+    """
     rng = np.random.default_rng(seed)
     minute = (T0 // NS_PER_MIN + 2) * NS_PER_MIN
     hits = pd.DataFrame(
         {
             "hit_id": data["hit_id"].max() + 1 + np.arange(n),
             "device_id": "broken",
-            "t_ns": minute + rng.integers(0, NS_PER_MIN, n),
+            "t_ns": minute + rng.integers(0, within_ns, n),
             "lat": data["lat"].iloc[0],
             "lon": data["lon"].iloc[0],
         }
@@ -118,9 +121,11 @@ def test_a_flooding_phone_is_cut_to_its_first_hits_of_the_minute_and_reported(sp
 
 
 def test_running_out_of_memory_names_the_stage_and_what_to_change(tmp_path):
-    # Without the cap, a phone with 4 x 10^5 hits in a minute takes a task's Python past
-    # 3 GB (unbounded, the reference took 22 GB with 10^6 before it was stopped).
-    pq.write_table(as_table(flood(town(), 400_000)), tmp_path / "hits.parquet")
+    # Without the cap, a phone with 4 x 10^5 hits in one second takes a task's Python past
+    # 3 GB: a time slice of the cylinders' search holds 2 x 10^4 of its hits, all linked
+    # to one another (~4 x 10^8 pairs).
+    crowded = flood(town(), 400_000, within_ns=NS_PER_S)
+    pq.write_table(as_table(crowded), tmp_path / "hits.parquet")
     result = run_cli(
         "--input",
         str(tmp_path / "hits.parquet"),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from geopy.distance import geodesic
 
-from coincidence.geo import CellGrid, centroid, haversine_m, wrap_lon
+from coincidence.geo import CellGrid, centroid, chord2, chord_to_m, haversine_m, to_unit, wrap_lon
 from tests.coincidence.factories import offset
 
 PLACES = [
@@ -37,6 +37,21 @@ def test_haversine_is_within_0_6_percent_of_the_geodesic_at_shower_scales(lat, l
             np.array(lat), np.array(lon), np.array(end.latitude), np.array(end.longitude)
         )
         assert abs(ours / dist - 1) < 0.006
+
+
+@pytest.mark.parametrize(("lat", "lon"), PLACES)
+def test_the_chord_test_and_distance_agree_with_the_haversine(lat, lon):
+    rng = np.random.default_rng(2)
+    n = 2000
+    north, east = rng.uniform(-1100, 1100, (2, n))
+    ends = np.array([offset(lat, lon, a, b) for a, b in zip(north, east, strict=True)])
+    one = np.column_stack(to_unit(np.full(n, lat), np.full(n, lon)))
+    two = np.column_stack(to_unit(ends[:, 0], ends[:, 1]))
+    d2 = np.square(two - one).sum(axis=1)
+    dist = haversine_m(lat, lon, ends[:, 0], ends[:, 1])
+    np.testing.assert_allclose(chord_to_m(d2), dist, rtol=0, atol=1e-6)
+    assert np.array_equal(d2 <= chord2(1000.0), dist <= 1000.0)
+    assert 0 < np.count_nonzero(dist <= 1000.0) < n
 
 
 def test_the_centroid_of_points_across_the_antimeridian_stays_there():

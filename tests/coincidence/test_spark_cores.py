@@ -7,7 +7,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from coincidence.cores import core_input, cylinders, eligible_cylinders, hood_columns, lam_columns
+from coincidence.cores import (
+    core_input,
+    cylinders,
+    eligible_cylinders,
+    eligible_in_slices,
+    hood_columns,
+    lam_columns,
+)
 from coincidence.geo import CellGrid, haversine_m
 from coincidence.job import device_rates, select_span
 from coincidence.links import seed_members
@@ -100,3 +107,28 @@ def test_the_neighbourhood_table_gives_each_phone_its_own_sums_by_its_code(spark
     sums = hoods.toPandas().set_index("device_id").loc[codes.device_id]
     columns = [*lam_columns(params), *hood_columns(params)]
     np.testing.assert_array_equal(table.sums.value[codes.code], sums[columns].to_numpy())
+
+
+def _sorted_cylinders(df: pd.DataFrame) -> pd.DataFrame:
+    out = df.sort_values(["anchor", "q"]).reset_index(drop=True)
+    for column in ("members", "touch"):
+        out[column] = [sorted(m.tolist()) for m in out[column]]
+    return out
+
+
+def test_time_slices_give_the_eligible_cylinders_of_the_whole_tile():
+    params = Params(max_expected=math.inf)
+    data, _ = town_with_border_showers(seed=8)
+    # Times on a 5 ms grid: many hits share a nanosecond, on slice borders too.
+    data = data.assign(t_ns=data.t_ns // (5 * MS) * (5 * MS))
+    rng = np.random.default_rng(8)
+    members = data.assign(
+        **{c: rng.uniform(0.01, 2.0, len(data)) for c in lam_columns(params)},
+        **{c: rng.uniform(10.0, 1e4, len(data)) for c in hood_columns(params)},
+    )[core_input(params)]
+    only = rng.random(len(members)) < 0.8  # a tile's home hits
+    cyl = cylinders(members.assign(only=only), params)
+    whole = eligible_cylinders(cyl, params, only=cyl.hits["only"].to_numpy(bool))
+    sliced = eligible_in_slices(members, params, only, rows=20)
+    assert len(members) > 20 * 20 and len(whole) > 100
+    pd.testing.assert_frame_equal(_sorted_cylinders(sliced), _sorted_cylinders(whole))

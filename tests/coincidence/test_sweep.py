@@ -40,17 +40,18 @@ def test_the_sweep_equals_brute_force_on_random_keyed_data(lat0, lon0):
     lon = (lon0 + rng.normal(0, 0.02, n) + 180.0) % 360.0 - 180.0
     order = np.lexsort((t, key))
     key, t, lat, lon = key[order], t[order], lat[order], lon[order]
-    i, j = linked_pairs(key, t, lat, lon, 50_000_000, 1000.0)
+    i, j, dist = linked_pairs(key, t, lat, lon, 50_000_000, 1000.0)
     found = list(zip(i.tolist(), j.tolist(), strict=True))
     expected = _brute_force(key, t, lat, lon, 50_000_000, 1000.0)
     assert found == sorted(expected)  # each pair once, sorted by (i, j)
     assert len(expected) > 100
+    np.testing.assert_allclose(dist, haversine_m(lat[i], lon[i], lat[j], lon[j]), atol=1e-6)
 
 
 def test_a_mask_keeps_only_pairs_starting_at_marked_rows():
     t = np.array([0, 1, 2], dtype=np.int64)
     z = np.zeros(3)
-    i, _ = linked_pairs(
+    i, _, _ = linked_pairs(
         np.zeros(3, np.int64), t, z, z, 10, 1.0, from_mask=np.array([False, True, True])
     )
     assert set(i.tolist()) == {1}
