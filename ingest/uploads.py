@@ -156,43 +156,58 @@ class UploadReply(TypedDict):
     warnings: list[dict[str, Any]]
 
 
-def within_hourly_budget(device: Any, kind: UploadKind, n: int) -> None:
-    """Refuse (429) a batch of hits that takes a phone past CROWDRAY_DEVICE_HITS_PER_HOUR.
+def within_hourly_budget(device: Any, kind: UploadKind, n: int) -> str | None:
+    """Count a batch of n hits against CROWDRAY_DEVICE_HITS_PER_HOUR, or refuse it (429).
 
     A phone flooding 10^5 hits a minute (a hot pixel) would otherwise be stored
     in full and read by every consumer, slowing the counters and the live search
     for everyone (bench_million_live --vandals). The count is of the hits the
-    phone sent in the UTC hour, refused batches not included, so a refused batch
-    can be sent again after the hour and is stored then: nothing is lost.
+    phone had stored in the UTC hour: a refused batch is not counted, so it can
+    be sent again after the hour and is stored then (nothing is lost), and store()
+    takes back what a batch did not store (refund). Returns the count's key, None
+    when no budget applies.
     """
     limit = settings.CROWDRAY_DEVICE_HITS_PER_HOUR
     if kind.key != "hits" or not limit or not n:
-        return
+        return None
     now = time.time()
     key = f"device-hits:{device}:{int(now // 3600)}"
     sent = throttle.increment(key, 3600, n)
     if sent > limit:
-        throttle.increment(key, 3600, -n)  # not stored, so not counted
+        refund(key, n)
         raise Throttled(
             wait=3600 - now % 3600,
             detail=f"this phone sent {sent - n:,} hits this UTC hour; {n:,} more would pass the "
             f"limit of {limit:,} an hour (CROWDRAY_DEVICE_HITS_PER_HOUR). Nothing of this batch "
             "was stored: send it again after the hour.",
         )
+    return key
+
+
+def refund(key: str | None, n: int) -> None:
+    """Take n hits back from a budget's count (within_hourly_budget's key)."""
+    if key is not None and n:
+        throttle.increment(key, 3600, -n)
 
 
 def store(
     device: Any, kind: UploadKind, batch: BatchResult, also: Callable[[], None] | None = None
 ) -> UploadReply:
     """Insert a validated batch's valid items (with a dialect's `also` in the same transaction)."""
-    within_hourly_budget(device, kind, batch.n_valid)
-    if also is None:
-        accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
-    else:
-        with transaction.atomic():
+    counted = within_hourly_budget(device, kind, batch.n_valid)
+    try:
+        if also is None:
             accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
-            also()
+        else:
+            with transaction.atomic():
+                accepted = kind.insert(device, batch.columns) if batch.n_valid else 0
+                also()
+    except BaseException:
+        # Nothing stored (the database down, a 503): a retry must find the budget as it was.
+        refund(counted, batch.n_valid)
+        raise
     duplicates, rejected = batch.n_valid - accepted, len(batch.rejected)
+    refund(counted, duplicates)  # stored by an earlier upload, and counted then
     log.info(
         "upload %s device=%s accepted=%d duplicates=%d rejected=%d",
         *(kind.key, device, accepted, duplicates, rejected),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
+from django.db import connection
 
 from ingest.models import Hit
-from tests.factories import block, hit, hits
+from tests.factories import block, hit, hits, make_device
 
 pytestmark = pytest.mark.postgres
 URL = "/api/v1/hits"
@@ -41,6 +43,37 @@ def test_one_phones_flood_leaves_the_others_alone(client_for):
     assert flooder.post(URL, {"hits": hits(250)}, format="json").status_code == 201
     assert flooder.post(URL, {"hits": hits(1)}, format="json").status_code == 429
     assert neighbour.post(URL, {"hits": hits(250)}, format="json").status_code == 201
+
+
+def test_a_retried_batch_counts_once(device_client):
+    batch = hits(100)
+    for _ in range(2):  # the retry's hits are duplicates: stored once, counted once
+        assert device_client.post(URL, {"hits": batch}, format="json").status_code == 201
+    assert device_client.post(URL, {"hits": hits(150)}, format="json").status_code == 201
+    assert Hit.objects.count() == 250
+    assert device_client.post(URL, {"hits": hits(1)}, format="json").status_code == 429
+
+
+@pytest.mark.postgres_only
+def test_a_batch_the_database_failed_to_store_is_not_counted(live_server, transactional_db):
+    token = make_device()[1]
+    headers = {"Authorization": f"Token {token}"}
+    url = f"{live_server.url}{URL}"
+    with connection.cursor() as cursor:  # PostgreSQL refuses every hit, as if shutting down
+        cursor.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "RAISE EXCEPTION 'going down' USING ERRCODE = '57P01'; END $$; "
+            "CREATE TRIGGER refuse BEFORE INSERT ON ingest_hit "
+            "FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+    for _ in range(3):  # the phone retries
+        reply = requests.post(url, json={"hits": hits(200)}, headers=headers, timeout=30)
+        assert reply.status_code == 503, reply.text
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER refuse ON ingest_hit; DROP FUNCTION refuse()")
+    reply = requests.post(url, json={"hits": hits(250)}, headers=headers, timeout=30)
+    assert reply.status_code == 201, reply.text
+    assert Hit.objects.count() == 250
 
 
 def test_zero_means_no_budget(device_client, settings):
