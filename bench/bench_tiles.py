@@ -8,7 +8,8 @@ hour, cuts it into 20 km cells by 1-hour buckets, so that a tile is as large as
 the job's at 10^6 phones, takes the largest, and times in turns:
 
 - whole: eligible_cylinders(cylinders(tile)), the reference;
-- slices: eligible_in_slices(tile), the job's way (SLICE_ROWS hits a slice).
+- slices: eligible_in_slices(tile), the job's way (SLICE_ROWS hits a slice,
+  or --rows).
 
 Both must give the same cylinders (the tile's size does not change them). The
 phones' neighbourhood sums are set to values typical of the town (they decide
@@ -16,7 +17,7 @@ which few cylinders are eligible, not the work), so the figures are the tile's
 work alone, on one core.
 
     .venv/bin/python bench/bench_tiles.py [--phones 1e5] [--hits 3e6] [--bucket-s 3600]
-        [--rounds 3]
+        [--rows 20000] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def main() -> None:
     parser.add_argument("--phones", type=float, default=1e5)
     parser.add_argument("--hits", type=float, default=3e6)
     parser.add_argument("--bucket-s", type=float, default=3600.0)
+    parser.add_argument("--rows", type=int, default=SLICE_ROWS, help="hits per slice")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     params = Params(bucket_s=args.bucket_s)
@@ -99,7 +101,7 @@ def main() -> None:
     tile, home = largest_tile(hits, params)
     runs: dict[str, Callable[[], pd.DataFrame]] = {
         "whole": lambda: _whole(tile, home, params),
-        "slices": lambda: eligible_in_slices(tile, params, home),
+        "slices": lambda: eligible_in_slices(tile, params, home, rows=args.rows),
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     out: dict[str, pd.DataFrame] = {}
@@ -116,7 +118,7 @@ def main() -> None:
         f"{len(out['whole']):,} eligible cylinders, the same both ways"
     )
     print(f"whole (the reference): {whole:.2f} s, {whole / len(tile) * 1e6:.2f} µs a hit")
-    print(f"slices of {SLICE_ROWS:,} hits: {sliced:.2f} s, {sliced / len(tile) * 1e6:.2f} µs a hit")
+    print(f"slices of {args.rows:,} hits: {sliced:.2f} s, {sliced / len(tile) * 1e6:.2f} µs a hit")
     print(f"slices / whole: {sliced / whole:.2f} (medians of {args.rounds} rounds in turns)")
 
 

@@ -42,9 +42,9 @@ def chord2(radius_m: float) -> float:
     return float((2.0 * np.sin(radius_m / (2.0 * EARTH_RADIUS_M))) ** 2)
 
 
-def chord_to_m(chord2_: Floats) -> Floats:
+def chord_to_m(squared: Floats) -> Floats:
     """Great-circle distance (m) of squared unit-vector chords (inverse of chord2)."""
-    distance: Floats = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.sqrt(chord2_) / 2.0, 1.0))
+    distance: Floats = 2.0 * EARTH_RADIUS_M * np.arcsin(np.minimum(np.sqrt(squared) / 2.0, 1.0))
     return distance
 
 
