@@ -9,9 +9,9 @@ giving what coincidence.cores.find_cores gives in one process:
    lies within one window of its bucket's edge (coincidence.links.halo_rows), so
    a tile holds every hit linked to the hits at home in it. Only those home hits
    anchor cylinders there: each cylinder is computed once, exactly. The tiles
-   carry a hit's id, time and place and its device's code: the devices'
+   carry a hit's id, time and place and a 64-bit key of its device: the devices'
    neighbourhood sums reach each Python worker once, by broadcast, as a table
-   whose row is the code (Neighbourhoods).
+   sorted by that key (Neighbourhoods), so the hits need no join to find them.
 2. The greedy choice, in one call, over the eligible cylinders only: a few per
    1,000 hits.
 3. The footprints, in one pass over the hits: the hits in the time reach of a
@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from pyspark import Broadcast
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.types import from_arrow_schema
 
@@ -51,45 +51,69 @@ from coincidence.neighbours import ArrowBatches
 from coincidence.params import Params
 from vocab.contracts import HIT_COLUMNS, SHOWER_SCHEMA
 
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
 # Candidates are summarised in about this many Python calls.
 _SUMMARY_CALLS = 64
 
 
+# Seeds of the device key tried in turn. Two of n devices share a 64-bit key with
+# odds ~n^2 / 2^65 (3e-8 for 10^6 devices), so the first nearly always serves.
+_SALTS = 4
+
+
+def device_key(salt: int) -> Column:
+    """A 64-bit key of device_id: Spark's xxhash64 of (salt, device_id)."""
+    return F.xxhash64(F.lit(salt), F.col("device_id"))
+
+
 @dataclass(frozen=True)
 class Neighbourhoods:
-    """The devices' Lambda_d(r) and H_d(r) (lam then hood columns), by a code numbering them.
+    """The devices' Lambda_d(r) and H_d(r) (lam then hood columns), by device_key(salt).
 
-    codes: (device_id, code) in Spark; sums: on every Python worker, row `code`
-    holding that device's sums.
+    salt: a seed under which no two of the devices share a key; table: on every
+    Python worker, (keys, sorted; sums, row k holding the sums of keys[k]).
     """
 
-    codes: DataFrame
-    sums: Broadcast[npt.NDArray[np.float64]]
+    salt: int
+    table: Broadcast[tuple[Ints, Floats]]
 
 
-def by_code(hoods: DataFrame, params: Params) -> Neighbourhoods:
-    """Neighbourhoods from device_neighbourhoods' rows: 64 bytes a device on each worker.
+def by_key(hoods: DataFrame, params: Params) -> Neighbourhoods:
+    """Neighbourhoods from device_neighbourhoods' rows: 72 bytes a device on each worker.
 
-    The codes are the rows' places in one collected table, so they are exact (no
-    hashing) and never change once made, whatever Spark recomputes.
+    The keys of every salt tried come in the one collect; the first salt whose
+    keys are all distinct is kept, so a hit's key finds its own device's row.
     """
-    table = hoods.select("device_id", *lam_columns(params), *hood_columns(params)).toArrow()
-    codes = pa.table({"device_id": table["device_id"], "code": np.arange(table.num_rows)})
-    sums = np.column_stack([c.to_numpy() for c in table.columns[1:]]).astype(np.float64)
-    spark = hoods.sparkSession
-    frame = spark.createDataFrame(codes, "device_id string, code long")
-    return Neighbourhoods(frame, spark.sparkContext.broadcast(sums))
+    columns = [*lam_columns(params), *hood_columns(params)]
+    keyed = hoods.select(
+        *(device_key(salt).alias(f"key{salt}") for salt in range(_SALTS)), *columns
+    ).toArrow()
+    sums = np.column_stack([keyed[c].to_numpy() for c in columns]).astype(np.float64)
+    for salt in range(_SALTS):
+        keys = keyed[f"key{salt}"].to_numpy()
+        order = np.argsort(keys, kind="stable")
+        if not np.any(np.diff(keys[order]) == 0):
+            table = (keys[order], sums[order].reshape(len(keys), len(columns)))
+            return Neighbourhoods(salt, hoods.sparkSession.sparkContext.broadcast(table))
+    raise RuntimeError(f"device ids share 64-bit keys under each of {_SALTS} seeds")
 
 
 def _eligible(
-    params: Params, table: Broadcast[npt.NDArray[np.float64]]
+    params: Params, table: Broadcast[tuple[Ints, Floats]]
 ) -> Callable[[pd.DataFrame], pd.DataFrame]:
     names = [*lam_columns(params), *hood_columns(params)]
 
     def run(tile: pd.DataFrame) -> pd.DataFrame:
-        sums = table.value[tile["device_id"].to_numpy(np.int64)]
-        tile = tile.assign(**{name: sums[:, k] for k, name in enumerate(names)})
+        keys, sums = table.value
+        key = tile["device_id"].to_numpy(np.int64)
+        row = np.searchsorted(keys, key)
+        if not np.array_equal(keys.take(row, mode="clip"), key):
+            raise ValueError("a hit's device has no neighbourhood sums")
+        # In the tiles a device is told apart by its row alone.
+        found = sums[row]
+        tile = tile.assign(device_id=row, **{name: found[:, k] for k, name in enumerate(names)})
         return eligible_in_slices(tile[core_input(params)], params, tile["home"].to_numpy(bool))
 
     return run
@@ -97,11 +121,9 @@ def _eligible(
 
 def eligible(hits: DataFrame, hoods: Neighbourhoods, params: Params) -> DataFrame:
     """ELIGIBLE cylinders of the hits (HIT_COLUMNS), one tile at a time."""
-    coded = hits.join(F.broadcast(hoods.codes), "device_id")
-    # In the tiles a device is told apart by its code alone.
-    points = coded.select("hit_id", F.col("code").alias("device_id"), "t_ns", "lat", "lon")
+    points = hits.select("hit_id", device_key(hoods.salt).alias("device_id"), "t_ns", "lat", "lon")
     tiled = points.mapInArrow(halo_rows(params, both_ways=True), halo_schema(points))
-    return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params, hoods.sums), ELIGIBLE)
+    return tiled.groupBy("cell", "bucket").applyInPandas(_eligible(params, hoods.table), ELIGIBLE)
 
 
 def cores(hits: DataFrame, hoods: Neighbourhoods, params: Params) -> DataFrame:
@@ -178,7 +200,7 @@ def find_candidates(hits: DataFrame, hoods: DataFrame, params: Params) -> DataFr
     twice); hoods: coincidence.neighbours.device_neighbourhoods of their devices.
     """
     members = hits.select(*HIT_COLUMNS)
-    taken = cores(members, by_code(hoods, params), params).localCheckpoint()
+    taken = cores(members, by_key(hoods, params), params).localCheckpoint()
     rows = candidate_rows(members, taken, params)
     rows = rows.join(F.broadcast(taken.select("priority", "expected")), "priority")
     grp = F.pmod(F.xxhash64("priority"), F.lit(_SUMMARY_CALLS))

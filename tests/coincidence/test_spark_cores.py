@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 import pandas as pd
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
+from coincidence import spark_cores
 from coincidence.cores import (
     core_input,
     cylinders,
@@ -20,7 +23,7 @@ from coincidence.job import device_rates, select_span
 from coincidence.links import seed_members
 from coincidence.neighbours import device_neighbourhoods
 from coincidence.params import Params
-from coincidence.spark_cores import by_code, eligible
+from coincidence.spark_cores import by_key, device_key, eligible
 from tests.coincidence.factories import MS, T0, S, background, network, offset, with_ids
 from tests.coincidence.test_job import SCHEMA, assert_same
 from vocab.contracts import HIT_COLUMNS
@@ -81,7 +84,7 @@ def test_the_tiles_give_every_eligible_cylinder_once_as_one_piece_does(spark):
     hits = select_span(spark.createDataFrame(data[list(HIT_COLUMNS)], SCHEMA), params)
     hoods = device_neighbourhoods(device_rates(hits, params, None), params)
     members = seed_members(hits, params).select(*HIT_COLUMNS)
-    tiled = eligible(members, by_code(hoods, params), params).toPandas()
+    tiled = eligible(members, by_key(hoods, params), params).toPandas()
     whole = members.join(hoods, "device_id").select(*core_input(params)).toPandas()
     one = eligible_cylinders(cylinders(whole, params), params)
     assert len(one) > 100  # the showers' anchors, on the borders
@@ -95,18 +98,40 @@ def test_the_tiles_give_every_eligible_cylinder_once_as_one_piece_does(spark):
         assert [sorted(m) for m in tiled[column]] == [sorted(m) for m in one[column]]
 
 
-def test_the_neighbourhood_table_gives_each_phone_its_own_sums_by_its_code(spark):
-    params = Params()
-    data, _ = town_with_border_showers(seed=7)
+def _hoods(spark: SparkSession, seed: int, params: Params) -> tuple[DataFrame, DataFrame]:
+    data, _ = town_with_border_showers(seed)
     hits = select_span(spark.createDataFrame(data[list(HIT_COLUMNS)], SCHEMA), params)
-    hoods = device_neighbourhoods(device_rates(hits, params, None), params)
-    table = by_code(hoods, params)
-    codes = table.codes.toPandas()
-    assert sorted(codes.code) == list(range(data.device_id.nunique()))
-    assert set(codes.device_id) == set(data.device_id)
-    sums = hoods.toPandas().set_index("device_id").loc[codes.device_id]
+    return hits, device_neighbourhoods(device_rates(hits, params, None), params)
+
+
+def test_the_neighbourhood_table_gives_each_phone_its_own_sums_by_its_key(spark):
+    params = Params()
+    _, hoods = _hoods(spark, 7, params)
+    table = by_key(hoods, params)
+    assert table.salt == 0
+    keys, sums = table.table.value
+    keyed = hoods.select("device_id", device_key(0).alias("key")).toPandas()
+    row = np.searchsorted(keys, keyed.key.to_numpy())
+    assert sorted(row.tolist()) == list(range(len(keyed)))  # one row each, none shared
     columns = [*lam_columns(params), *hood_columns(params)]
-    np.testing.assert_array_equal(table.sums.value[codes.code], sums[columns].to_numpy())
+    expected = hoods.toPandas().set_index("device_id").loc[keyed.device_id, columns]
+    np.testing.assert_array_equal(sums[row], expected.to_numpy())
+
+
+def test_devices_sharing_a_key_are_told_apart_under_the_next_seed(spark, monkeypatch):
+    params = Params(cell_m=2000, bucket_s=1, max_expected=math.inf)
+    hits, hoods = _hoods(spark, 6, params)
+    members = hits.select(*HIT_COLUMNS)
+    distinct = eligible(members, by_key(hoods, params), params).toPandas()
+    seeded = spark_cores.device_key
+    # Under seed 0 every device has the same key.
+    monkeypatch.setattr(
+        spark_cores, "device_key", lambda salt: F.lit(7).cast("long") if salt == 0 else seeded(salt)
+    )
+    table = by_key(hoods, params)
+    assert table.salt == 1
+    shared = eligible(members, table, params).toPandas()
+    pd.testing.assert_frame_equal(_sorted_cylinders(shared), _sorted_cylinders(distinct))
 
 
 def _sorted_cylinders(df: pd.DataFrame) -> pd.DataFrame:
