@@ -15,10 +15,12 @@ there and the phones live then (an exposure block covers the shower's time).
 Members further out are left out as silent phones there are: counting fired
 phones without the silent ones around them would pull the energy up. A phone
 fired when it is a member or has a hit within one window W either side of the
-shower's time: calling a phone of the shower silent would pull the core
-towards the others. Over that 2W, a phone's chance hits are lambda 2W. The
-fit runs in a local east-north frame in metres around that centroid; its 1
-sigma errors come from the inverse Hessian of the negative log-likelihood.
+shower's time (and within hit_reach_m of the centroid, so that a hit from
+where a phone has since moved to does not count): calling a phone of the
+shower silent would pull the core towards the others. Over that 2W, a phone's
+chance hits are lambda 2W. The fit runs in a local east-north frame in metres
+around that centroid; its 1 sigma errors come from the inverse Hessian of the
+negative log-likelihood.
 """
 
 from __future__ import annotations
@@ -65,6 +67,16 @@ class Fit:
 def fit_radius_m(params: Params) -> float:
     """Silent phones count within this distance of the members' centroid (metres)."""
     return params.radius_m / 2
+
+
+def hit_reach_m(within_m: float, radius_m: float) -> float:
+    """How far from a shower a hit in its window still fires a phone within_m of it (m).
+
+    One search radius_m further. A hit lies where its phone is, to within its
+    location error, far less than that; a hit further out is not the shower's,
+    but that of a phone that has moved from where its exposure block puts it.
+    """
+    return within_m + radius_m
 
 
 def fit_window_s(params: Params) -> float:

@@ -28,6 +28,7 @@ from coincidence.reconstruct import (
     fit_radius_m,
     fit_rows,
     fit_window_s,
+    hit_reach_m,
 )
 from coincidence.sweep import linked_pairs, local_components
 from vocab.contracts import HIT_COLUMNS, RECONSTRUCTION
@@ -222,8 +223,8 @@ def fit_input(
 ) -> pd.DataFrame:
     """FIT_INPUT rows: each candidate's member hits, and the devices live at its time nearby.
 
-    A live device with a hit within one window of the candidate's time fired, member or
-    not (reconstruct's module docstring).
+    A live device with a hit within one window of the candidate's time and
+    hit_reach_m of its centroid fired, member or not (reconstruct's module docstring).
     """
     members = showers[["shower_id", "hit_ids"]].explode("hit_ids")
     members = members.astype({"hit_ids": np.int64}).merge(df, left_on="hit_ids", right_on="hit_id")
@@ -246,7 +247,11 @@ def fit_input(
         near = haversine_m(float(lat), float(lon), on["lat"].to_numpy(), on["lon"].to_numpy())
         on = on[near <= fit_radius_m(params)]
         lo, hi = np.searchsorted(times, [t - params.window_ns, t + params.window_ns + 1])
-        hit = on["device_id"].isin(by_time["device_id"].iloc[lo:hi])
+        now = by_time.iloc[lo:hi]
+        close = haversine_m(float(lat), float(lon), now["lat"].to_numpy(), now["lon"].to_numpy())
+        hit = on["device_id"].isin(
+            now["device_id"][close <= hit_reach_m(fit_radius_m(params), params.radius_m)]
+        )
         parts.append(on[["device_id", "lat", "lon"]].assign(shower_id=shower_id, fired=hit))
     rows = pd.concat(parts, ignore_index=True)
     rows["chance"] = rows["device_id"].map(rate).fillna(0.0).to_numpy() * fit_window_s(params)

@@ -30,7 +30,14 @@ from coincidence.calibration import (
 from coincidence.cores import cylinders, lam_columns
 from coincidence.neighbours import CELLS, haversine_col, reach_cells, with_home_cell
 from coincidence.params import Params
-from coincidence.reconstruct import FIT_INPUT, FIT_OUTPUT, fit_radius_m, fit_rows, fit_window_s
+from coincidence.reconstruct import (
+    FIT_INPUT,
+    FIT_OUTPUT,
+    fit_radius_m,
+    fit_rows,
+    fit_window_s,
+    hit_reach_m,
+)
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
 
 FIT_SPARK = from_arrow_schema(
@@ -85,7 +92,7 @@ def fit_input(
         )
     )
     live = live.select("shower_id", "device_id", "lat", "lon", "t_ns")
-    hit = _hit_near(showers, hits, params.window_ns)
+    hit = _hit_near(showers, hits, params)
     live = live.join(hit, ["shower_id", "device_id"], "left").select(
         "shower_id", "device_id", "lat", "lon", F.coalesce("hit", F.lit(False)).alias("fired")
     )
@@ -95,12 +102,15 @@ def fit_input(
     return rows.select(*FIT_INPUT[:-1], chance.alias("chance"))
 
 
-def _hit_near(showers: DataFrame, hits: DataFrame, window_ns: int) -> DataFrame:
-    """(shower_id, device_id, hit) for each device with a hit within window_ns of a shower.
+def _hit_near(showers: DataFrame, hits: DataFrame, params: Params) -> DataFrame:
+    """(shower_id, device_id, hit) for each device with a hit near a shower in time and place.
 
-    The showers are few: their window-long time slots go to every task, and the
-    hits meet them there, with no shuffle of the hits.
+    Near: within one window of its time and hit_reach_m of its centroid. The
+    showers are few: their window-long time slots go to every task, and the hits
+    meet them there, with no shuffle of the hits; only the few near in place
+    reach the shuffle that follows.
     """
+    window_ns = params.window_ns
 
     def slot(t: str) -> Column:  # integer floor division: t_ns > 0
         return F.expr(f"({t}) div {window_ns}")
@@ -108,13 +118,17 @@ def _hit_near(showers: DataFrame, hits: DataFrame, window_ns: int) -> DataFrame:
     wanted = showers.select(
         "shower_id",
         F.col("t_ns").alias("s_t"),
+        F.col("lat").alias("s_lat"),
+        F.col("lon").alias("s_lon"),
         F.explode(F.sequence(slot(f"t_ns - {window_ns}"), slot(f"t_ns + {window_ns}"))).alias(
             "slot"
         ),
     )
-    keyed = hits.select("device_id", "t_ns", slot("t_ns").alias("slot"))
+    keyed = hits.select("device_id", "t_ns", "lat", "lon", slot("t_ns").alias("slot"))
+    distance = haversine_col(F.col("s_lat"), F.col("s_lon"), F.col("lat"), F.col("lon"))
     near = keyed.join(F.broadcast(wanted), "slot").where(
-        F.abs(F.col("t_ns") - F.col("s_t")) <= window_ns
+        (F.abs(F.col("t_ns") - F.col("s_t")) <= window_ns)
+        & (distance <= hit_reach_m(fit_radius_m(params), params.radius_m))
     )
     return near.select("shower_id", "device_id").distinct().withColumn("hit", F.lit(True))
 

@@ -22,8 +22,9 @@ from rest_framework.views import APIView
 from api import openapi
 from api.problems import MethodsFirst
 from api.query import QueryError, page_size, parse_bbox, refuse_empty
-from coincidence.geo import haversine_m
+from coincidence.geo import M_PER_DEG, haversine_m
 from coincidence.params import Params
+from coincidence.reconstruct import hit_reach_m
 from dashboard import queries
 from follow import cells as map_cells
 from follow import public
@@ -240,14 +241,22 @@ def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
     """Phones taking data at the shower's time within its search radius that did not fire.
 
     As in the fit (coincidence.reconstruct), a phone with a hit within one window of
-    the shower's time fired, member or not.
+    the shower's time, and within hit_reach_m of it, fired, member or not.
     """
     radius = float(shower.search.params.get("radius_m", Params.radius_m))
     window = round(float(shower.search.params.get("window_ms", Params.window_ms)) * 1e6)
+    reach = hit_reach_m(radius, radius)
     near_in_time = Hit.objects.filter(
-        t_ns__gte=shower.t_ns - window, t_ns__lte=shower.t_ns + window
-    )
-    fired = fired | set(near_in_time.values_list("device_id", flat=True))
+        t_ns__gte=shower.t_ns - window,
+        t_ns__lte=shower.t_ns + window,
+        lat__gte=shower.lat - reach / M_PER_DEG,
+        lat__lte=shower.lat + reach / M_PER_DEG,
+    ).values_list("device_id", "lat", "lon")
+    fired = fired | {
+        device
+        for device, lat, lon in near_in_time
+        if haversine_m(shower.lat, shower.lon, lat, lon) <= reach
+    }
     dlat = radius / 111_000.0
     live = (
         ExposureBlock.objects.filter(

@@ -144,8 +144,12 @@ def test_spark_and_the_reference_fit_identical_cores_and_energies(spark, tmp_pat
     assert a.n_silent.fillna(-1).tolist() == b.n_silent.fillna(-1).tolist()
 
 
-def test_a_live_phone_with_a_hit_within_one_window_fired_in_both_fits(spark):
-    """Not a member, but a hit W before or after the shower: fired. W + 1 ns: silent."""
+def test_a_live_phone_with_a_hit_within_one_window_and_in_reach_fired_in_both_fits(spark):
+    """Not a member, but a hit W before or after the shower: fired. W + 1 ns: silent.
+
+    A hit in the window counts up to hit_reach_m (1,500 m) from the centroid,
+    wherever the phone's block puts it: beyond, it is not the shower's.
+    """
     from coincidence import reference, spark_fit
 
     params = Params()
@@ -154,26 +158,37 @@ def test_a_live_phone_with_a_hit_within_one_window_fired_in_both_fits(spark):
     showers = pd.DataFrame(
         {"shower_id": ["S1"], "t_ns": [t], "lat": [lat], "lon": [lon], "hit_ids": [[1]]}
     )
-    offsets = {"member": 0, "early": -w, "late": w, "too_early": -w - 1, "too_late": w + 1}
+    # device: (hit's time from the shower's, hit's metres north, block's metres north)
+    phones = {
+        "member": (0, 0, 0),
+        "early": (-w, 0, 0),
+        "late": (w, 0, 0),
+        "too_early": (-w - 1, 0, 0),
+        "too_late": (w + 1, 0, 0),
+        "hit_in_reach": (0, 1_450, 400),
+        "hit_out_of_reach": (0, 1_550, 400),
+        "moved_away": (0, 20_000, 0),
+    }
+    dt, hit_north, block_north = (np.array(v) for v in zip(*phones.values(), strict=True))
     hit_rows = pd.DataFrame(
         {
-            "hit_id": range(1, 6),
-            "device_id": list(offsets),
-            "t_ns": [t + o for o in offsets.values()],
-            "lat": lat,
+            "hit_id": range(1, len(phones) + 1),
+            "device_id": list(phones),
+            "t_ns": t + dt,
+            "lat": [offset(lat, lon, float(m), 0.0)[0] for m in hit_north],
             "lon": lon,
         }
     )
     blocks = pd.DataFrame(
         {
-            "device_id": list(offsets),
+            "device_id": list(phones),
             "start_ns": t - 10**12,
             "end_ns": t + 10**12,
-            "lat": lat,
+            "lat": [offset(lat, lon, float(m), 0.0)[0] for m in block_north],
             "lon": lon,
         }
     )
-    rate = pd.Series(0.01, index=list(offsets))
+    rate = pd.Series(0.01, index=list(phones))
     ref = reference.fit_input(showers, hit_rows, blocks, rate, params)
     got = spark_fit.fit_input(
         spark.createDataFrame(showers),
@@ -184,7 +199,8 @@ def test_a_live_phone_with_a_hit_within_one_window_fired_in_both_fits(spark):
     ).toPandas()
     for rows in (ref, got):
         fired = set(rows.loc[rows["fired"], "device_id"])
-        assert fired == {"member", "early", "late"}
+        assert fired == {"member", "early", "late", "hit_in_reach"}
+        assert set(rows["device_id"]) == set(phones)  # every block is within the fit radius
     key = ["device_id", "fired"]
     pd.testing.assert_frame_equal(
         ref.sort_values(key).reset_index(drop=True)[ref.columns],

@@ -117,6 +117,11 @@ def test_the_detail_shows_silent_phones_and_the_time_profile_as_cells_and_ms(cli
     far, _ = make_device()
     outside, outside_token = make_device()  # fired with the shower, outside its compact core
     later, later_token = make_device()  # took a hit, but 51 ms after the shower: silent
+    # took a hit with the shower, but 20 km north of it, far from where its block says: silent
+    moved, moved_token = make_device()
+    client_for(moved_token).post(
+        "/api/v1/hits", {"hits": hits(1, t_ns=t0, lat=46.2044 + 0.18)}, format="json"
+    )
     client_for(outside_token).post(
         "/api/v1/hits", {"hits": hits(1, t_ns=t0 - 50_000_000)}, format="json"
     )
@@ -129,14 +134,16 @@ def test_the_detail_shows_silent_phones_and_the_time_profile_as_cells_and_ms(cli
         (far, 46.3),
         (outside, 46.2051),
         (later, 46.2049),
+        (moved, 46.2049),
     )  # far: 10 km north
     for device, lat in places:
         ExposureBlock.objects.create(
             block_id=uuid.uuid4(), device=device, lat=lat, lon=6.1432, **span
         )
     detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
-    # near and later; not the members' phone, not the one that fired outside the core, not far
-    assert [c["phones"] for c in detail["silent_cells"]] == [2]
+    # near, later and moved; not the members' phone, not the one that fired outside the
+    # core, not far
+    assert [c["phones"] for c in detail["silent_cells"]] == [3]
     _, lat, lon = cell_of(46.2050, 6.1432)
     assert (detail["silent_cells"][0]["lat"], detail["silent_cells"][0]["lon"]) == (lat, lon)
     expected = sorted(round((h.t_ns - t0) / 1e6, 1) for h in members)
