@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 from pyspark import Broadcast
@@ -38,6 +37,8 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from coincidence.cores import (
     CORES,
     ELIGIBLE,
+    Floats,
+    Ints,
     core_input,
     core_summaries,
     eligible_in_slices,
@@ -51,8 +52,6 @@ from coincidence.neighbours import ArrowBatches
 from coincidence.params import Params
 from vocab.contracts import HIT_COLUMNS, SHOWER_SCHEMA
 
-Floats = npt.NDArray[np.float64]
-Ints = npt.NDArray[np.int64]
 SHOWER_SPARK = from_arrow_schema(SHOWER_SCHEMA)
 # Candidates are summarised in about this many Python calls.
 _SUMMARY_CALLS = 64
@@ -93,9 +92,9 @@ def by_key(hoods: DataFrame, params: Params) -> Neighbourhoods:
     sums = np.column_stack([keyed[c].to_numpy() for c in columns]).astype(np.float64)
     for salt in range(_SALTS):
         keys = keyed[f"key{salt}"].to_numpy()
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         if not np.any(np.diff(keys[order]) == 0):
-            table = (keys[order], sums[order].reshape(len(keys), len(columns)))
+            table = (keys[order], sums[order])
             return Neighbourhoods(salt, hoods.sparkSession.sparkContext.broadcast(table))
     raise RuntimeError(f"device ids share 64-bit keys under each of {_SALTS} seeds")
 

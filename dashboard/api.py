@@ -257,7 +257,7 @@ def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
         for device, lat, lon in near_in_time
         if haversine_m(shower.lat, shower.lon, lat, lon) <= reach
     }
-    dlat = radius / 111_000.0
+    dlat = radius / M_PER_DEG
     live = (
         ExposureBlock.objects.filter(
             start_ns__lte=shower.t_ns,
