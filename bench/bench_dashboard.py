@@ -2,7 +2,8 @@
 
 Fills a throwaway PostgreSQL (server-side generate_series) with hits from
 --devices phones (10,000; a fifth in 5 cities at 1,000/km², the rest over the
-world, as bench_million_live places them) over the last 24 h, plus their
+world, as bench_million_live places them) over the last 24 h, as many 180-s
+exposure blocks as hits (each phone's back to back, ending now), plus their
 counters (7 days of per-device days), a CREDO volunteer per 10 phones in 1,000
 teams, and 1,000 showers, then serves it with `crowdray serve` (2 workers) and
 measures p50/p95 under 4 concurrent clients, with the reply cache off
@@ -14,6 +15,7 @@ measures p50/p95 under 4 concurrent clients, with the reply cache off
 Goal: p95 < 100 ms at 10^7 hits and at 10^6 phones, and no growth from 10^6 to 10^7 hits.
 
     .venv/bin/python bench/bench_dashboard.py [--sizes 1e6 1e7] [--devices 1e4] [--seconds 10]
+        [--only /showers/S]
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ PUBLIC = (
     "/",
     "/showers/",
     "/showers/S1/",
+    "/showers/S100/",  # ~17 h old: the page must not read every block since
     "/teams/",
     "/api/v1/showers",
     "/api/v1/cells?bbox=-180,-90,180,90",  # the world: the follower's squares
@@ -74,6 +77,7 @@ def fill(dsn: str, n_hits: int, n_devices: int, now_ns: int) -> None:
             for k in range(n_devices):
                 copy.write_row((k, float(lat[k]), float(lon[k])))
         fill_hits(conn, n_hits, n_devices, now_ns)
+        fill_exposures(conn, n_hits, n_devices, now_ns)
         fill_counters(conn, now_ns)
         fill_cells(conn, lat, lon, n_hits, now_ns)
         fill_teams(conn, n_devices)
@@ -89,6 +93,24 @@ def fill_hits(conn: psycopg.Connection[Any], n_hits: int, n_devices: int, now_ns
         "g / %(d)s, %(now)s - (g::numeric * %(day)s / %(n)s)::bigint, p.lat, p.lon, now() "
         "FROM generate_series(0, %(n)s - 1) g JOIN pos p ON p.k = g %% %(d)s",
         {"d": n_devices, "now": now_ns, "day": day, "n": n_hits},
+    )
+
+
+def fill_exposures(conn: psycopg.Connection[Any], n_hits: int, n_devices: int, now_ns: int) -> None:
+    """As many exposure blocks as hits: each phone's 180-s blocks back to back, ending now.
+
+    A shower page looks up the phones taking data at its time in them; with the
+    hits' count of blocks, an hour-old shower sits under ~1,000 blocks a phone at
+    10^4 phones and 10^7 hits.
+    """
+    block, per_phone = 180 * 10**9, max(1, n_hits // n_devices)
+    conn.execute(
+        "INSERT INTO ingest_exposureblock (block_id, device_id, start_ns, end_ns, lat, lon, "
+        "received_at) SELECT md5(g::text)::uuid, "
+        "('00000000-0000-4000-8000-' || lpad((g %% %(d)s)::text, 12, '0'))::uuid, "
+        "%(now)s - (g / %(d)s + 1) * %(block)s, %(now)s - (g / %(d)s) * %(block)s, p.lat, p.lon, "
+        "now() FROM generate_series(0, %(n)s - 1) g JOIN pos p ON p.k = g %% %(d)s",
+        {"d": n_devices, "now": now_ns, "block": block, "n": per_phone * n_devices},
     )
 
 
@@ -212,10 +234,12 @@ def researcher_headers(env: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Token {token.group(1)}"}
 
 
-def measure_all(url: str, seconds: float, headers: dict[str, str]) -> dict[str, np.ndarray]:
+def measure_all(
+    url: str, seconds: float, headers: dict[str, str], paths: tuple[str, ...]
+) -> dict[str, np.ndarray]:
     hour_ago = time.time_ns() - 3600 * 10**9
     out = {}
-    for path in PUBLIC + RESEARCHER:
+    for path in paths:
         sent = headers if path in RESEARCHER else None
         target = path.format(hour_ago=hour_ago)
         measure(url, target, 2, headers=sent)  # warm up
@@ -228,7 +252,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
     parser.add_argument("--devices", type=float, default=1e4, help="phones registered")
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--only", default="", help="measure only the paths holding this text")
     args = parser.parse_args()
+    paths = tuple(p for p in PUBLIC + RESEARCHER if args.only in p)
     results: dict[tuple[int, str, str], float] = {}
     for size in (int(s) for s in args.sizes):
         with ThrowawayPostgres(durable=False) as pg:
@@ -251,7 +277,7 @@ def main() -> None:
                 env = service_env(**base, CROWDRAY_STATUS_INTERVAL_S=interval)
                 with serving(env, follow=follow) as url:
                     time.sleep(float(interval) + 1)  # the follower's first snapshot
-                    for path, lat in measure_all(url, args.seconds, headers).items():
+                    for path, lat in measure_all(url, args.seconds, headers, paths).items():
                         p50, p95 = np.percentile(lat, [50, 95])
                         results[(size, mode, path)] = p95
                         print(
@@ -260,7 +286,7 @@ def main() -> None:
                         )
     sizes = sorted({key[0] for key in results})
     for mode in MODES:
-        for path in PUBLIC + RESEARCHER:
+        for path in paths:
             if len(sizes) >= 2:
                 growth = results[(sizes[-1], mode, path)] / results[(sizes[0], mode, path)]
                 print(

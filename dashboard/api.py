@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from typing import Any, TypedDict
 
+import numpy as np
 from django.conf import settings
+from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
@@ -30,10 +33,11 @@ from follow import cells as map_cells
 from follow import public
 from follow import status as snapshot
 from follow.cells import MAX_CELLS
+from ingest import near
 from ingest.auth import AddressThrottle
 from ingest.models import ExposureBlock, Hit, Shower
 from ingest.schema import problems
-from vocab.cells import CELL_DEG, cell_of
+from vocab.cells import CELL_DEG, cell_key, cells_of
 from vocab.units import NS_PER_DAY
 
 
@@ -229,12 +233,29 @@ class ShowerDetail(public.ShowerSummary):
 
 
 def _cells(points: list[tuple[float, float]]) -> list[map_cells.Cell]:
-    """Points counted per ~1 km cell, as cell centres."""
-    cells: dict[str, map_cells.Cell] = {}
-    for lat, lon in points:
-        key, clat, clon = cell_of(lat, lon)
-        cells.setdefault(key, map_cells.Cell(lat=clat, lon=clon, hits=0))["hits"] += 1
+    """Points counted per ~1 km cell, as cell centres, in the order of the cells' keys."""
+    if not points:
+        return []
+    lat, lon = np.array(points, dtype=np.float64).T
+    keys, clat, clon = cells_of(lat, lon)
+    _, first, counts = np.unique(keys, return_index=True, return_counts=True)
+    cells = {
+        cell_key(int(keys[i])): map_cells.Cell(lat=float(clat[i]), lon=float(clon[i]), hits=int(n))
+        for i, n in zip(first, counts, strict=True)
+    }
     return [cells[k] for k in sorted(cells)]
+
+
+def _within(
+    rows: Iterable[tuple[Any, float, float]], lat: float, lon: float, radius_m: float
+) -> list[tuple[Any, float, float]]:
+    """The (device, lat, lon) rows within radius_m of (lat, lon)."""
+    rows = list(rows)
+    if not rows:
+        return []
+    at = np.array([(r[1], r[2]) for r in rows], dtype=np.float64)
+    inside = haversine_m(lat, lon, at[:, 0], at[:, 1]) <= radius_m
+    return [row for row, keep in zip(rows, inside, strict=True) if keep]
 
 
 def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
@@ -252,27 +273,24 @@ def silent_phones(shower: Shower, fired: set[Any]) -> list[tuple[float, float]]:
         lat__gte=shower.lat - reach / M_PER_DEG,
         lat__lte=shower.lat + reach / M_PER_DEG,
     ).values_list("device_id", "lat", "lon")
-    fired = fired | {
-        device
-        for device, lat, lon in near_in_time
-        if haversine_m(shower.lat, shower.lon, lat, lon) <= reach
-    }
-    dlat = radius / M_PER_DEG
+    fired = fired | {row[0] for row in _within(near_in_time, shower.lat, shower.lon, reach)}
     live = (
-        ExposureBlock.objects.filter(
-            start_ns__lte=shower.t_ns,
-            end_ns__gt=shower.t_ns,
-            lat__gte=shower.lat - dlat,
-            lat__lte=shower.lat + dlat,
-        )
+        live_blocks_near(shower.t_ns, shower.lat, shower.lon, radius)
         .exclude(device_id__in=fired)
         .values_list("device_id", "lat", "lon")
     )
     seen: dict[Any, tuple[float, float]] = {}
-    for device, lat, lon in live:
-        if haversine_m(shower.lat, shower.lon, lat, lon) <= radius:
-            seen.setdefault(device, (lat, lon))
+    for device, lat, lon in _within(live, shower.lat, shower.lon, radius):
+        seen.setdefault(device, (lat, lon))
     return list(seen.values())
+
+
+def live_blocks_near(t_ns: int, lat: float, lon: float, radius_m: float) -> QuerySet[Any]:
+    """Blocks taking data at t_ns in the squares round (lat, lon); haversine decides within."""
+    rows, columns = near.squares_near(lat, lon, radius_m)
+    blocks = ExposureBlock.objects.annotate(row=near.lat_square(), column=near.lon_square())
+    blocks = blocks.filter(near.overlapping(t_ns, t_ns + 1), row__in=rows)
+    return blocks if columns is None else blocks.filter(column__in=columns)
 
 
 def shower_detail(shower: Shower) -> ShowerDetail:

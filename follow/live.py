@@ -67,6 +67,7 @@ from coincidence.reference import search as find_with_groups
 from follow.rates import BLOCK_COLUMNS, LiveRates
 from follow.regions import FIRST_MARGIN_DEG, Part, owned_whole
 from follow.tail import Chunk, Consumer, Mark, done_rows, horizon, read_mark, save_mark
+from ingest import near
 from ingest.models import ConsumerMark, ExposureBlock, Hit, SearchRun, Shower
 from vocab.contracts import HIT_COLUMNS, SHOWER_SCALARS, SHOWER_SCHEMA
 from vocab.shower import SENSOR_AREA_M2
@@ -173,7 +174,7 @@ def dashed(ids: pd.Series) -> pd.Series:
 def read_blocks(lo: int, hi: int) -> pd.DataFrame:
     """Exposure blocks overlapping [lo, hi)."""
     columns = ["device_id", "start_ns", "end_ns", "lat", "lon"]
-    rows = ExposureBlock.objects.filter(start_ns__lt=hi, end_ns__gt=lo).values_list(*columns)
+    rows = ExposureBlock.objects.filter(near.overlapping(lo, hi)).values_list(*columns)
     df = pd.DataFrame(list(rows), columns=columns)
     df["device_id"] = df["device_id"].astype(str)
     return df.astype({"start_ns": np.int64, "end_ns": np.int64, "lat": float, "lon": float})

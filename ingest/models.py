@@ -8,6 +8,8 @@ import uuid
 
 from django.db import models
 
+from ingest import near
+
 
 def hash_token(token: str) -> str:
     """Tokens are 256 random bits, so a plain SHA-256 is enough to store them safely."""
@@ -123,7 +125,17 @@ class ExposureBlock(models.Model):
                 fields=["device", "block_id", "end_ns"], name="exposure_device_block_end"
             )
         ]
-        indexes = [models.Index(fields=["end_ns"], name="exposure_end")]
+        indexes = [
+            models.Index(fields=["end_ns"], name="exposure_end"),
+            # Phones taking data at one time near one place (a shower page): ingest.near.
+            models.Index(
+                near.lat_square(),
+                near.lon_square(),
+                "end_ns",
+                "start_ns",
+                name="exposure_square_end",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"exposure {self.block_id} of {self.device_id}"

@@ -29,6 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ingest import near
 from ingest.days import only_in_lake
 from ingest.models import ExposureBlock, Hit, Shower
 from vocab.cells import CELL_DEG, cells_of
@@ -121,7 +122,7 @@ def hits_frame(r: Release, names: Pseudonyms) -> pd.DataFrame:
 
 
 def exposures_frame(r: Release, names: Pseudonyms) -> pd.DataFrame:
-    rows = ExposureBlock.objects.filter(end_ns__gt=r.since_ns, start_ns__lt=r.until_ns)
+    rows = ExposureBlock.objects.filter(near.overlapping(r.since_ns, r.until_ns))
     frame = pd.DataFrame(
         list(rows.order_by("id").values_list(*EXPOSURE_SCHEMA.names)), columns=EXPOSURE_SCHEMA.names
     )

@@ -157,3 +157,59 @@ def test_candidates_below_the_public_threshold_are_listed_labelled_and_can_be_fi
     assert {s["shower_id"]: s["is_shower"] for s in listed} == {"S1": False, "S2": True}
     only = APIClient().get("/api/v1/showers", {"min_sigma": 5}).json()["results"]
     assert [s["shower_id"] for s in only] == ["S2"]
+
+
+@pytest.mark.parametrize(
+    ("place", "phone"),
+    [
+        ((64.1, 179.9995), (64.1, -179.9990)),  # across the antimeridian, 70 m apart
+        ((64.1, -180.0), (64.1, 180.0)),  # the same meridian, written two ways
+        ((89.9990, 0.0), (89.9995, 175.0)),  # across the north pole, 170 m apart
+        ((-89.9999, 10.0), (-89.9995, -100.0)),  # round the south pole
+    ],
+)
+def test_silent_phones_are_found_across_the_antimeridian_and_the_poles(db, place, phone):
+    import uuid
+
+    from ingest.models import ExposureBlock
+
+    t0 = T0
+    shower = make_shower(t_ns=t0, lat=place[0], lon=place[1])
+    near, _ = make_device()
+    ExposureBlock.objects.create(
+        block_id=uuid.uuid4(),
+        device=near,
+        lat=phone[0],
+        lon=phone[1],
+        start_ns=t0 - 10**9,
+        end_ns=t0 + 10**9,
+    )
+    detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
+    assert [c["phones"] for c in detail["silent_cells"]] == [1]
+
+
+def test_a_phone_is_silent_only_in_a_block_that_holds_the_showers_time(db, settings):
+    import uuid
+
+    from ingest.models import ExposureBlock
+
+    settings.CROWDRAY_MAX_BLOCK_S = 3600
+    shower = make_shower(t_ns=T0)
+    hour = 3600 * 10**9
+    spans = {
+        "longest": (T0 - 1, T0 + hour - 1),  # the longest block, ending just under an hour on
+        "ended": (T0 - hour, T0),  # ended at the shower's time
+        "later": (T0 + 1, T0 + hour),  # began just after it
+    }
+    for start_ns, end_ns in spans.values():
+        device, _ = make_device()
+        ExposureBlock.objects.create(
+            block_id=uuid.uuid4(),
+            device=device,
+            lat=46.2044,
+            lon=6.1432,
+            start_ns=start_ns,
+            end_ns=end_ns,
+        )
+    detail = APIClient().get(f"/api/v1/showers/{shower.shower_id}").json()
+    assert [c["phones"] for c in detail["silent_cells"]] == [1]
