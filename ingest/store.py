@@ -165,6 +165,21 @@ def insert_hits(device_id: Any, columns: dict[str, list[Any]]) -> int:
     return _insert_ignoring(Hit._meta.db_table, key, columns, device_id)
 
 
+def stored_hits(device_id: Any, columns: dict[str, list[Any]]) -> int:
+    """How many of one device's hits (given as columns) are stored already, by their key."""
+    seqs, times = columns.get("seq", []), columns.get("t_ns", [])
+    if not seqs:
+        return 0
+    wanted = set(zip(seqs, times, strict=True))
+    within = Hit.objects.filter(device_id=device_id, t_ns__gte=min(times), t_ns__lte=max(times))
+    distinct = sorted(set(seqs))
+    found: set[tuple[int, int]] = set()
+    for start in range(0, len(distinct), ROWS_PER_STATEMENT):
+        chunk = distinct[start : start + ROWS_PER_STATEMENT]
+        found.update(within.filter(seq__in=chunk).values_list("seq", "t_ns"))
+    return len(wanted & found)
+
+
 def insert_exposures(device_id: Any, columns: dict[str, list[Any]]) -> int:
     """Store validated exposure blocks of one device; returns how many were new."""
     _days_made(ExposureBlock, columns.get("end_ns", []))

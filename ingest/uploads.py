@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from api.metrics import UPLOADS
 from ingest import json_body, throttle
 from ingest.specs import EXPOSURE_FIELDS, HIT_FIELDS
-from ingest.store import insert_exposures, insert_hits
+from ingest.store import insert_exposures, insert_hits, stored_hits
 from ingest.validation import (
     BatchResult,
     CrossCheck,
@@ -156,18 +156,20 @@ class UploadReply(TypedDict):
     warnings: list[dict[str, Any]]
 
 
-def within_hourly_budget(device: Any, kind: UploadKind, n: int) -> str | None:
-    """Count a batch of n hits against CROWDRAY_DEVICE_HITS_PER_HOUR, or refuse it (429).
+def within_hourly_budget(device: Any, kind: UploadKind, batch: BatchResult) -> str | None:
+    """Count a batch's valid hits against CROWDRAY_DEVICE_HITS_PER_HOUR, or refuse it (429).
 
     A phone flooding 10^5 hits a minute (a hot pixel) would otherwise be stored
     in full and read by every consumer, slowing the counters and the live search
     for everyone (bench_million_live --vandals). The count is of the hits the
     phone had stored in the UTC hour: a refused batch is not counted, so it can
     be sent again after the hour and is stored then (nothing is lost), and store()
-    takes back what a batch did not store (refund). Returns the count's key, None
-    when no budget applies.
+    takes back what a batch did not store (refund). A batch past the budget whose
+    every hit is stored already (a retry whose reply was lost) is not refused: it
+    stores nothing, and its reply says so. Returns the count's key, None when no
+    budget applies.
     """
-    limit = settings.CROWDRAY_DEVICE_HITS_PER_HOUR
+    limit, n = settings.CROWDRAY_DEVICE_HITS_PER_HOUR, batch.n_valid
     if kind.key != "hits" or not limit or not n:
         return None
     now = time.time()
@@ -175,6 +177,8 @@ def within_hourly_budget(device: Any, kind: UploadKind, n: int) -> str | None:
     sent = throttle.increment(key, 3600, n)
     if sent > limit:
         refund(key, n)
+        if stored_hits(device, batch.columns) == n:
+            return None
         raise Throttled(
             wait=3600 - now % 3600,
             detail=f"this phone sent {sent - n:,} hits this UTC hour; {n:,} more would pass the "
@@ -194,7 +198,7 @@ def store(
     device: Any, kind: UploadKind, batch: BatchResult, also: Callable[[], None] | None = None
 ) -> UploadReply:
     """Insert a validated batch's valid items (with a dialect's `also` in the same transaction)."""
-    counted = within_hourly_budget(device, kind, batch.n_valid)
+    counted = within_hourly_budget(device, kind, batch)
     try:
         if also is None:
             accepted = kind.insert(device, batch.columns) if batch.n_valid else 0

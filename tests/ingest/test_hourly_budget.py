@@ -54,6 +54,19 @@ def test_a_retried_batch_counts_once(device_client):
     assert device_client.post(URL, {"hits": hits(1)}, format="json").status_code == 429
 
 
+def test_a_retry_at_the_budget_is_answered_as_duplicates_not_refused(device_client):
+    first = hits(200)  # stored, but say the phone never got the reply
+    assert device_client.post(URL, {"hits": first}, format="json").status_code == 201
+    assert device_client.post(URL, {"hits": hits(50)}, format="json").status_code == 201
+    retry = device_client.post(URL, {"hits": first}, format="json")
+    assert retry.status_code == 201, retry.json()
+    assert (retry.json()["accepted"], retry.json()["duplicates"]) == (0, 200)
+    # One new hit beside the retried ones is past the budget: the batch is refused whole.
+    mixed = device_client.post(URL, {"hits": [*first, *hits(1)]}, format="json")
+    assert mixed.status_code == 429
+    assert Hit.objects.count() == 250
+
+
 @pytest.mark.postgres_only
 def test_a_batch_the_database_failed_to_store_is_not_counted(live_server, transactional_db):
     token = make_device()[1]
