@@ -99,9 +99,8 @@ def fill_hits(conn: psycopg.Connection[Any], n_hits: int, n_devices: int, now_ns
 def fill_exposures(conn: psycopg.Connection[Any], n_hits: int, n_devices: int, now_ns: int) -> None:
     """As many exposure blocks as hits: each phone's 180-s blocks back to back, ending now.
 
-    A shower page looks up the phones taking data at its time in them; with the
-    hits' count of blocks, an hour-old shower sits under ~1,000 blocks a phone at
-    10^4 phones and 10^7 hits.
+    A shower page looks up the phones taking data at its time in them. The blocks
+    reach back n_hits / n_devices × 180 s: 5 h at 10^6 hits and 10^4 phones.
     """
     block, per_phone = 180 * 10**9, max(1, n_hits // n_devices)
     conn.execute(

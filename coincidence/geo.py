@@ -96,6 +96,18 @@ def from_tangent_plane(
     return float(lat[0]), float(lon[0])
 
 
+def lon_reach_deg(lat: Floats, radius_m: float) -> Floats:
+    """Half-width in longitude (degrees) of the circles of radius_m round points at lat.
+
+    The widest reach of a circle on the sphere is at its most poleward latitude:
+    asin(sin(r / R) / cos(lat_poleward)). 180 when the circle reaches round a pole.
+    """
+    poleward = np.minimum(np.abs(lat) + radius_m / M_PER_DEG, 90.0)
+    ratio = np.sin(radius_m / EARTH_RADIUS_M) / np.maximum(np.cos(np.radians(poleward)), 1e-12)
+    reach: Floats = np.where(ratio >= 1.0, 180.0, np.degrees(np.arcsin(np.minimum(ratio, 1.0))))
+    return reach
+
+
 class CellGrid:
     """Cells of about `size_m` on a side: latitude bands, each cut into whole longitude cells.
 
@@ -136,12 +148,7 @@ class CellGrid:
         lon = np.asarray(lon, dtype=np.float64)
         dlat = radius_m / M_PER_DEG
         lo_band, hi_band = self.band(lat - dlat), self.band(lat + dlat)
-        # Widest longitude reach: at the most poleward latitude within range.
-        max_abs_lat = np.minimum(np.abs(lat) + dlat, 90.0)
-        ratio = np.sin(radius_m / EARTH_RADIUS_M) / np.maximum(
-            np.cos(np.radians(max_abs_lat)), 1e-12
-        )
-        dlon = np.where(ratio >= 1.0, 180.0, np.degrees(np.arcsin(np.minimum(ratio, 1.0))))
+        dlon = lon_reach_deg(lat, radius_m)
         points, cells = [], []
         for offset in range(int((hi_band - lo_band).max(initial=0)) + 1):
             band = lo_band + offset

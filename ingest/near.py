@@ -1,8 +1,8 @@
 """Finding exposure blocks by time, and by time and place, through their indexes.
 
 A shower page asks which phones were live within its radius at its time. The
-index on end_ns alone reads every block that ends after that time: an hour of
-the whole network's blocks for a fresh shower, every block since for an old one.
+index on end_ns alone reads every block that ends after that time: every block
+the whole network stored since, more the older the shower.
 The index `exposure_square_end` leads with the block's 0.01° square
 (floor(lat * 100), floor(lon * 100)), so the lookup reads only the squares
 around the place, and only blocks that can hold the time: a block that holds t
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from django.conf import settings
 from django.db.models import F, Q
 from django.db.models.functions import Floor
 
-from coincidence.geo import EARTH_RADIUS_M, M_PER_DEG
+from coincidence.geo import M_PER_DEG, lon_reach_deg
 from vocab.units import NS_PER_S
 
 SQUARES_PER_DEG = 100  # 0.01°: ~1.1 km of latitude
@@ -57,12 +58,9 @@ def squares_near(lat: float, lon: float, radius_m: float) -> tuple[list[int], li
         max(math.floor((lat - dlat) * SQUARES_PER_DEG) - 1, -90 * SQUARES_PER_DEG),
         min(math.floor((lat + dlat) * SQUARES_PER_DEG) + 1, 90 * SQUARES_PER_DEG) + 1,
     )
-    # The widest longitude reach of a circle on the sphere is at its most poleward latitude.
-    poleward = min(abs(lat) + dlat, 90.0)
-    ratio = math.sin(radius_m / EARTH_RADIUS_M) / max(math.cos(math.radians(poleward)), 1e-12)
-    if ratio >= 1.0:
+    dlon = float(lon_reach_deg(np.array([lat]), radius_m)[0])
+    if dlon >= 180.0:
         return list(rows), None
-    dlon = math.degrees(math.asin(ratio))
     first = math.floor((lon - dlon) * SQUARES_PER_DEG) - 1
     last = math.floor((lon + dlon) * SQUARES_PER_DEG) + 1
     if last - first + 1 >= _LON_SQUARES:
