@@ -118,6 +118,7 @@ def test_showers_appear_within_a_minute_grow_in_place_and_a_batch_search_replace
             late += [shower_hits(net[i], k, t_k, rng) for i in order[FIRST : FIRST + LATE]]
             time.sleep(3.0)
         wait_for(lambda: len(watch.first_seen) >= SHOWERS, 90, watch)
+        wait_for(lambda: all(s[-1] >= FIRST for s in watch.sizes.values()), 90, watch)
         for token, body in late:
             post(url, "/api/v1/hits", token, body)
         wait_for(lambda: all(s[-1] == FIRST + LATE for s in watch.sizes.values()), 90, watch)
@@ -128,7 +129,10 @@ def test_showers_appear_within_a_minute_grow_in_place_and_a_batch_search_replace
     for t_k, at in uploaded.items():
         ids = [sid for sid, t in watch.t_ns.items() if abs(t - t_k) < 20 * 10**6]
         assert len(ids) == 1, f"shower at {t_k}: {ids}"  # once, never a second candidate
-        assert watch.sizes[ids[0]] == [FIRST, FIRST + LATE]  # grew in place, same id
+        # Grew in place under the same id. A live pass may fall between two phones'
+        # uploads, so a visitor can also see a size in between.
+        sizes = watch.sizes[ids[0]]
+        assert sizes == sorted(set(sizes)) and FIRST in sizes and sizes[-1] == FIRST + LATE, sizes
         delays.append(watch.first_seen[ids[0]] - at)
     p50, p95 = np.percentile(delays, [50, 95])
     print(f"\nupload to visibility over {len(delays)} showers: p50 {p50:.1f} s, p95 {p95:.1f} s")  # noqa: T201
