@@ -294,7 +294,7 @@ def live_blocks_near(t_ns: int, lat: float, lon: float, radius_m: float) -> Quer
 
 
 def shower_detail(shower: Shower) -> ShowerDetail:
-    members = list(shower.hits.values_list("device_id", "t_ns", "lat", "lon"))
+    members = list(shower.members().values_list("device_id", "t_ns", "lat", "lon"))
     silent = silent_phones(shower, {m[0] for m in members})
     search = shower.search
     return {

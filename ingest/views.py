@@ -243,6 +243,6 @@ class ShowerHitsView(MethodsFirst, APIView):
     )
     def get(self, request: Request, shower_id: str) -> Response:
         shower = get_object_or_404(Shower, shower_id=shower_id)
-        members = shower.hits.order_by("t_ns", "id")
+        members = shower.members().order_by("t_ns", "id")
         hits = s.HitOut(members, many=True).data
         return Response({"shower_id": shower.shower_id, "hits": hits})

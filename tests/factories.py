@@ -60,7 +60,10 @@ def block(**overrides: Any) -> dict[str, Any]:
 
 
 def make_shower(hits_of: list[Any] | None = None, **fields: Any) -> Any:
-    """A loaded shower candidate (and its search run), linked to the given Hit rows."""
+    """A loaded shower candidate (and its search run), linked to the given Hit rows.
+
+    With hits, its t_ns and t_spread_ns are theirs unless given.
+    """
     from ingest.models import SearchRun, Shower
 
     search = SearchRun.objects.create(params={"window_ms": 50.0, "radius_m": 1000.0})
@@ -76,6 +79,9 @@ def make_shower(hits_of: list[Any] | None = None, **fields: Any) -> Any:
         "expected_background": 1e-6,
         "significance_sigma": 6.2,
     }
+    if hits_of:  # as the contract has them: the lower median member time, last minus first
+        times = sorted(h.t_ns for h in hits_of)
+        values["t_ns"], values["t_spread_ns"] = times[(len(times) - 1) // 2], times[-1] - times[0]
     values.update(fields)
     values.setdefault("n_core_devices", values["n_devices"])
     values.setdefault("n_core_hits", values["n_hits"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -12,7 +13,7 @@ from django.db import connection
 from ingest.days import day_of, ensure_days, held_days, partition_name
 from ingest.models import Hit
 from ingest.store import insert_exposures, insert_hits
-from tests.factories import make_device
+from tests.factories import make_device, make_shower
 from vocab.units import NS_PER_DAY
 
 pytestmark = [
@@ -78,3 +79,16 @@ def test_a_row_of_a_day_without_its_partition_waits_in_default_and_moves_in():
     assert partitions_of("ingest_hit") == {hit.id: "ingest_hit_default"}
     ensure_days(Hit, t, t)
     assert partitions_of("ingest_hit") == {hit.id: partition_name("ingest_hit", day_of(t))}
+
+
+def test_a_showers_members_are_read_from_its_own_days_only():
+    device, _ = make_device()
+    days = [day_of(NOW) - k for k in range(5)]
+    midnight = days[0] * NS_PER_DAY
+    times = [midnight - 10**6, midnight + 10**6, *(d * NS_PER_DAY + 10**12 for d in days[2:])]
+    insert_hits(device.id, hits_at(times))
+    shower = make_shower(hits_of=list(Hit.objects.filter(t_ns__in=times[:2])))
+    plan = shower.members().explain()
+    read = set(re.findall(r" on (ingest_hit_(?:d\d{8}|default))\b", plan))
+    assert read == {partition_name("ingest_hit", d) for d in days[:2]}, plan
+    assert sorted(shower.members().values_list("t_ns", flat=True)) == times[:2]

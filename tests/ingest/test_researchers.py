@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from io import StringIO
 
 import pytest
@@ -10,9 +11,11 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from ingest.models import ExposureBlock, Hit
-from tests.factories import block, hits, make_device, make_shower
+from tests.factories import block, hit, hits, make_device, make_shower
+from vocab.units import NS_PER_DAY, NS_PER_MS, NS_PER_S
 
 pytestmark = pytest.mark.postgres
+MS, S = NS_PER_MS, NS_PER_S
 
 
 def add_researcher(email: str = "ada@example.org", name: str = "Ada Lovelace") -> str:
@@ -47,6 +50,18 @@ def test_a_researcher_token_reads_hits_exposures_and_a_showers_member_hits(uploa
     exact = {(h.lat, h.lon) for h in Hit.objects.all()[:3]}
     assert {(h["lat"], h["lon"]) for h in members["hits"]} == exact
     assert researcher.get("/api/v1/showers/NOPE/hits").status_code == 404
+
+
+def test_a_shower_across_midnight_lists_its_members_of_both_days(device_client):
+    midnight = (time.time_ns() // NS_PER_DAY - 1) * NS_PER_DAY  # yesterday's: all in the past
+    times = [midnight - 30 * MS, midnight - 10 * MS, midnight + 20 * MS, midnight + 2 * S]
+    body = {"hits": [hit(seq=k, t_ns=t) for k, t in enumerate(times)]}
+    assert device_client.post("/api/v1/hits", body, format="json").status_code == 201
+    members = list(Hit.objects.filter(t_ns__lt=midnight + S))
+    shower = make_shower(hits_of=members)
+    researcher = as_token(add_researcher())
+    listed = researcher.get(f"/api/v1/showers/{shower.shower_id}/hits").json()["hits"]
+    assert [h["t_ns"] for h in listed] == times[:3]
 
 
 def test_device_tokens_and_anonymous_clients_get_no_researcher_data(uploaded):
