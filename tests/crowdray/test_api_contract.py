@@ -74,13 +74,16 @@ def seeded(url: str, data: Path, env: dict[str, str]) -> str:
     """A device with 20 hits and two loaded showers of them; returns the device token."""
     token = requests.post(f"{url}/api/v1/devices", json={"model": "st"}, timeout=10).json()
     headers = {"Authorization": f"Token {token['token']}"}
+    now = time.time_ns()
+    at = now - 60 * 10**9  # the showers' time is their hits' (the contract)
     reply = requests.post(
-        f"{url}/api/v1/hits", json={"hits": hits(20)}, headers=headers, timeout=10
+        f"{url}/api/v1/hits", json={"hits": hits(20, t_ns=at)}, headers=headers, timeout=10
     )
     assert reply.status_code == 201, reply.text
-    now = time.time_ns()
-    rows = [shower_row("S1", [1, 2, 3], now - 10**9), shower_row("S2", [4, 5, 6], now - 10**8)]
+    rows = [shower_row("S1", [1, 2, 3], at), shower_row("S2", [4, 5, 6], at)]
     crowdray("load-showers", str(search_result(data / "run", rows, (now - 10**12, now))), env=env)
+    shower = requests.get(f"{url}/api/v1/showers/S1", timeout=10).json()
+    assert shower["member_cells"], shower  # linked to its hits
     return str(token["token"])
 
 

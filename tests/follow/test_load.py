@@ -15,9 +15,11 @@ from ingest.models import Hit, Shower
 from ingest.store import insert_hits
 from tests.factories import make_device, search_result, shower_row
 from vocab.contracts import RECONSTRUCTION, SHOWER_SCHEMA
+from vocab.units import NS_PER_DAY, NS_PER_MS
 
 pytestmark = pytest.mark.postgres
 T0 = 1_790_000_000_000_000_000
+MS = NS_PER_MS
 
 
 def write_result(path, showers: list[dict[str, Any]], span=(T0, T0 + 10**12)) -> None:
@@ -41,6 +43,28 @@ def test_loading_links_showers_to_their_hits_and_a_rerun_replaces_them(db, tmp_p
     again = load_result(tmp_path)
     assert Shower.objects.count() == 1 and again["search"] != first["search"]
     assert again["replaced"] == 1  # showers, not their links
+
+
+def test_showers_across_midnight_and_days_apart_are_linked_to_every_member(db, tmp_path):
+    device, _ = make_device()
+    midnight = (T0 // NS_PER_DAY + 1) * NS_PER_DAY
+    times = [midnight - 4 * MS, midnight + 3 * MS, midnight + 9 * MS, midnight + 3 * NS_PER_DAY]
+    body: dict[str, list[Any]] = {
+        "seq": [1, 2, 3, 4],
+        "t_ns": times,
+        "lat": [46.2] * 4,
+        "lon": [6.1] * 4,
+    }
+    insert_hits(device.id, body)
+    ids = list(Hit.objects.order_by("t_ns").values_list("id", flat=True))
+    across = shower(f"S{ids[0]}", ids[:3], times[1]) | {"t_spread_ns": 13 * MS}
+    later = shower(f"S{ids[3]}", ids[3:], times[3])
+    write_result(tmp_path, [across, later], (midnight - NS_PER_DAY, midnight + 4 * NS_PER_DAY))
+    assert load_result(tmp_path)["links"] == 4
+    linked = {
+        s.shower_id: sorted(s.hits.values_list("id", flat=True)) for s in Shower.objects.all()
+    }
+    assert linked == {f"S{ids[0]}": ids[:3], f"S{ids[3]}": ids[3:]}
 
 
 def test_a_new_search_of_the_same_span_replaces_old_candidates(db, tmp_path):
