@@ -166,6 +166,8 @@ def science(data: Path, out: Path, hours: float) -> dict[str, float]:
 
 
 def one_size(phones: int, hits: int, args: argparse.Namespace) -> dict[str, Any]:
+    if args.work:
+        Path(args.work).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="bench-million-", dir=args.work))
     try:
         config = network(phones, hits)

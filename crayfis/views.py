@@ -137,7 +137,7 @@ class Submit(MethodsFirst, APIView):
         blocks: BatchResult,
         hits: BatchResult,
     ) -> Device:
-        with transaction.atomic():
+        with uploads.refunded_on_rollback(), transaction.atomic():
             device = self._device(request, headers, volunteer)
             uploads.store(device.id, uploads.BLOCKS, blocks)
             uploads.store(device.id, uploads.HITS, hits)

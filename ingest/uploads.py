@@ -11,7 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -194,6 +196,33 @@ def refund(key: str | None, n: int) -> None:
         throttle.increment(key, 3600, -n)
 
 
+# The budget counts of the store() calls made inside refunded_on_rollback().
+_counted_inside: ContextVar[list[tuple[str | None, int]] | None] = ContextVar(
+    "counted_inside", default=None
+)
+
+
+@contextmanager
+def refunded_on_rollback() -> Iterator[None]:
+    """Around a caller's transaction that calls store(): if it fails, the budget is as it was.
+
+    store() counts what it inserted as soon as it returns, but inside a caller's
+    transaction.atomic() (the CRAYFIS chunk: blocks, hits and other blocks at once)
+    the insert is undone if anything after it fails, commit included. Enter this
+    before the atomic block, so that its exit (the commit) happens inside.
+    """
+    counted: list[tuple[str | None, int]] = []
+    token = _counted_inside.set(counted)
+    try:
+        yield
+    except BaseException:
+        for key, n in counted:
+            refund(key, n)
+        raise
+    finally:
+        _counted_inside.reset(token)
+
+
 def store(
     device: Any, kind: UploadKind, batch: BatchResult, also: Callable[[], None] | None = None
 ) -> UploadReply:
@@ -212,6 +241,9 @@ def store(
         raise
     duplicates, rejected = batch.n_valid - accepted, len(batch.rejected)
     refund(counted, duplicates)  # stored by an earlier upload, and counted then
+    inside = _counted_inside.get()
+    if inside is not None:
+        inside.append((counted, accepted))
     log.info(
         "upload %s device=%s accepted=%d duplicates=%d rejected=%d",
         *(kind.key, device, accepted, duplicates, rejected),

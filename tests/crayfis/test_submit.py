@@ -15,6 +15,7 @@ import pytest
 import requests
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.db import OperationalError
 from django.test import override_settings
 
 from coincidence.params import Params
@@ -162,6 +163,27 @@ def test_bad_chunks_get_the_apps_status_codes_and_store_nothing(live_server):
     ends = problem(submit(url, backwards.SerializeToString()), 422)
     assert "end_ns" in ends["errors"]["exposure_blocks[1]"]
     assert Hit.objects.count() == Block.objects.count() == Device.objects.count() == 0
+
+
+def test_a_chunk_whose_storing_fails_leaves_the_hourly_budget_as_it_was(
+    live_server, settings, monkeypatch
+):
+    settings.CROWDRAY_DEVICE_HITS_PER_HOUR = 3  # the chunk's three hits, no more
+    calibration_only = DataChunk()
+    calibration_only.calibration_results.add()  # the phone is known before its failing chunk
+    assert submit(live_server.url, calibration_only.SerializeToString()).status_code == 202
+    body = a_chunk(now_ms() - 600_000).SerializeToString()
+
+    def full_disk(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("could not extend file: No space left on device")
+
+    with monkeypatch.context() as broken:  # the last insert of the chunk's transaction fails
+        broken.setattr(OtherBlock.objects, "bulk_create", full_disk)
+        assert problem(submit(live_server.url, body), 503)
+    assert Hit.objects.count() == Block.objects.count() == 0
+    again = submit(live_server.url, body)  # the app sends the chunk again
+    assert again.status_code == 202, again.text
+    assert Hit.objects.count() == 3 and Block.objects.count() == 1
 
 
 def test_with_no_salt_the_endpoint_is_off(live_server, settings):
