@@ -19,11 +19,11 @@ from rest_framework.test import APIClient
 
 from follow import export as exporter
 from follow.retention import DayPartitions
-from ingest.days import day_of, held_days
+from ingest.days import day_of, day_text, held_days
 from ingest.models import ArchivedDay, Device, ExposureBlock, Hit
 from ingest.release import Release, write
 from ingest.store import insert_exposures, insert_hits
-from tests.factories import make_device
+from tests.factories import make_device, make_shower
 from vocab.units import NS_PER_DAY
 
 pytestmark = [
@@ -161,6 +161,14 @@ def test_readers_reaching_a_day_that_left_say_it_is_only_in_the_lake(network, tm
     assert reply.json()["type"] == "/api/problems/only_in_lake"
     assert "only in the lake" in reply.json()["detail"]
     assert client.get("/api/v1/hits", {"since": str(NOW - NS_PER_DAY)}).status_code == 200
+    # A shower outlives its hits' day in the database: its hits are not an empty list.
+    old_shower = make_shower(hits_of=[], t_ns=OLD + 10**9, t_spread_ns=2 * 10**9)
+    gone = client.get(f"/api/v1/showers/{old_shower.shower_id}/hits")
+    assert gone.status_code == 410 and gone.json()["type"] == "/api/problems/only_in_lake"
+    assert f"date={day_text(day_of(OLD))}" in gone.json()["detail"]
+    now_shower = make_shower(hits_of=list(Hit.objects.all()))
+    listed = client.get(f"/api/v1/showers/{now_shower.shower_id}/hits").json()["hits"]
+    assert len(listed) == 2
     with pytest.raises(ValueError, match="only in the lake"):
         write(Release(out=tmp_path / "release", since_ns=OLD, until_ns=NOW))
     with pytest.raises(exporter.LakeError, match="only in the lake"):
