@@ -35,6 +35,7 @@ from follow import status as snapshot
 from follow.cells import MAX_CELLS
 from ingest import near
 from ingest.auth import AddressThrottle
+from ingest.days import left_for_lake
 from ingest.models import ExposureBlock, Hit, Shower
 from ingest.schema import problems
 from vocab.cells import CELL_DEG, cell_key, cells_of
@@ -107,6 +108,10 @@ class ShowerDetailOut(ShowerOut):
     silent_cells = PhoneCellOut(many=True, help_text="~1 km cells of live phones that did not fire")
     time_profile_ms = serializers.ListField(
         child=serializers.FloatField(), help_text="member hit times minus the shower's, ms"
+    )
+    archived = serializers.BooleanField(
+        help_text="its hits' day left the database for the lake (CROWDRAY_DB_RETENTION_DAYS): "
+        "the cells and the time profile are empty"
     )
     search = SearchInfoOut()
 
@@ -229,6 +234,7 @@ class ShowerDetail(public.ShowerSummary):
     member_cells: list[map_cells.Cell]
     silent_cells: list[PhoneCell]
     time_profile_ms: list[float]
+    archived: bool
     search: SearchInfo
 
 
@@ -294,8 +300,12 @@ def live_blocks_near(t_ns: int, lat: float, lon: float, radius_m: float) -> Quer
 
 
 def shower_detail(shower: Shower) -> ShowerDetail:
-    members = list(shower.members().values_list("device_id", "t_ns", "lat", "lon"))
-    silent = silent_phones(shower, {m[0] for m in members})
+    # A shower outlives its hits' day in the database: say so rather than show it empty.
+    archived = left_for_lake(Hit, shower.t_ns - shower.t_spread_ns)
+    members, silent = [], []
+    if not archived:
+        members = list(shower.members().values_list("device_id", "t_ns", "lat", "lon"))
+        silent = silent_phones(shower, {m[0] for m in members})
     search = shower.search
     return {
         **public.shower_summary(shower),
@@ -306,6 +316,7 @@ def shower_detail(shower: Shower) -> ShowerDetail:
             {"lat": c["lat"], "lon": c["lon"], "phones": c["hits"]} for c in _cells(silent)
         ],
         "time_profile_ms": sorted(round((m[1] - shower.t_ns) / 1e6, 1) for m in members),
+        "archived": archived,
         "search": {
             "params": search.params,
             "since_ns": search.since_ns,

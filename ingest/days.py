@@ -142,6 +142,12 @@ def held_since_ns(model: type[models.Model]) -> int | None:
     return None if newest is None else (int(newest) + 1) * NS_PER_DAY
 
 
+def left_for_lake(model: type[models.Model], t_ns: int) -> bool:
+    """Whether t_ns falls in a day of the table that left the database for the lake."""
+    held = held_since_ns(model)
+    return held is not None and t_ns < held
+
+
 def only_in_lake(model: type[models.Model], since_ns: int | None, what: str) -> None:
     """Raise OnlyInLakeError if [since_ns, ...) reaches days that left the database."""
     held = held_since_ns(model)

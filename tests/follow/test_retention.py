@@ -169,6 +169,16 @@ def test_readers_reaching_a_day_that_left_say_it_is_only_in_the_lake(network, tm
     now_shower = make_shower(hits_of=list(Hit.objects.all()))
     listed = client.get(f"/api/v1/showers/{now_shower.shower_id}/hits").json()["hits"]
     assert len(listed) == 2
+    # The public shower page says the old shower's hits are archived, and draws the new one.
+    public = APIClient()
+    old_page = public.get(f"/api/v1/showers/{old_shower.shower_id}").json()
+    assert old_page["archived"] and old_page["member_cells"] == old_page["time_profile_ms"] == []
+    assert "hits are archived" in public.get(f"/showers/{old_shower.shower_id}/").content.decode()
+    now_page = public.get(f"/api/v1/showers/{now_shower.shower_id}").json()
+    assert not now_page["archived"] and len(now_page["time_profile_ms"]) == 2
+    assert (
+        "hits are archived" not in public.get(f"/showers/{now_shower.shower_id}/").content.decode()
+    )
     with pytest.raises(ValueError, match="only in the lake"):
         write(Release(out=tmp_path / "release", since_ns=OLD, until_ns=NOW))
     with pytest.raises(exporter.LakeError, match="only in the lake"):
