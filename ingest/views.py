@@ -30,7 +30,7 @@ from api.query import PAGING, ROW_FILTERS, check_params, query_time_ns
 from ingest import es, hits_index
 from ingest import serializers as s
 from ingest.auth import IsDevice, IsResearcher, RegistrationThrottle, TokenAuthentication
-from ingest.days import OnlyInLakeError, day_of, day_text, only_in_lake
+from ingest.days import OnlyInLakeError, day_of, day_text, left_for_lake, only_in_lake
 from ingest.models import Device, ExposureBlock, Hit, Shower
 from ingest.query import filter_hits, filter_rows
 from ingest.schema import TOKEN, problems
@@ -244,14 +244,12 @@ class ShowerHitsView(MethodsFirst, APIView):
     def get(self, request: Request, shower_id: str) -> Response:
         shower = get_object_or_404(Shower, shower_id=shower_id)
         first, last = shower.t_ns - shower.t_spread_ns, shower.t_ns + shower.t_spread_ns
-        try:  # a shower outlives its hits' days in the database: never answer an empty list
-            only_in_lake(Hit, first, "hits")
-        except OnlyInLakeError:
+        if left_for_lake(Hit, first):  # a shower outlives its hits' day: never an empty list
             raise OnlyInLake(
                 f"the hits of {shower.shower_id} left the database for the lake (it keeps "
                 f"CROWDRAY_DB_RETENTION_DAYS days): read them from the lake's Parquet, "
                 f"date={day_text(day_of(first))}, t_ns {first} to {last}"
-            ) from None
+            )
         members = shower.members().order_by("t_ns", "id")
         hits = s.HitOut(members, many=True).data
         return Response({"shower_id": shower.shower_id, "hits": hits})
