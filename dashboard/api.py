@@ -301,7 +301,7 @@ def live_blocks_near(t_ns: int, lat: float, lon: float, radius_m: float) -> Quer
 
 def shower_detail(shower: Shower) -> ShowerDetail:
     # A shower outlives its hits' day in the database: say so rather than show it empty.
-    archived = left_for_lake(Hit, shower.t_ns - shower.t_spread_ns)
+    archived = left_for_lake(Hit, shower.member_span()[0])
     members, silent = [], []
     if not archived:
         members = list(shower.members().values_list("device_id", "t_ns", "lat", "lon"))

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from django.db import transaction
 
 from ingest.models import Hit, SearchRun, Shower
-from vocab.contracts import SHOWER_SCALARS
+from vocab.contracts import SHOWER_SCALARS, member_span
 
 log = logging.getLogger(__name__)
 
@@ -86,12 +86,9 @@ def _links(rows: list[dict[str, Any]]) -> list[Any]:
     wanted = {h for r in rows for h in r["hit_ids"]}
     known: set[int] = set()
     ids = sorted(wanted)
-    # Every member lies within t_spread_ns of its shower's t_ns (the contract), so
-    # PostgreSQL reads only the days of the showers, not every day's partition.
-    near = (
-        min((r["t_ns"] - r["t_spread_ns"] for r in rows), default=0),
-        max((r["t_ns"] + r["t_spread_ns"] for r in rows), default=0),
-    )
+    # Within the showers' member spans, PostgreSQL reads only their days, not every day's.
+    spans = [member_span(r["t_ns"], r["t_spread_ns"]) for r in rows]
+    near = (min((lo for lo, _ in spans), default=0), max((hi for _, hi in spans), default=0))
     for start in range(0, len(ids), 5000):
         chunk = Hit.objects.filter(id__in=ids[start : start + 5000], t_ns__range=near)
         known.update(chunk.values_list("id", flat=True))

@@ -9,6 +9,7 @@ import uuid
 from django.db import models
 
 from ingest import near
+from vocab.contracts import member_span
 
 
 def hash_token(token: str) -> str:
@@ -187,17 +188,18 @@ class Shower(models.Model):
     def __str__(self) -> str:
         return f"{self.shower_id}: {self.n_devices} devices"
 
+    def member_span(self) -> tuple[int, int]:
+        """The times its member hits lie within (vocab.contracts.member_span)."""
+        return member_span(self.t_ns, self.t_spread_ns)
+
     def members(self) -> models.QuerySet[Hit]:
         """The member hits, read from the days they can be in.
 
-        By the shower contract t_ns is a member's time (the lower median) and
-        t_spread_ns the last member's time minus the first's, so every member lies
-        within t_spread_ns of t_ns. Said in the query, it lets PostgreSQL read the
-        one or two day partitions of the shower instead of probing every day kept
-        (20 members under 365 days: 66 ms -> 1.3 ms, docs/operations.md).
+        Said in the query, member_span lets PostgreSQL read the one or two day
+        partitions of the shower instead of probing every day kept (20 members
+        under 365 days: 66 ms -> 1.3 ms, docs/operations.md).
         """
-        near = (self.t_ns - self.t_spread_ns, self.t_ns + self.t_spread_ns)
-        return self.hits.filter(t_ns__range=near)
+        return self.hits.filter(t_ns__range=self.member_span())
 
 
 class Minute(models.Model):

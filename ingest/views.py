@@ -243,7 +243,7 @@ class ShowerHitsView(MethodsFirst, APIView):
     )
     def get(self, request: Request, shower_id: str) -> Response:
         shower = get_object_or_404(Shower, shower_id=shower_id)
-        first, last = shower.t_ns - shower.t_spread_ns, shower.t_ns + shower.t_spread_ns
+        first, last = shower.member_span()
         if left_for_lake(Hit, first):  # a shower outlives its hits' day: never an empty list
             raise OnlyInLake(
                 f"the hits of {shower.shower_id} left the database for the lake (it keeps "

@@ -111,6 +111,15 @@ def lake_partition(t_ns: int) -> tuple[str, int]:
     return moment.strftime("%Y-%m-%d"), moment.hour
 
 
+def member_span(t_ns: int, t_spread_ns: int) -> tuple[int, int]:
+    """The times (ns, both included) a shower's member hits lie within.
+
+    t_ns is a member's time (the lower median) and t_spread_ns the last member's
+    time minus the first's, so every member lies within t_spread_ns of t_ns.
+    """
+    return t_ns - t_spread_ns, t_ns + t_spread_ns
+
+
 def shower_id(min_hit_id: int) -> str:
     """A candidate is named after its smallest hit_id: stable across reruns on the same hits."""
     return f"S{min_hit_id}"
